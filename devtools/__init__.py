@@ -1,0 +1,1 @@
+"""Development and test tooling for Guildhall; nothing here ships with the portal."""

@@ -1,0 +1,147 @@
+"""State of the stand-in: Stripe objects, events and idempotency records in one SQLite database.
+
+SQLite gives us atomic multi-object updates and, with a file path, state that survives a
+restart; ``:memory:`` keeps tests isolated. One connection behind a re-entrant lock is plenty
+for a development tool and keeps every action serialised, like a single Stripe account.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS objects_kind ON objects (kind, seq);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key TEXT PRIMARY KEY,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    params TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+class Store:
+    """Objects keyed by Stripe id, listed newest first like the real API."""
+
+    def __init__(self, path: str = ":memory:") -> None:
+        self.lock = threading.RLock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.executescript(_SCHEMA)
+        self._depth = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Hold the lock and make every write inside one atomic unit (nesting joins the outer)."""
+        with self.lock:
+            outer = self._depth == 0
+            if outer:
+                self._db.execute("BEGIN IMMEDIATE")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                if outer:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._depth -= 1
+            if outer:
+                self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self.lock:
+            self._db.close()
+
+    # -- objects -----------------------------------------------------------------------------
+
+    def get(self, object_id: str) -> dict[str, Any] | None:
+        with self.lock:
+            row = self._db.execute("SELECT body FROM objects WHERE id = ?", (object_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put(self, obj: dict[str, Any], kind: str | None = None) -> dict[str, Any]:
+        """Insert or replace; a replaced object keeps its place in list order."""
+        body = json.dumps(obj, separators=(",", ":"), sort_keys=False)
+        with self.transaction():
+            row = self._db.execute("SELECT seq FROM objects WHERE id = ?", (obj["id"],)).fetchone()
+            if row:
+                self._db.execute("UPDATE objects SET body = ? WHERE id = ?", (body, obj["id"]))
+            else:
+                seq = self.next_number("object_seq")
+                self._db.execute(
+                    "INSERT INTO objects (id, kind, seq, body) VALUES (?, ?, ?, ?)",
+                    (obj["id"], kind or obj["object"], seq, body),
+                )
+        return obj
+
+    def all(self, kind: str) -> list[dict[str, Any]]:
+        """Every object of a kind, newest first."""
+        with self.lock:
+            rows = self._db.execute(
+                "SELECT body FROM objects WHERE kind = ? ORDER BY seq DESC", (kind,)
+            ).fetchall()
+        return [json.loads(body) for (body,) in rows]
+
+    # -- counters and switches -----------------------------------------------------------------
+
+    def next_number(self, name: str) -> int:
+        with self.transaction():
+            current = int(self.meta(name, "0"))
+            self.set_meta(name, str(current + 1))
+        return current + 1
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        with self.lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        with self.lock:
+            if value is None:
+                self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
+            else:
+                self._db.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
+
+    # -- idempotency ---------------------------------------------------------------------------
+
+    def idempotent_result(self, key: str) -> tuple[str, str, str, int, str] | None:
+        with self.lock:
+            return self._db.execute(
+                "SELECT method, path, params, status, body FROM idempotency WHERE key = ?", (key,)
+            ).fetchone()
+
+    def save_idempotent_result(
+        self, key: str, method: str, path: str, params: str, status: int, body: str
+    ) -> None:
+        with self.lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO idempotency (key, method, path, params, status, body) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (key, method, path, params, status, body),
+            )
+
+    def reset(self) -> None:
+        with self.transaction():
+            for table in ("objects", "idempotency", "meta"):
+                self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
