@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -77,12 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     server.bind()
     log.info("listening on %s (API base for stripe-python)", server.url)
     log.info("webhooks to %s", server.webhook_url or "nowhere: no --webhook-url given")
-    try:
-        server._httpd.serve_forever()  # type: ignore[union-attr]
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    # Ctrl-C (and SIGTERM, above) is the normal way to stop; serve_forever cleans up.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
     return 0
 
 

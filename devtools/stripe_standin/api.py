@@ -232,6 +232,10 @@ class Api:
     # -- generic handlers ----------------------------------------------------------------------
 
     def _retrieve(self, params: Obj, args: list[str]) -> Obj:
+        stored = self.store.get(args[0])
+        if stored is not None and stored.get("deleted"):
+            # Stripe still answers for a deleted customer, with a stub that says so.
+            return {"id": stored["id"], "object": stored["object"], "deleted": True}
         return self.engine.get(args[0])
 
     def _list(self, kind: str, params: Obj, url: str, **filters: Any) -> Obj:

@@ -24,7 +24,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:24px 0 8px}
 .muted{color:#6a7383;font-size:14px}
 .banner{background:#fff4e5;color:#8a4b00;font-size:13px;text-align:center;padding:6px}
 .card{background:#fff;border:1px solid #e3e8ee;border-radius:8px;padding:20px;
-margin-bottom:16px}
+margin-bottom:16px}.card>:first-child{margin-top:0}
 table{width:100%;border-collapse:collapse}td,th{padding:8px 4px;text-align:left;
 border-bottom:1px solid #eef1f4;font-size:15px}th{font-weight:600;color:#6a7383;font-size:13px}
 td.amount,th.amount{text-align:right}

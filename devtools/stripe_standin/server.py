@@ -65,6 +65,9 @@ class StandinServer:
     # -- life cycle ----------------------------------------------------------------------------
 
     def bind(self) -> StandinServer:
+        """Open the listening socket and start the webhook sender; ``serve_forever`` follows."""
+        if self._httpd is not None:
+            return self
         httpd = ThreadingHTTPServer((self.host, self.port), _Handler)
         httpd.daemon_threads = True
         httpd.standin = self  # type: ignore[attr-defined]
@@ -91,6 +94,7 @@ class StandinServer:
         return self
 
     def serve_forever(self) -> None:
+        """Serve in the calling thread until ``stop()`` or an interrupt."""
         self.bind()
         assert self._httpd is not None  # noqa: S101 - bind() just set it
         try:

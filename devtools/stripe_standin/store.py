@@ -43,6 +43,10 @@ class Store:
     def __init__(self, path: str = ":memory:") -> None:
         self.lock = threading.RLock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        if path != ":memory:":
+            # WAL with NORMAL sync: durable enough for a dev tool, and commits stay fast.
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._depth = 0
 

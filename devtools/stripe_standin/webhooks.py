@@ -142,9 +142,13 @@ class WebhookSender:
             self._thread.join(timeout=5)
 
     def requeue_undelivered(self) -> None:
-        """After a restart, send what an earlier run had not delivered yet."""
+        """After a restart, send what an earlier run had not delivered yet.
+
+        Like Stripe, give up on events older than three days.
+        """
+        cutoff = time.time() - 3 * 86400
         for event in reversed(self.store.all("event")):
-            if event.get("pending_webhooks"):
+            if event.get("pending_webhooks") and event["created"] > cutoff:
                 with self._cond:
                     self._push(event["id"], attempt=0, delay=0.0)
 

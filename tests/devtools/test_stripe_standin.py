@@ -627,3 +627,19 @@ def test_state_survives_a_restart_with_a_data_file(tmp_path: Any) -> None:
     with StandinServer(port=0, data=data) as second:
         api = stripe.StripeClient("sk_test_x", base_addresses={"api": second.url})
         assert api.v1.customers.retrieve(customer.id).email == "kept@example.com"
+
+
+def test_control_endpoints_list_events_wait_and_reset(
+    client: stripe.StripeClient, standin: StandinServer
+) -> None:
+    client.v1.customers.create(params={"email": "listed@example.com"})
+
+    assert control(standin, "wait", {"timeout": 5}) == (200, {"idle": True})
+    with urllib.request.urlopen(f"{standin.url}/_standin/events") as resp:  # noqa: S310
+        listed = json.loads(resp.read())["data"]
+    assert [e["type"] for e in listed] == ["customer.created"]
+    assert listed[0]["deliveries"][0]["status"] == 200
+
+    assert control(standin, "reset") == (200, {"reset": True})
+    assert client.v1.customers.list().data == []
+    assert client.v1.events.list().data == []
