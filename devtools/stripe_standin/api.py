@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import objects
-from .engine import Engine, StripeError, kind_of, p_bool, p_int, p_list, p_str, public
+from .engine import Engine, StripeError, p_bool, p_int, p_list, p_str, public
 
 Obj = dict[str, Any]
 Handler = Callable[[Obj, list[str]], Obj]
@@ -41,7 +41,7 @@ class Api:
                 id=p_list(p, "ids") or None,
             ),
         )
-        self._route("GET", r"products/([\w-]+)", self._retrieve)
+        self._route("GET", r"products/([\w-]+)", lambda p, a: e.get_kind(a[0], "product"))
         self._route("POST", r"products/([\w-]+)", lambda p, a: e.product_update(a[0], p))
         self._route("POST", "prices", lambda p, a: e.price_create(p))
         self._route("GET", "prices", self._list_prices)
@@ -219,13 +219,12 @@ class Api:
         if head not in value:
             raise StripeError(f"This property cannot be expanded ({path}).", param="expand")
         child = value[head]
-        if isinstance(child, str) and kind_of(child):
+        if isinstance(child, str):
+            # Any id we hold can be expanded, including custom product ids without a prefix.
             loaded = self.store.get(child)
             if loaded is None:
                 raise StripeError(f"This property cannot be expanded ({path}).", param="expand")
             child = public(loaded)
-        elif isinstance(child, str):
-            raise StripeError(f"This property cannot be expanded ({path}).", param="expand")
         value[head] = self._expand(child, rest, path)
         return value
 

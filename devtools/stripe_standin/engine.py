@@ -251,8 +251,8 @@ class Engine:
         return obj
 
     def get_kind(self, object_id: str, kind: str, *, param: str = "id", status: int = 404) -> Obj:
-        obj = self.get(object_id, param=param, status=status)
-        if obj["object"] != kind:
+        obj = self.store.get(object_id) if object_id else None
+        if obj is None or obj.get("deleted") or obj["object"] != kind:
             raise StripeError(
                 f"No such {kind}: '{object_id}'",
                 status=status,
@@ -374,19 +374,22 @@ class Engine:
         return prod
 
     def _price_from_data(self, data: Obj, product_id: str | None, param: str) -> Obj:
+        def name(field: str) -> str:
+            return f"{param}[{field}]" if param else field
+
         currency = (p_str(data, "currency", required=True) or "").lower()
         unit_amount = p_int(data, "unit_amount")
         if unit_amount is None:
             decimal = p_str(data, "unit_amount_decimal")
             if decimal is None:
                 raise StripeError(
-                    f"Missing required param: {param}[unit_amount].",
+                    f"Missing required param: {name('unit_amount')}.",
                     code="parameter_missing",
-                    param=f"{param}[unit_amount]",
+                    param=name("unit_amount"),
                 )
             unit_amount = int(float(decimal))
         if unit_amount < 0:
-            raise StripeError("Invalid non-negative integer", param=f"{param}[unit_amount]")
+            raise StripeError("Invalid non-negative integer", param=name("unit_amount"))
         recurring = None
         rec = p_dict(data, "recurring")
         if rec:
@@ -394,7 +397,7 @@ class Engine:
             if interval not in {"day", "week", "month", "year"}:
                 raise StripeError(
                     "Invalid recurring[interval]: must be one of day, month, week, or year",
-                    param=f"{param}[recurring][interval]",
+                    param=name("recurring") + "[interval]",
                 )
             recurring = {
                 "interval": interval,
@@ -404,7 +407,7 @@ class Engine:
         if product_id is None:
             product_id = p_str(data, "product")
         if product_id:
-            self.get_kind(product_id, "product", param=f"{param}[product]", status=400)
+            self.get_kind(product_id, "product", param=name("product"), status=400)
         elif product_data:
             prod = objects.product(
                 name=p_str(product_data, "name", required=True) or "",
@@ -416,9 +419,9 @@ class Engine:
             product_id = prod["id"]
         else:
             raise StripeError(
-                f"Missing required param: {param}[product].",
+                f"Missing required param: {name('product')}.",
                 code="parameter_missing",
-                param=f"{param}[product]",
+                param=name("product"),
             )
         return objects.price(
             product_id=product_id,
@@ -448,8 +451,7 @@ class Engine:
 
     def price_create(self, params: Obj) -> Obj:
         with self.action():
-            p = self._price_from_data(params, None, "price")
-            # _price_from_data reports nested params; at the top level they have no prefix.
+            p = self._price_from_data(params, None, "")
             p["active"] = p_bool(params, "active", True)
             self._claim_lookup_key(
                 p, p_str(params, "lookup_key"), p_bool(params, "transfer_lookup_key", False)
