@@ -64,10 +64,10 @@ class StandinServer:
 
     # -- life cycle ----------------------------------------------------------------------------
 
-    def bind(self) -> StandinServer:
+    def bind(self) -> ThreadingHTTPServer:
         """Open the listening socket and start the webhook sender; ``serve_forever`` follows."""
         if self._httpd is not None:
-            return self
+            return self._httpd
         httpd = ThreadingHTTPServer((self.host, self.port), _Handler)
         httpd.daemon_threads = True
         httpd.standin = self  # type: ignore[attr-defined]
@@ -77,15 +77,14 @@ class StandinServer:
             self.engine.public_url = f"http://{self.host}:{self.port}"
         self.sender.start()
         self.sender.requeue_undelivered()
-        return self
+        return httpd
 
     def start(self) -> StandinServer:
         """Bind (port 0 picks a free one) and serve from a daemon thread."""
-        self.bind()
-        assert self._httpd is not None  # noqa: S101 - bind() just set it
+        httpd = self.bind()
         # A short poll keeps stop() quick, which matters when every test starts a server.
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
+            target=httpd.serve_forever,
             kwargs={"poll_interval": 0.05},
             name="stripe-standin-http",
             daemon=True,
@@ -95,10 +94,9 @@ class StandinServer:
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until ``stop()`` or an interrupt."""
-        self.bind()
-        assert self._httpd is not None  # noqa: S101 - bind() just set it
+        httpd = self.bind()
         try:
-            self._httpd.serve_forever()
+            httpd.serve_forever()
         finally:
             self.stop()
 
