@@ -1,0 +1,134 @@
+"""Site-wide pages and pieces: the home page, testimonials, navigation, worker heartbeat."""
+
+from django.db import models
+from django.utils import timezone
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
+from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
+from wagtail.fields import StreamField
+from wagtail.models import Page
+from wagtail.search import index
+from wagtail.snippets.models import register_snippet
+
+from .blocks import LinkBlock, OfferBlock
+
+
+class HomePage(Page):
+    hero_kicker = models.CharField(max_length=80, blank=True)
+    hero_title = models.CharField(max_length=120)
+    hero_text = models.TextField(max_length=500, blank=True)
+    hero_primary = StreamField([("link", LinkBlock())], blank=True, max_num=1)
+    hero_secondary = StreamField([("link", LinkBlock())], blank=True, max_num=1)
+    offers_title = models.CharField(max_length=80, default="What we offer")
+    offers = StreamField([("offer", OfferBlock())], blank=True)
+    testimonials_title = models.CharField(max_length=80, default="What our members say")
+    articles_title = models.CharField(max_length=80, default="Latest articles")
+    articles_index = models.ForeignKey(
+        "wagtailcore.Page",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The page whose newest children appear under 'Latest articles'.",
+    )
+
+    content_panels = [
+        *Page.content_panels,
+        MultiFieldPanel(
+            [
+                FieldPanel("hero_kicker"),
+                FieldPanel("hero_title"),
+                FieldPanel("hero_text"),
+                FieldPanel("hero_primary"),
+                FieldPanel("hero_secondary"),
+            ],
+            heading="Hero",
+        ),
+        MultiFieldPanel([FieldPanel("offers_title"), FieldPanel("offers")], heading="Offers"),
+        FieldPanel("testimonials_title"),
+        MultiFieldPanel(
+            [FieldPanel("articles_title"), FieldPanel("articles_index")], heading="Articles"
+        ),
+    ]
+    search_fields = [*Page.search_fields, index.SearchField("hero_text")]
+
+    parent_page_types = ["wagtailcore.Page"]
+    max_count = 1
+
+    def latest_articles(self, count: int = 3):
+        """The newest public pages under the chosen articles index, whatever their type."""
+        if not self.articles_index_id:
+            return Page.objects.none()
+        return (
+            Page.objects.live()
+            .public()
+            .child_of(self.articles_index)
+            .order_by("-first_published_at")
+            .specific()[:count]
+        )
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["testimonials"] = Testimonial.objects.filter(is_shown=True)[:3]
+        context["latest_articles"] = self.latest_articles()
+        return context
+
+
+@register_snippet
+class Testimonial(index.Indexed, models.Model):
+    quote = models.TextField(max_length=600)
+    name = models.CharField(max_length=120)
+    title = models.CharField("job title", max_length=120, blank=True)
+    practice = models.CharField(max_length=160, blank=True)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+    is_shown = models.BooleanField("shown on the site", default=True)
+
+    panels = [
+        FieldPanel("quote"),
+        FieldPanel("name"),
+        FieldPanel("title"),
+        FieldPanel("practice"),
+        FieldPanel("sort_order"),
+        FieldPanel("is_shown"),
+    ]
+    search_fields = [index.SearchField("quote"), index.SearchField("name")]
+
+    class Meta:
+        ordering = ["sort_order", "pk"]
+
+    def __str__(self):
+        return f"{self.name}, {self.practice}" if self.practice else self.name
+
+
+@register_setting(icon="list-ul")
+class NavigationSettings(BaseSiteSetting):
+    """Header and footer links, editable under Settings in the Wagtail admin."""
+
+    primary_links = StreamField([("link", LinkBlock())], blank=True)
+    footer_links = StreamField([("link", LinkBlock())], blank=True)
+    footer_text = models.TextField(
+        blank=True, help_text="A sentence about the association, shown in the footer."
+    )
+    contact_email = models.EmailField(blank=True)
+    address = models.CharField(max_length=200, blank=True)
+
+    panels = [
+        FieldPanel("primary_links"),
+        FieldPanel("footer_links"),
+        FieldPanel("footer_text"),
+        FieldPanel("contact_email"),
+        FieldPanel("address"),
+    ]
+
+    class Meta:
+        verbose_name = "navigation"
+
+
+class WorkerHeartbeat(models.Model):
+    """The last time a Celery worker ran the heartbeat job: proof that jobs are consumed."""
+
+    name = models.CharField(max_length=40, unique=True)
+    beat_at = models.DateTimeField(default=timezone.now)
+    hostname = models.CharField(max_length=200, blank=True)
+
+    def __str__(self):
+        return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,39 @@
+"""Settings for the test suite. The database and broker still come from the environment, so
+the same suite runs on the embedded defaults and on PostgreSQL + Redis."""
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+from .base import *  # noqa: F403
+
+DEBUG = False
+DEMO_MODE = True
+# A fast hasher: password hashing dominates test time otherwise.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WAGTAILADMIN_BASE_URL = "http://testserver"
+
+# Each test run gets a broker of its own, so two runs on one machine (or a `make run` beside
+# the tests) never consume each other's jobs.
+_run_id = f"test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
+    _broker_dir = Path(tempfile.mkdtemp(prefix="guildhall-celery-"))
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "control_folder": str(_broker_dir / "control"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,
+        "global_keyprefix": f"{_run_id}:",
+    }
+CACHES["default"]["KEY_PREFIX"] = _run_id  # noqa: F405

@@ -1,0 +1,59 @@
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from portal.models import HomePage, Testimonial
+from tests.factories import TestimonialFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_page_shows_hero_offers_testimonials_and_latest_article(client, demo_site):
+    response = client.get("/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Run a better rheumatology practice, together." in html
+    for offer in ("Membership benefits", "Become a member", "Annual conference"):
+        assert offer in html
+    assert "Denise Carter" in html
+    assert "Eight Qualities and Skills Medical Office Managers Must Have" in html
+    assert 'href="/articles/eight-qualities-and-skills-medical-office-managers-must-have/"' in html
+
+
+def test_home_page_hides_testimonials_staff_switched_off(client, demo_site):
+    Testimonial.objects.filter(name="Denise Carter").update(is_shown=False)
+
+    assert "Denise Carter" not in client.get("/").content.decode()
+
+
+def test_home_page_query_count_does_not_grow_with_testimonials(
+    client, demo_site, django_assert_max_num_queries
+):
+    client.get("/")  # warm Wagtail's site and settings lookups
+    TestimonialFactory.create_batch(10)
+    with django_assert_max_num_queries(12):
+        client.get("/")
+
+
+def test_load_demo_twice_creates_nothing_new(demo_site):
+    counts = (HomePage.objects.count(), Testimonial.objects.count())
+
+    call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+    assert (HomePage.objects.count(), Testimonial.objects.count()) == counts == (1, 3)
+
+
+def test_load_demo_refuses_outside_demo_mode(settings):
+    settings.DEMO_MODE = False
+
+    with pytest.raises(CommandError, match="DEMO_MODE"):
+        call_command("load_demo")
+
+
+def test_robots_txt_points_to_sitemap(client, demo_site):
+    response = client.get("/robots.txt")
+
+    assert response.status_code == 200
+    assert "Sitemap: http://127.0.0.1:8000/sitemap.xml" in response.content.decode()
+    assert client.get("/sitemap.xml").status_code == 200
