@@ -35,6 +35,16 @@ class StaffFactory(UserFactory):
     is_staff = True
 
 
+class MemberFactory(UserFactory):
+    """A user who is an active member according to membership.access.
+
+    Every app's tests make members through this factory, so when membership rules change only
+    this factory changes. (Until membership billing exists, access treats staff as members.)
+    """
+
+    is_staff = True
+
+
 class TestimonialFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Testimonial
