@@ -3,6 +3,7 @@
 import socket
 
 from celery import shared_task
+from celery.signals import worker_ready
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -21,3 +22,9 @@ def heartbeat(name: str = "worker") -> None:
 def publish_scheduled() -> None:
     """Publish and expire pages whose go-live or expiry time has come (idempotent)."""
     call_command("publish_scheduled", verbosity=0)
+
+
+@worker_ready.connect
+def _heartbeat_on_start(sender, **kwargs):
+    """Beat at start-up too, so /healthz shows a working worker without waiting a minute."""
+    heartbeat.delay()
