@@ -1,8 +1,13 @@
 """The one place the rest of the portal asks about membership.
 
 Blog, conferences and discussions call these functions and never read membership tables
-themselves, so the rules of who counts as a member live here alone. Until membership billing
-exists, staff count as members and everyone else does not.
+themselves, so the rules of who counts as a member live here alone:
+
+- A person is an active member while their own membership is active or in grace, or while they
+  hold a seat on a practice membership that is active or in grace. Complimentary memberships
+  count. Staff are not members unless they have a membership of their own.
+- "Active or in grace" also means "not past `access_ends_at`", so access ends on time even if
+  the beat task that moves states runs late.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -19,11 +26,39 @@ MEMBER = "member"
 NON_MEMBER = "non_member"
 
 
+def _membership_condition(at=None) -> Q:
+    """A condition on users: holds live member access at `at` (now). Two EXISTS subqueries on
+    indexed columns, so it stays cheap to filter and join on for tens of thousands of users."""
+    from .models import Membership, Seat
+
+    live = Membership.objects.live(at)
+    own = live.filter(user=OuterRef("pk"), practice__isnull=True)
+    seat = Seat.objects.filter(
+        user=OuterRef("pk"),
+        removed_at__isnull=True,
+        membership__in=live.filter(practice__isnull=False).values("pk"),
+    )
+    return Q(Exists(own)) | Q(Exists(seat))
+
+
 def is_active_member(user: AbstractBaseUser | AnonymousUser | None) -> bool:
-    """True when the user may use member benefits right now."""
+    """True when the user may use member benefits right now (active or in grace)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
-    return bool(user.is_staff)
+    return active_members().filter(pk=user.pk).exists()
+
+
+def can_read_members_only(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+    """Whether members-only content may be shown to this user.
+
+    Active members may; so may staff and editors with admin access, who must be able to
+    check what they publish.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_staff or user.is_superuser or user.has_perm("wagtailadmin.access_admin"):
+        return True
+    return is_active_member(user)
 
 
 def price_tier(user: AbstractBaseUser | AnonymousUser | None) -> str:
@@ -32,5 +67,5 @@ def price_tier(user: AbstractBaseUser | AnonymousUser | None) -> str:
 
 
 def active_members() -> QuerySet:
-    """Users who are active members, as a queryset other apps can filter and join on."""
-    return get_user_model().objects.filter(is_active=True, is_staff=True)
+    """Users who are active members right now, as a queryset other apps can filter and join on."""
+    return get_user_model().objects.filter(_membership_condition(timezone.now()), is_active=True)

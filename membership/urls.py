@@ -1,3 +1,21 @@
+from django.urls import path
+
+from . import views
+
 app_name = "membership"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("join/", views.join, name="join"),
+    path("join/<slug:slug>/", views.join_plan, name="join-plan"),
+    path("welcome/", views.welcome, name="welcome"),
+    path("account/", views.account, name="account"),
+    path("account/billing-portal/", views.billing_portal, name="billing-portal"),
+    path("account/profile/", views.profile_edit, name="profile"),
+    path("account/delete/", views.account_delete, name="account-delete"),
+    path("account/status.json", views.status_json, name="status-json"),
+    path("practice/invite/", views.seat_invite, name="seat-invite"),
+    path("practice/seats/<int:pk>/remove/", views.seat_remove, name="seat-remove"),
+    path("invitation/<str:token>/", views.invitation, name="invitation"),
+    path("directory/", views.directory, name="directory"),
+]

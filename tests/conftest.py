@@ -224,3 +224,62 @@ def demo_site(db):
     """The demo association exactly as `make run` loads it."""
     call_command("load_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
     return connection.vendor
+
+
+# --- Stripe ---------------------------------------------------------------------------------
+
+STANDIN_WEBHOOK_SECRET = "whsec_test_standin"
+
+
+@pytest.fixture
+def stripe_standin(settings, request):
+    """The local Stripe stand-in (devtools/stripe_standin) on a free port, with the portal's
+    gateway pointed at it.
+
+    When the test also uses `live_server`, the stand-in sends its signed webhooks to the live
+    server's /stripe/webhook/ (add `celery_worker` to have them applied). Otherwise
+    `webhook_url` is None: events are only stored, and the test delivers them itself, e.g.
+    with `stripe_webhook` below (`stripe_standin.events()` lists them in order).
+    """
+    from devtools.stripe_standin import StandinServer
+
+    settings.STRIPE_SECRET_KEY = "sk_test_standin"
+    settings.STRIPE_WEBHOOK_SECRET = STANDIN_WEBHOOK_SECRET
+    webhook_url = None
+    if "live_server" in request.fixturenames:
+        webhook_url = request.getfixturevalue("live_server").url + "/stripe/webhook/"
+    server = StandinServer(
+        port=0,
+        webhook_url=webhook_url,
+        webhook_secret=STANDIN_WEBHOOK_SECRET,
+        retry_delays=(0.2, 0.5, 1.0, 2.0),
+    ).start()
+    settings.STRIPE_API_BASE = server.url
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def stripe_webhook(client, settings):
+    """POST a Stripe event to /stripe/webhook/ with a real signature, as Stripe would.
+
+    `stripe_webhook(event)` signs with the configured secret and the current time; pass
+    `secret=` to forge one or `timestamp=` to make it stale. Returns the response.
+    """
+    import json
+
+    from devtools.stripe_standin import sign
+
+    def post(event, *, secret: str | None = None, timestamp: int | None = None):
+        payload = event if isinstance(event, str) else json.dumps(event)
+        header = sign(payload, secret or settings.STRIPE_WEBHOOK_SECRET, timestamp)
+        return client.post(
+            "/stripe/webhook/",
+            data=payload,
+            content_type="application/json",
+            headers={"Stripe-Signature": header},
+        )
+
+    return post

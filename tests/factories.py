@@ -1,12 +1,25 @@
 """factory_boy factories shared by every app's tests."""
 
+from datetime import timedelta
+
 import factory
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
+from membership.models import Membership, Plan, Practice, Seat
 from portal.models import Testimonial
 
 TEST_PASSWORD = "correct-horse-battery"
+TOTP_SECRET = "JBSWY3DPEHPK3PXP"  # base32; compute codes with totp_code() below
+
+
+def totp_code(secret: str = TOTP_SECRET) -> str:
+    """The current authenticator-app code for a TOTP secret (what a staff member would type)."""
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    counter = int(timezone.now().timestamp()) // 30
+    return format_hotp_value(hotp_value(secret, counter))
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -32,17 +45,98 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class StaffFactory(UserFactory):
+    """Staff as the portal allows them: with an authenticator app (TOTP_SECRET) set up, since
+    staff need two-factor authentication to reach the admin. Pass `totp=False` to skip it."""
+
     is_staff = True
+
+    @factory.post_generation
+    def totp(self, create, extracted, **kwargs):
+        if create and extracted is not False:
+            from allauth.mfa.totp.internal.auth import TOTP
+
+            TOTP.activate(self, TOTP_SECRET)
+
+
+class PlanFactory(factory.django.DjangoModelFactory):
+    """The Individual plan unless told otherwise (reused, not duplicated, by slug)."""
+
+    class Meta:
+        model = Plan
+        django_get_or_create = ("slug",)
+
+    name = "Individual"
+    slug = factory.LazyAttribute(lambda p: p.name.lower().replace(" ", "-").replace("/", "-"))
+    kind = Plan.Kind.INDIVIDUAL
+    yearly_price_cents = 19500
+    description = "For one practice manager."
+    benefits = "Members-only articles\nThe national email network\nMember conference pricing"
+    seats = 1
+
+
+class PracticePlanFactory(PlanFactory):
+    name = "Practice"
+    kind = Plan.Kind.PRACTICE
+    yearly_price_cents = 49500
+    seats = 5
+    description = "For a practice: up to five staff."
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    """An active personal membership, paid through a year from now (no Stripe objects)."""
+
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    plan = factory.SubFactory(PlanFactory)
+    state = Membership.State.ACTIVE
+    started_at = factory.LazyFunction(timezone.now)
+    current_period_end = factory.LazyFunction(lambda: timezone.now() + timedelta(days=365))
+    access_ends_at = factory.LazyAttribute(
+        lambda m: m.current_period_end + timedelta(days=30) if m.current_period_end else None
+    )
+
+
+class PracticeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Practice
+
+    name = factory.Faker("company")
+    city = "Chicago"
+    state = "IL"
+
+
+class PracticeMembershipFactory(MembershipFactory):
+    """An active practice membership; its admin (`user`) holds the first seat."""
+
+    class Meta:
+        skip_postgeneration_save = True
+
+    plan = factory.SubFactory(PracticePlanFactory)
+    practice = factory.SubFactory(PracticeFactory)
+
+    @factory.post_generation
+    def admin_seat(self, create, extracted, **kwargs):
+        if create:
+            Seat.objects.create(
+                membership=self,
+                email=self.user.email,
+                user=self.user,
+                invited_by=self.user,
+                accepted_at=timezone.now(),
+            )
 
 
 class MemberFactory(UserFactory):
     """A user who is an active member according to membership.access.
 
     Every app's tests make members through this factory, so when membership rules change only
-    this factory changes. (Until membership billing exists, access treats staff as members.)
+    this factory changes. It gives the user an active personal membership on the Individual
+    plan; pass `membership__state="grace"` (or another state) to vary it.
     """
 
-    is_staff = True
+    membership = factory.RelatedFactory(MembershipFactory, factory_related_name="user")
 
 
 class TestimonialFactory(factory.django.DjangoModelFactory):

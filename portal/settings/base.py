@@ -29,6 +29,10 @@ EMAIL_URL = env.str("EMAIL_URL", default="filemail://")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="NORM <hello@norm.local>")
 DEMO_MODE = env.bool("DEMO_MODE", default=False)
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="sk_test_standin")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_standin")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:12111")
+STAFF_MFA_REQUIRED = env.bool("STAFF_MFA_REQUIRED", default=True)
 
 # ---------------------------------------------------------------------------------------------
 # Applications
@@ -83,6 +87,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "membership.middleware.StaffMFAMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 
@@ -169,6 +174,19 @@ else:
 CELERY_BEAT_SCHEDULE = {
     # Proves the worker consumes jobs; /healthz reports the last beat it wrote.
     "portal-heartbeat": {"task": "portal.tasks.heartbeat", "schedule": 60.0},
+    # Membership states follow the clock (grace after a period end, lapse after grace, end of
+    # complimentary terms); access itself never waits for this job (see membership.access).
+    "membership-advance-states": {
+        "task": "membership.tasks.memberships_advance",
+        "schedule": 15 * 60.0,
+    },
+    # Renewal reminders and grace warnings, each sent once (the Notice ledger).
+    "membership-reminders": {"task": "membership.tasks.reminders_send", "schedule": 60 * 60.0},
+    # Webhook events stored but not applied (a worker died, Stripe was down) get another go.
+    "membership-stripe-events-retry": {
+        "task": "membership.tasks.stripe_events_retry",
+        "schedule": 5 * 60.0,
+    },
     # Wagtail's go-live/expiry dates, so editors need no cron line.
     "wagtail-publish-scheduled": {"task": "portal.tasks.publish_scheduled", "schedule": 60.0},
 }
@@ -197,8 +215,34 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
+ACCOUNT_ADAPTER = "membership.adapters.AccountAdapter"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[NORM] "
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+# Rate limits stay on (allauth's defaults, spelled out so they are visible and tunable):
+# https://docs.allauth.org/en/latest/account/rate_limits.html
+ACCOUNT_RATE_LIMITS = {
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+    "reset_password": "20/m/ip,5/m/key",
+    "reauthenticate": "10/m/user",
+    "reset_password_from_key": "20/m/ip",
+    "signup": "20/m/ip",
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/300s/key",
+    "confirm_email": "1/180s/key",
+}
+# Multi-factor authentication: TOTP and recovery codes for everyone, required for staff
+# (membership.middleware.StaffMFAMiddleware, switch: STAFF_MFA_REQUIRED).
+# https://docs.allauth.org/en/latest/mfa/configuration.html
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "NORM"
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
+# Wagtail's own login form would skip the second factor; staff log in through allauth.
+WAGTAILADMIN_LOGIN_URL = "account_login"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -206,6 +250,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# ---------------------------------------------------------------------------------------------
+# Membership and Stripe. With the stand-in's key (the default) the portal talks to the local
+# Stripe stand-in at STRIPE_API_BASE (devtools/stripe_standin/); with a real key, to Stripe.
+# ---------------------------------------------------------------------------------------------
+MEMBERSHIP_GRACE_DAYS = 30  # still a member, warned, after a failed payment or a period end
+MEMBERSHIP_RENEWAL_REMINDER_DAYS = (30, 7)  # reminders for members without auto-renew
+MEMBERSHIP_GRACE_WARNING_DAYS = 7  # the last warning, this many days before lapsing
+STRIPE_WEBHOOK_TOLERANCE = 300  # seconds a webhook signature's timestamp may be off
 
 # ---------------------------------------------------------------------------------------------
 # Internationalisation
@@ -253,5 +306,7 @@ LOGGING = {
         # Wagtail 7+ runs search-index and reference-index updates as django-tasks; one INFO
         # line per task drowns everything else.
         "django_tasks": {"level": "WARNING"},
+        # stripe-python logs every request at INFO; its errors still come through.
+        "stripe": {"level": "WARNING"},
     },
 }

@@ -1,0 +1,630 @@
+"""Stripe, behind one door: the only module in the portal that imports `stripe`.
+
+Contract for other apps (conferences calls these; keep the signatures):
+
+    create_payment_checkout(*, line_items=[{"name", "amount_cents", "quantity"}], currency="usd",
+                            customer_email, metadata, idempotency_key, success_url, cancel_url)
+        -> CheckoutSessionRef(id, url)
+        A Checkout Session in payment mode. `metadata["kind"]` is required: it names the app
+        that owns the purchase (e.g. "conference_order") and routes the webhook back to it.
+        The metadata is copied to the PaymentIntent, so refunds route the same way.
+        `success_url` may contain Stripe's `{CHECKOUT_SESSION_ID}` placeholder.
+
+    retrieve_checkout_session(session_id) -> CheckoutSessionData
+        Attributes (also readable as data["id"], data.get(...)): id, status ("open", "complete",
+        "expired"), payment_status ("paid", "unpaid", ...), payment_intent, metadata, amount_total,
+        currency, mode, customer, customer_email, subscription, client_reference_id.
+
+    refund_payment(*, payment_intent_id, amount_cents=None, idempotency_key, metadata)
+        -> RefundRef(id, status, amount_cents)        (amount_cents None: the whole remainder)
+
+    register_checkout_handler(kind, handler)   handler(CheckoutSessionData) -> None
+    register_refund_handler(kind, handler)     handler(ChargeData) -> None
+        Call these from your AppConfig.ready(). When a webhook arrives, the membership webhook
+        task re-reads the object from Stripe (never trusting the event body) and calls the
+        handler registered for `metadata["kind"]`. Handlers must be idempotent: Stripe sends
+        events more than once and out of order. Checkout handlers get
+        checkout.session.completed, .async_payment_succeeded, .async_payment_failed and .expired;
+        look at `status`/`payment_status` rather than at which event it was.
+
+    Errors: every Stripe failure is raised as `GatewayError` (with `.user_message` when the
+    message is fit to show, e.g. a card error), so callers never catch `stripe.*` types.
+
+The API version is pinned (`API_VERSION`). With the stand-in's key (the default,
+"sk_test_standin") requests go to `settings.STRIPE_API_BASE`, the local stand-in in
+devtools/stripe_standin/; with a real key they go to Stripe. Settings are read on each call, so
+tests may override them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "2026-10-28.endive"
+MEMBERSHIP_KIND = "membership"
+
+__all__ = [
+    "API_VERSION",
+    "ChargeData",
+    "CheckoutSessionData",
+    "CheckoutSessionRef",
+    "GatewayError",
+    "InvalidSignature",
+    "InvoiceData",
+    "RefundRef",
+    "SubscriptionData",
+    "create_payment_checkout",
+    "refund_payment",
+    "register_checkout_handler",
+    "register_refund_handler",
+    "retrieve_checkout_session",
+]
+
+
+# --- errors and value objects -------------------------------------------------------------------
+
+
+class GatewayError(Exception):
+    """A Stripe call failed. `user_message` is set when the reason may be shown to the user."""
+
+    def __init__(self, message: str, *, user_message: str = "", retryable: bool = False):
+        super().__init__(message)
+        self.user_message = user_message
+        self.retryable = retryable
+
+
+class InvalidSignature(GatewayError):
+    """A webhook whose signature or timestamp does not verify."""
+
+
+class _DictLike:
+    """Lets value objects be read as `obj.field`, `obj["field"]` or `obj.get("field")`."""
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key, default)
+
+
+@dataclass(frozen=True)
+class CheckoutSessionRef(_DictLike):
+    id: str
+    url: str
+
+
+@dataclass(frozen=True)
+class RefundRef(_DictLike):
+    id: str
+    status: str
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class CheckoutSessionData(_DictLike):
+    id: str
+    status: str
+    payment_status: str
+    mode: str
+    payment_intent: str | None
+    subscription: str | None
+    customer: str | None
+    customer_email: str | None
+    client_reference_id: str | None
+    metadata: dict[str, str]
+    amount_total: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class InvoiceData(_DictLike):
+    id: str
+    number: str
+    status: str
+    billing_reason: str
+    customer: str
+    customer_email: str
+    customer_name: str
+    subscription: str | None
+    payment_intent: str | None
+    amount_due: int
+    amount_paid: int
+    currency: str
+    created: datetime
+    paid_at: datetime | None
+    period_start: datetime | None
+    period_end: datetime | None
+    hosted_invoice_url: str
+    invoice_pdf: str
+
+
+@dataclass(frozen=True)
+class SubscriptionData(_DictLike):
+    id: str
+    status: str
+    customer: str
+    metadata: dict[str, str]
+    current_period_start: datetime | None
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+    cancel_at: datetime | None
+    canceled_at: datetime | None
+    ended_at: datetime | None
+    cancellation_reason: str | None
+    price_ids: tuple[str, ...]
+    latest_invoice: InvoiceData | None
+
+
+@dataclass(frozen=True)
+class ChargeData(_DictLike):
+    id: str
+    payment_intent: str | None
+    customer: str | None
+    amount_cents: int
+    amount_refunded_cents: int
+    refunded: bool
+    currency: str
+    metadata: dict[str, str]
+    refunds: tuple[RefundRef, ...] = field(default_factory=tuple)
+
+
+# --- the client ---------------------------------------------------------------------------------
+
+_clients: dict[tuple[str, str | None], stripe.StripeClient] = {}
+_clients_lock = threading.Lock()
+
+
+def is_standin() -> bool:
+    """True when the portal talks to the local stand-in rather than to Stripe."""
+    return settings.STRIPE_SECRET_KEY.endswith("_standin")
+
+
+def _client() -> stripe.StripeClient:
+    key = settings.STRIPE_SECRET_KEY
+    base = settings.STRIPE_API_BASE if is_standin() else None
+    with _clients_lock:
+        client = _clients.get((key, base))
+        if client is None:
+            client = stripe.StripeClient(
+                key,
+                stripe_version=API_VERSION,
+                base_addresses={"api": base} if base else {},
+                max_network_retries=2,
+            )
+            _clients[(key, base)] = client
+    return client
+
+
+def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run one Stripe call, turning stripe's exceptions into GatewayError."""
+    try:
+        result = fn(*args, **kwargs)
+    except stripe.CardError as exc:
+        raise GatewayError(str(exc), user_message=exc.user_message or "") from exc
+    except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
+        raise GatewayError(str(exc), retryable=True) from exc
+    except stripe.StripeError as exc:
+        retryable = (exc.http_status or 0) >= 500
+        raise GatewayError(str(exc), retryable=retryable) from exc
+    # Plain dicts from here on: stripe-python's objects are not dicts (no .get()).
+    return result.to_dict() if hasattr(result, "to_dict") else result
+
+
+def _opts(idempotency_key: str) -> dict[str, str]:
+    if not idempotency_key:
+        raise ValueError("Every create call needs an idempotency key built from our own ids.")
+    return {"idempotency_key": idempotency_key}
+
+
+def _ts(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=UTC) if value else None
+
+
+def _id(value: Any) -> str | None:
+    """An id from a field that may hold an id or an expanded object."""
+    if value is None or isinstance(value, str):
+        return value
+    return value.get("id")
+
+
+def _metadata(obj: Any) -> dict[str, str]:
+    return dict((obj or {}).get("metadata") or {})
+
+
+# --- payments for other apps ---------------------------------------------------------------------
+
+
+def create_payment_checkout(
+    *,
+    line_items: list[dict[str, Any]],
+    currency: str = "usd",
+    customer_email: str | None,
+    metadata: Mapping[str, str],
+    idempotency_key: str,
+    success_url: str,
+    cancel_url: str,
+) -> CheckoutSessionRef:
+    """A hosted Checkout page for a one-time payment. Raises GatewayError, ValueError."""
+    if not metadata.get("kind"):
+        raise ValueError('metadata needs a "kind" so the webhook finds the owning app')
+    md = {str(k): str(v) for k, v in metadata.items()}
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "line_items": [
+            {
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": int(item["amount_cents"]),
+                    "product_data": {"name": str(item["name"])[:250]},
+                },
+                "quantity": int(item.get("quantity", 1)),
+            }
+            for item in line_items
+        ],
+        "metadata": md,
+        "payment_intent_data": {"metadata": md},
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    if customer_email:
+        params["customer_email"] = customer_email
+    session = _call(
+        _client().v1.checkout.sessions.create, params=params, options=_opts(idempotency_key)
+    )
+    return CheckoutSessionRef(id=session["id"], url=session.get("url") or "")
+
+
+def retrieve_checkout_session(session_id: str) -> CheckoutSessionData:
+    session = _call(_client().v1.checkout.sessions.retrieve, session_id)
+    details = session.get("customer_details") or {}
+    return CheckoutSessionData(
+        id=session["id"],
+        status=session.get("status") or "",
+        payment_status=session.get("payment_status") or "",
+        mode=session.get("mode") or "",
+        payment_intent=_id(session.get("payment_intent")),
+        subscription=_id(session.get("subscription")),
+        customer=_id(session.get("customer")),
+        customer_email=session.get("customer_email") or details.get("email"),
+        client_reference_id=session.get("client_reference_id"),
+        metadata=_metadata(session),
+        amount_total=session.get("amount_total") or 0,
+        currency=session.get("currency") or "usd",
+    )
+
+
+def refund_payment(
+    *,
+    payment_intent_id: str,
+    amount_cents: int | None = None,
+    idempotency_key: str,
+    metadata: Mapping[str, str] | None = None,
+) -> RefundRef:
+    """Refund a payment in whole (amount_cents None) or in part. Raises GatewayError."""
+    params: dict[str, Any] = {"payment_intent": payment_intent_id}
+    if amount_cents is not None:
+        params["amount"] = int(amount_cents)
+    if metadata:
+        params["metadata"] = {str(k): str(v) for k, v in metadata.items()}
+    refund = _call(_client().v1.refunds.create, params=params, options=_opts(idempotency_key))
+    return RefundRef(id=refund["id"], status=refund["status"], amount_cents=refund["amount"])
+
+
+def retrieve_charge(charge_id: str) -> ChargeData:
+    charge = _call(_client().v1.charges.retrieve, charge_id, params={"expand": ["refunds"]})
+    refunds = (charge.get("refunds") or {}).get("data") or []
+    return ChargeData(
+        id=charge["id"],
+        payment_intent=_id(charge.get("payment_intent")),
+        customer=_id(charge.get("customer")),
+        amount_cents=charge["amount"],
+        amount_refunded_cents=charge.get("amount_refunded") or 0,
+        refunded=bool(charge.get("refunded")),
+        currency=charge.get("currency") or "usd",
+        metadata=_metadata(charge),
+        refunds=tuple(
+            RefundRef(id=r["id"], status=r["status"], amount_cents=r["amount"]) for r in refunds
+        ),
+    )
+
+
+# --- membership: customers, plans, subscriptions ------------------------------------------------
+
+
+def customer_upsert(
+    *,
+    customer_id: str = "",
+    email: str,
+    name: str,
+    metadata: Mapping[str, str],
+    idempotency_key: str,
+) -> str:
+    """Create the Stripe Customer (or update its email and name); returns its id."""
+    params = {"email": email, "name": name, "metadata": dict(metadata)}
+    if customer_id:
+        _call(_client().v1.customers.update, customer_id, params=params)
+        return customer_id
+    customer = _call(_client().v1.customers.create, params=params, options=_opts(idempotency_key))
+    return customer["id"]
+
+
+def plan_sync(
+    *,
+    product_id: str,
+    name: str,
+    description: str,
+    active: bool,
+    amount_cents: int,
+    lookup_key: str,
+    metadata: Mapping[str, str],
+    idempotency_prefix: str,
+) -> tuple[str, str]:
+    """Make Stripe's Product and yearly Price match a plan; returns (product_id, price_id).
+
+    The Price is found by `lookup_key`. A new amount makes a new Price that takes the lookup
+    key over (Stripe prices are immutable); the old one is archived. Safe to run again.
+    """
+    client = _client()
+    product_params: dict[str, Any] = {
+        "name": name,
+        "active": active,
+        "metadata": dict(metadata),
+    }
+    if description:
+        product_params["description"] = description[:5000]
+    try:
+        _call(client.v1.products.retrieve, product_id)
+    except GatewayError:
+        _call(
+            client.v1.products.create,
+            params={"id": product_id, **product_params},
+            options=_opts(f"{idempotency_prefix}-product"),
+        )
+    else:
+        _call(client.v1.products.update, product_id, params=product_params)
+    found = _call(client.v1.prices.list, params={"lookup_keys": [lookup_key], "limit": 1})
+    current = found["data"][0] if found["data"] else None
+    if (
+        current is not None
+        and current["unit_amount"] == amount_cents
+        and current["active"]
+        and _id(current["product"]) == product_id
+    ):
+        return product_id, current["id"]
+    price = _call(
+        client.v1.prices.create,
+        params={
+            "product": product_id,
+            "currency": "usd",
+            "unit_amount": amount_cents,
+            "recurring": {"interval": "year"},
+            "lookup_key": lookup_key,
+            "transfer_lookup_key": True,
+            "metadata": dict(metadata),
+        },
+        options=_opts(f"{idempotency_prefix}-price-{amount_cents}"),
+    )
+    if current is not None and current["id"] != price["id"]:
+        _call(client.v1.prices.update, current["id"], params={"active": False})
+    return product_id, price["id"]
+
+
+def create_subscription_checkout(
+    *,
+    customer_id: str,
+    price_id: str,
+    metadata: Mapping[str, str],
+    client_reference_id: str,
+    idempotency_key: str,
+    success_url: str,
+    cancel_url: str,
+) -> CheckoutSessionRef:
+    """A hosted Checkout page in subscription mode for one yearly price."""
+    md = {"kind": MEMBERSHIP_KIND, **{str(k): str(v) for k, v in metadata.items()}}
+    session = _call(
+        _client().v1.checkout.sessions.create,
+        params={
+            "mode": "subscription",
+            "customer": customer_id,
+            "line_items": [{"price": price_id, "quantity": 1}],
+            "client_reference_id": client_reference_id,
+            "metadata": md,
+            "subscription_data": {"metadata": md},
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+        },
+        options=_opts(idempotency_key),
+    )
+    return CheckoutSessionRef(id=session["id"], url=session.get("url") or "")
+
+
+def create_portal_session(*, customer_id: str, return_url: str) -> str:
+    """The Customer Portal (card changes, cancellation, invoices); returns its URL."""
+    session = _call(
+        _client().v1.billing_portal.sessions.create,
+        params={"customer": customer_id, "return_url": return_url},
+    )
+    return session["url"]
+
+
+def _invoice_data(inv: Any) -> InvoiceData:
+    parent = inv.get("parent") or {}
+    sub_details = parent.get("subscription_details") or {}
+    payment_intent = None
+    for payment in (inv.get("payments") or {}).get("data") or []:
+        if payment.get("is_default") or payment_intent is None:
+            payment_intent = _id((payment.get("payment") or {}).get("payment_intent"))
+    lines = (inv.get("lines") or {}).get("data") or []
+    period = (lines[0] if lines else {}).get("period") or {}
+    transitions = inv.get("status_transitions") or {}
+    return InvoiceData(
+        id=inv["id"],
+        number=inv.get("number") or "",
+        status=inv.get("status") or "",
+        billing_reason=inv.get("billing_reason") or "",
+        customer=_id(inv.get("customer")) or "",
+        customer_email=inv.get("customer_email") or "",
+        customer_name=inv.get("customer_name") or "",
+        subscription=_id(sub_details.get("subscription")),
+        payment_intent=payment_intent,
+        amount_due=inv.get("amount_due") or 0,
+        amount_paid=inv.get("amount_paid") or 0,
+        currency=inv.get("currency") or "usd",
+        created=_ts(inv.get("created")),
+        paid_at=_ts(transitions.get("paid_at")),
+        period_start=_ts(period.get("start")) or _ts(inv.get("period_start")),
+        period_end=_ts(period.get("end")) or _ts(inv.get("period_end")),
+        hosted_invoice_url=inv.get("hosted_invoice_url") or "",
+        invoice_pdf=inv.get("invoice_pdf") or "",
+    )
+
+
+def retrieve_invoice(invoice_id: str) -> InvoiceData:
+    inv = _call(_client().v1.invoices.retrieve, invoice_id, params={"expand": ["payments"]})
+    return _invoice_data(inv)
+
+
+def retrieve_subscription(subscription_id: str) -> SubscriptionData:
+    sub = _call(
+        _client().v1.subscriptions.retrieve,
+        subscription_id,
+        params={"expand": ["latest_invoice", "latest_invoice.payments"]},
+    )
+    items = (sub.get("items") or {}).get("data") or []
+    latest = sub.get("latest_invoice")
+    return SubscriptionData(
+        id=sub["id"],
+        status=sub["status"],
+        customer=_id(sub.get("customer")) or "",
+        metadata=_metadata(sub),
+        # Since API version 2025-03-31 the billing period lives on the items.
+        current_period_start=_ts(min(i["current_period_start"] for i in items)) if items else None,
+        current_period_end=_ts(min(i["current_period_end"] for i in items)) if items else None,
+        cancel_at_period_end=bool(sub.get("cancel_at_period_end")),
+        cancel_at=_ts(sub.get("cancel_at")),
+        canceled_at=_ts(sub.get("canceled_at")),
+        ended_at=_ts(sub.get("ended_at")),
+        cancellation_reason=(sub.get("cancellation_details") or {}).get("reason"),
+        price_ids=tuple(_id(i["price"]) for i in items),
+        latest_invoice=_invoice_data(latest) if isinstance(latest, dict) else None,
+    )
+
+
+def cancel_subscription(subscription_id: str) -> None:
+    """End a subscription now (already canceled is fine)."""
+    try:
+        _call(_client().v1.subscriptions.cancel, subscription_id)
+    except GatewayError as exc:
+        if "already been canceled" not in str(exc):
+            raise
+
+
+# --- webhooks ------------------------------------------------------------------------------------
+
+CheckoutHandler = Callable[[CheckoutSessionData], None]
+RefundHandler = Callable[[ChargeData], None]
+SubscriptionHandler = Callable[[SubscriptionData, "InvoiceData | None"], None]
+
+_checkout_handlers: dict[str, CheckoutHandler] = {}
+_refund_handlers: dict[str, RefundHandler] = {}
+_subscription_handlers: dict[str, SubscriptionHandler] = {}
+
+CHECKOUT_EVENTS = {
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "checkout.session.expired",
+}
+INVOICE_EVENTS = {"invoice.paid", "invoice.payment_failed", "invoice.payment_succeeded"}
+SUBSCRIPTION_EVENTS = {
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+}
+REFUND_EVENTS = {"charge.refunded"}
+HANDLED_EVENTS = CHECKOUT_EVENTS | INVOICE_EVENTS | SUBSCRIPTION_EVENTS | REFUND_EVENTS
+
+
+def register_checkout_handler(kind: str, handler: CheckoutHandler) -> None:
+    """Route Checkout Sessions whose metadata["kind"] is `kind` to `handler` (idempotent)."""
+    _checkout_handlers[kind] = handler
+
+
+def register_refund_handler(kind: str, handler: RefundHandler) -> None:
+    """Route refunded charges whose metadata["kind"] is `kind` to `handler` (idempotent).
+
+    Charges of subscription invoices carry no metadata; they are dues, routed to "membership".
+    """
+    _refund_handlers[kind] = handler
+
+
+def register_subscription_handler(kind: str, handler: SubscriptionHandler) -> None:
+    """Route subscription and invoice events by the subscription's metadata["kind"]."""
+    _subscription_handlers[kind] = handler
+
+
+def construct_event(payload: bytes, signature_header: str | None) -> dict[str, Any]:
+    """Verify a webhook's signature and timestamp on the raw body; returns the event as a dict.
+
+    Raises InvalidSignature for a bad signature, a stale timestamp or a body that is not JSON.
+    """
+    try:
+        event = stripe.Webhook.construct_event(
+            payload,
+            signature_header or "",
+            settings.STRIPE_WEBHOOK_SECRET,
+            tolerance=settings.STRIPE_WEBHOOK_TOLERANCE,
+        )
+    except (stripe.SignatureVerificationError, ValueError) as exc:
+        raise InvalidSignature(str(exc)) from exc
+    return event.to_dict()
+
+
+def dispatch_event(event_type: str, object_id: str) -> bool:
+    """Re-read the event's object from Stripe and hand it to the owning app's handler.
+
+    Returns False when nobody handles this event type or kind (the event is then only kept).
+    Raises GatewayError when Stripe cannot be reached; the caller retries.
+    """
+    if event_type in CHECKOUT_EVENTS:
+        session = retrieve_checkout_session(object_id)
+        handler = _checkout_handlers.get(session.metadata.get("kind", ""))
+        if handler is None:
+            return False
+        handler(session)
+        return True
+    if event_type in INVOICE_EVENTS or event_type in SUBSCRIPTION_EVENTS:
+        invoice = None
+        subscription_id = object_id
+        if event_type in INVOICE_EVENTS:
+            invoice = retrieve_invoice(object_id)
+            subscription_id = invoice.subscription
+            if not subscription_id:
+                return False
+        subscription = retrieve_subscription(subscription_id)
+        handler = _subscription_handlers.get(subscription.metadata.get("kind", ""))
+        if handler is None:
+            return False
+        handler(subscription, invoice)
+        return True
+    if event_type in REFUND_EVENTS:
+        charge = retrieve_charge(object_id)
+        handler = _refund_handlers.get(charge.metadata.get("kind") or MEMBERSHIP_KIND)
+        if handler is None:
+            return False
+        handler(charge)
+        return True
+    return False

@@ -1,0 +1,139 @@
+"""Membership's Celery tasks: thin wrappers that load rows and call a service.
+
+Each is safe to run twice: events are marked applied, notices carry a sent time, Stripe
+cancellations of an already canceled subscription are a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.utils import timezone
+
+from portal.mail import render_email
+
+from . import services
+from . import stripe_gateway as gateway
+from .models import Notice, StripeEvent
+
+log = logging.getLogger(__name__)
+
+_RETRY = {
+    "autoretry_for": (gateway.GatewayError,),
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "max_retries": 8,
+    "acks_late": True,
+}
+
+
+@shared_task(**_RETRY)
+def stripe_event_apply(event_id: str) -> bool:
+    """Apply a stored webhook event (re-reading its object from Stripe)."""
+    return services.stripe_event_apply(event_id=event_id)
+
+
+@shared_task(**_RETRY)
+def checkout_session_sync(session_id: str) -> None:
+    """Apply a membership Checkout Session now (the success page asks; the webhook also will)."""
+    session = gateway.retrieve_checkout_session(session_id)
+    if session.metadata.get("kind") == gateway.MEMBERSHIP_KIND:
+        services.membership_apply_checkout(session)
+
+
+@shared_task
+def stripe_events_retry(older_than_seconds: int = 120) -> int:
+    """Queue again events that were stored but not applied (a lost task, an outage)."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    ids = list(
+        StripeEvent.objects.filter(processed_at__isnull=True, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:500]
+    )
+    for event_id in ids:
+        stripe_event_apply.delay(event_id)
+    return len(ids)
+
+
+@shared_task(**_RETRY)
+def subscription_cancel(subscription_id: str) -> None:
+    gateway.cancel_subscription(subscription_id)
+
+
+@shared_task(**_RETRY)
+def plan_sync(plan_id: int) -> None:
+    from .models import Plan
+
+    plan = Plan.objects.filter(pk=plan_id).first()
+    if plan is not None:
+        services.plan_sync_stripe(plan=plan)
+
+
+@shared_task
+def memberships_advance() -> int:
+    return services.memberships_advance()
+
+
+@shared_task
+def reminders_send() -> int:
+    return services.reminders_queue()
+
+
+_SUBJECTS = {
+    Notice.Kind.WELCOME: "Welcome to NORM",
+    Notice.Kind.RENEWAL_30: "Your NORM membership renews in 30 days",
+    Notice.Kind.RENEWAL_7: "Your NORM membership ends in a week",
+    Notice.Kind.PAYMENT_FAILED: "We could not collect your NORM dues",
+    Notice.Kind.GRACE_WARNING: "Your NORM membership is about to lapse",
+    Notice.Kind.LAPSED: "Your NORM membership has lapsed",
+    Notice.Kind.SEAT_INVITE: "You're invited to join NORM with your practice",
+}
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=5, max_retries=6, acks_late=True)
+def send_notice(notice_id: int) -> bool:
+    """Send one ledger notice unless it was sent already."""
+    from .models import Seat
+
+    with transaction.atomic():
+        notice = (
+            Notice.objects.select_for_update()
+            .select_related("membership__user", "membership__plan", "membership__practice")
+            .filter(pk=notice_id)
+            .first()
+        )
+        if notice is None or notice.sent_at is not None:
+            return False
+        m = notice.membership
+        context = {"membership": m, "user": m.user, "plan": m.plan, "notice": notice}
+        if notice.kind == Notice.Kind.SEAT_INVITE:
+            seat = Seat.objects.filter(pk=int(notice.key.removeprefix("seat-"))).first()
+            if seat is None or seat.removed_at is not None:
+                notice.sent_at = timezone.now()  # withdrawn before it went out
+                notice.save(update_fields=["sent_at"])
+                return False
+            context["seat"] = seat
+        message = render_email(
+            template=f"membership/email/{notice.kind}",
+            subject=_SUBJECTS[notice.kind],
+            to=[notice.to_email],
+            context=context,
+        )
+        message.send()
+        notice.sent_at = timezone.now()
+        notice.save(update_fields=["sent_at"])
+    return True
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=5, max_retries=6)
+def send_account_mail(
+    subject: str, body: str, html: str, from_email: str, to: list[str], headers: dict
+) -> None:
+    """Mail allauth rendered in a request (verification, password reset), sent from here."""
+    message = EmailMultiAlternatives(subject, body, from_email, to, headers=headers)
+    if html:
+        message.attach_alternative(html, "text/html")
+    message.send()

@@ -1,0 +1,263 @@
+"""Member pages: benefits and plans, joining, the account page, seats, profile, directory."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlencode
+
+from allauth.account.adapter import get_adapter
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponseForbidden, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from . import access, selectors, services
+from . import stripe_gateway as gateway
+from .forms import DeleteAccountForm, DirectorySearchForm, InviteForm, PracticeForm, ProfileForm
+from .models import Plan, Seat
+
+log = logging.getLogger(__name__)
+
+
+def _plans():
+    return Plan.objects.filter(is_active=True)
+
+
+def overview(request):
+    """Benefits and plans, open to everyone."""
+    return render(
+        request,
+        "membership/overview.html",
+        {"plans": _plans(), "is_member": access.is_active_member(request.user)},
+    )
+
+
+def join(request):
+    """Choose a plan. Visitors are sent to sign up first; the plan they picked is kept."""
+    membership = services.membership_for_user(request.user)
+    return render(
+        request,
+        "membership/join.html",
+        {
+            "plans": _plans(),
+            "membership": membership,
+            "is_member": access.is_active_member(request.user),
+        },
+    )
+
+
+def join_plan(request, slug):
+    """Confirm a plan (a practice names itself here) and go to Stripe Checkout."""
+    plan = get_object_or_404(_plans(), slug=slug)
+    here = reverse("membership:join-plan", args=[slug])
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('account_signup')}?{urlencode({'next': here})}")
+    existing = services.membership_for_user(request.user)
+    form = PracticeForm(request.POST or None) if plan.is_practice else None
+    has_practice = bool(existing and existing.practice_id)
+    if request.method == "POST" and (form is None or has_practice or form.is_valid()):
+        practice = form.cleaned_data if form is not None and not has_practice else {}
+        try:
+            membership = services.membership_prepare(user=request.user, plan=plan, **practice)
+            session = services.membership_checkout(
+                membership=membership,
+                success_url=request.build_absolute_uri(reverse("membership:welcome"))
+                + "?session_id={CHECKOUT_SESSION_ID}",
+                cancel_url=request.build_absolute_uri(here),
+            )
+        except services.MembershipError as exc:
+            messages.error(request, str(exc))
+        except gateway.GatewayError:
+            log.exception("could not open Stripe Checkout for %s", request.user.pk)
+            messages.error(
+                request, "We could not reach our payment provider. Please try again shortly."
+            )
+        else:
+            return redirect(session.url)
+    return render(
+        request,
+        "membership/join_plan.html",
+        {"plan": plan, "form": form, "membership": existing, "has_practice": has_practice},
+    )
+
+
+@login_required
+def welcome(request):
+    """Where Checkout returns. The webhook activates the membership; this page also asks a
+    worker to read the session now, and polls until the membership is active."""
+    from .tasks import checkout_session_sync
+
+    session_id = request.GET.get("session_id", "")
+    if session_id.startswith("cs_"):
+        checkout_session_sync.delay(session_id)
+    if access.is_active_member(request.user):
+        messages.success(request, "Welcome to NORM! Your membership is active.")
+        return redirect("membership:account")
+    return render(request, "membership/welcome.html")
+
+
+@never_cache
+@login_required
+def status_json(request):
+    return JsonResponse({"active": access.is_active_member(request.user)})
+
+
+@login_required
+def account(request):
+    """Status, billing and receipts; for a practice admin, the seats."""
+    user = request.user
+    membership = services.membership_for_user(user)
+    seat_membership = services.seat_membership_for_user(user)
+    seats = payments = None
+    history = []
+    if membership is not None:
+        payments = membership.payments.all()[:24]
+        history = membership.history.select_related("actor")[:10]
+        if membership.practice_id:
+            seats = membership.seats.filter(removed_at__isnull=True).select_related("user")
+    return render(
+        request,
+        "membership/account.html",
+        {
+            "membership": membership,
+            "seat_membership": seat_membership,
+            "is_member": access.is_active_member(user),
+            "payments": payments,
+            "history": history,
+            "seats": seats,
+            "invite_form": InviteForm(),
+            "profile": services.profile_for(user),
+        },
+    )
+
+
+@require_POST
+@login_required
+def billing_portal(request):
+    """Stripe's Customer Portal: card changes, cancellation, invoices."""
+    membership = services.membership_for_user(request.user)
+    if membership is None or not membership.stripe_customer_id:
+        messages.info(request, "There is no card on file for your membership yet.")
+        return redirect("membership:account")
+    try:
+        url = gateway.create_portal_session(
+            customer_id=membership.stripe_customer_id,
+            return_url=request.build_absolute_uri(reverse("membership:account")),
+        )
+    except gateway.GatewayError:
+        log.exception("could not open the billing portal for %s", membership.pk)
+        messages.error(request, "We could not reach our payment provider. Please try again.")
+        return redirect("membership:account")
+    return redirect(url)
+
+
+@require_POST
+@login_required
+def seat_invite(request):
+    membership = services.membership_for_user(request.user)
+    form = InviteForm(request.POST)
+    if membership is None or not membership.practice_id:
+        return HttpResponseForbidden("Only a practice admin can invite staff.")
+    if form.is_valid():
+        try:
+            seat = services.seat_invite(
+                membership=membership, email=form.cleaned_data["email"], invited_by=request.user
+            )
+        except services.MembershipError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Invitation sent to {seat.email}.")
+    else:
+        messages.error(request, "Please enter a valid email address.")
+    return redirect(reverse("membership:account") + "#practice")
+
+
+@require_POST
+@login_required
+def seat_remove(request, pk):
+    seat = get_object_or_404(Seat, pk=pk, membership__user=request.user)
+    try:
+        services.seat_remove(seat=seat, actor=request.user)
+    except services.MembershipError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{seat.email} no longer has a seat.")
+    return redirect(reverse("membership:account") + "#practice")
+
+
+def invitation(request, token):
+    """An invited staff member's link: sign up (the invited address counts as verified, as
+    allauth allows for invitations), or log in, then accept."""
+    seat = get_object_or_404(
+        Seat.objects.select_related("membership__practice", "invited_by"), token=token
+    )
+    here = reverse("membership:invitation", args=[token])
+    if seat.removed_at is not None:
+        messages.error(request, "This invitation was withdrawn.")
+        return redirect("membership:overview")
+    if not request.user.is_authenticated:
+        # The link arrived in this inbox, so whoever follows it controls the address.
+        get_adapter(request).stash_verified_email(request, seat.email)
+        return render(
+            request,
+            "membership/invitation.html",
+            {
+                "seat": seat,
+                "signup_url": f"{reverse('account_signup')}?"
+                + urlencode({"next": here, "email": seat.email}),
+                "login_url": f"{reverse('account_login')}?{urlencode({'next': here})}",
+            },
+        )
+    if request.method == "POST":
+        try:
+            services.seat_accept(seat=seat, user=request.user)
+        except services.MembershipError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"You are now a member through {seat.membership.practice}.")
+            return redirect("membership:account")
+    return render(request, "membership/invitation.html", {"seat": seat})
+
+
+@login_required
+def profile_edit(request):
+    profile = services.profile_for(request.user)
+    form = ProfileForm(
+        request.POST or None, request.FILES or None, instance=profile, user=request.user
+    )
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your profile is saved.")
+        return redirect("membership:account")
+    return render(request, "membership/profile_form.html", {"form": form})
+
+
+@login_required
+def account_delete(request):
+    form = DeleteAccountForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.account_delete(user=request.user)
+        logout(request)
+        messages.success(request, "Your account is deleted. Our records of payments remain.")
+        return redirect("/")
+    return render(request, "membership/account_delete.html", {"form": form})
+
+
+@login_required
+def directory(request):
+    """Active members who opted in, for active members only."""
+    if not access.is_active_member(request.user):
+        return render(request, "membership/members_only.html", status=403)
+    form = DirectorySearchForm(request.GET or None)
+    q = state = ""
+    if form.is_valid():
+        q, state = form.cleaned_data["q"], form.cleaned_data["state"]
+    page = Paginator(selectors.directory_profiles(q=q, state=state), 24).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "membership/directory.html", {"form": form, "page": page})

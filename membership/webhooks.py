@@ -1,0 +1,30 @@
+"""The Stripe webhook endpoint: verify, store once, answer fast; a task applies the event."""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from . import services
+from . import stripe_gateway as gateway
+
+log = logging.getLogger(__name__)
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request):
+    """400 and no change for a bad signature or a stale timestamp; 200 for a stored event or
+    a duplicate (Stripe stops resending), so the reply never waits on the work."""
+    try:
+        event = gateway.construct_event(request.body, request.headers.get("Stripe-Signature"))
+    except gateway.InvalidSignature as exc:
+        log.warning("rejected a Stripe webhook: %s", exc)
+        return HttpResponseBadRequest("invalid signature")
+    if not event.get("id"):
+        return HttpResponseBadRequest("no event id")
+    created = services.stripe_event_store(event)
+    return HttpResponse("stored" if created else "duplicate", content_type="text/plain")

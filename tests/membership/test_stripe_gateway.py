@@ -1,0 +1,78 @@
+"""The gateway against the Stripe stand-in over HTTP: the contract other apps rely on."""
+
+import pytest
+
+from membership import stripe_gateway as gateway
+from membership.models import StripeEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def _order_checkout(key="order-1"):
+    return gateway.create_payment_checkout(
+        line_items=[{"name": "Conference ticket", "amount_cents": 45000, "quantity": 2}],
+        customer_email="guest@example.org",
+        metadata={"kind": "test_order", "order": "1"},
+        idempotency_key=key,
+        success_url="http://127.0.0.1:9/ok?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url="http://127.0.0.1:9/cancel",
+    )
+
+
+def test_payment_checkout_retrieve_and_refund(stripe_standin):
+    ref = _order_checkout()
+    assert ref.url.startswith(stripe_standin.url)
+    assert _order_checkout().id == ref.id  # same idempotency key, same session
+
+    stripe_standin.pay(ref.id)
+    session = gateway.retrieve_checkout_session(ref.id)
+
+    assert (session.status, session.payment_status) == ("complete", "paid")
+    assert session["amount_total"] == 90000
+    assert session.get("metadata") == {"kind": "test_order", "order": "1"}
+    refund = gateway.refund_payment(
+        payment_intent_id=session.payment_intent,
+        amount_cents=45000,
+        idempotency_key="order-1-refund-1",
+        metadata={"kind": "test_order"},
+    )
+    assert (refund.status, refund.amount_cents) == ("succeeded", 45000)
+
+
+def test_payment_checkout_requires_a_kind(stripe_standin):
+    with pytest.raises(ValueError, match="kind"):
+        gateway.create_payment_checkout(
+            line_items=[{"name": "x", "amount_cents": 100, "quantity": 1}],
+            customer_email=None,
+            metadata={},
+            idempotency_key="k",
+            success_url="http://127.0.0.1:9/ok",
+            cancel_url="http://127.0.0.1:9/cancel",
+        )
+
+
+def test_webhook_routes_checkout_and_refund_to_the_registered_handlers(
+    stripe_standin, stripe_webhook, django_capture_on_commit_callbacks
+):
+    seen = []
+    gateway.register_checkout_handler("test_order", lambda s: seen.append(("paid", s.id)))
+    gateway.register_refund_handler("test_order", lambda c: seen.append(("refund", c.id)))
+    ref = _order_checkout("order-2")
+    stripe_standin.pay(ref.id)
+    session = gateway.retrieve_checkout_session(ref.id)
+    gateway.refund_payment(
+        payment_intent_id=session.payment_intent, idempotency_key="order-2-refund"
+    )
+    wanted = {"checkout.session.completed", "charge.refunded"}
+    events = [e for e in stripe_standin.events() if e["type"] in wanted]
+
+    from membership import services
+
+    for event in events:
+        with django_capture_on_commit_callbacks(execute=False):
+            assert stripe_webhook(event).status_code == 200
+        services.stripe_event_apply(event_id=event["id"])
+
+    assert [kind for kind, _ in seen] == ["paid", "refund"]
+    assert seen[0][1] == ref.id
+    assert StripeEvent.objects.filter(processed_at__isnull=False).count() == 2
