@@ -57,3 +57,10 @@ def test_robots_txt_points_to_sitemap(client, demo_site):
     assert response.status_code == 200
     assert "Sitemap: http://127.0.0.1:8000/sitemap.xml" in response.content.decode()
     assert client.get("/sitemap.xml").status_code == 200
+
+
+def test_unknown_page_gets_a_helpful_404(client, demo_site):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert "We can't find that page" in response.content.decode()
