@@ -147,3 +147,100 @@ class TestimonialFactory(factory.django.DjangoModelFactory):
     name = factory.Faker("name")
     title = "Practice Manager"
     practice = factory.Faker("company")
+
+
+# --- Conferences ----------------------------------------------------------------------------
+
+
+def conference_index():
+    """The conference index page under the site root, made once."""
+    from wagtail.models import Page, Site
+
+    from conferences.models import ConferenceIndexPage
+
+    index = ConferenceIndexPage.objects.first()
+    if index:
+        return index
+    site = Site.objects.filter(is_default_site=True).first()
+    parent = site.root_page if site else Page.get_first_root_node()
+    index = ConferenceIndexPage(title="Conferences", slug="conferences")
+    parent.add_child(instance=index)
+    return index
+
+
+class ConferencePageFactory(factory.django.DjangoModelFactory):
+    """A published conference page two months ahead (Wagtail pages are added to a parent)."""
+
+    class Meta:
+        model = "conferences.ConferencePage"
+
+    title = factory.Sequence(lambda n: f"NORM Annual Conference {2027 + n}")
+    slug = factory.Sequence(lambda n: f"annual-conference-{n}")
+    start_date = factory.LazyFunction(lambda: _today() + _days(60))
+    end_date = factory.LazyAttribute(lambda o: o.start_date + _days(1))
+    venue_name = "Hyatt Regency Chicago"
+    venue_address = "151 E Wacker Dr, Chicago, IL 60601"
+    capacity = 300
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        parent = kwargs.pop("parent", None) or conference_index()
+        page = model_class(*args, **kwargs)
+        parent.add_child(instance=page)
+        return page
+
+
+class TicketTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "conferences.TicketType"
+
+    conference = factory.SubFactory(ConferencePageFactory)
+    name = "Full conference"
+    kind = "full"
+    member_price_cents = 49_500
+    non_member_price_cents = 69_500
+
+
+class SessionFactory(factory.django.DjangoModelFactory):
+    """A break-out on the conference's first day at 10:30 (parallel ones share the time)."""
+
+    class Meta:
+        model = "conferences.Session"
+
+    conference = factory.SubFactory(ConferencePageFactory)
+    title = factory.Sequence(lambda n: f"Break-out {n}")
+    kind = "breakout"
+    starts_at = factory.LazyAttribute(lambda o: _at(o.conference.start_date, 10, 30))
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + _days(0, hours=1))
+    room = "Room A"
+    capacity = 40
+
+
+class DiscountCodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "conferences.DiscountCode"
+
+    conference = factory.SubFactory(ConferencePageFactory)
+    code = factory.Sequence(lambda n: f"SAVE{n}")
+    kind = "percent"
+    value = 20
+
+
+def _today():
+    from django.utils import timezone
+
+    return timezone.localdate()
+
+
+def _days(days, hours=0):
+    from datetime import timedelta
+
+    return timedelta(days=days, hours=hours)
+
+
+def _at(day, hour, minute=0):
+    from datetime import datetime, time
+
+    from django.utils import timezone
+
+    return timezone.make_aware(datetime.combine(day, time(hour, minute)))

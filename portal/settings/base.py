@@ -189,7 +189,26 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Wagtail's go-live/expiry dates, so editors need no cron line.
     "wagtail-publish-scheduled": {"task": "portal.tasks.publish_scheduled", "schedule": 60.0},
+    # Conferences: unpaid seat holds lapse after CONFERENCE_HOLD_MINUTES and waitlist offers
+    # after CONFERENCE_OFFER_HOURS; checking every minute keeps seats from sitting idle.
+    "conferences-release-holds": {
+        "task": "conferences.tasks.release_expired_holds",
+        "schedule": 60.0,
+    },
+    "conferences-lapse-offers": {
+        "task": "conferences.tasks.lapse_waitlist_offers",
+        "schedule": 60.0,
+    },
 }
+
+# ---------------------------------------------------------------------------------------------
+# Conferences: registration holds, waitlist offers and capacity locks (conferences/capacity.py).
+# ---------------------------------------------------------------------------------------------
+CONFERENCE_HOLD_MINUTES = 30  # seats stay held this long while the buyer pays
+CONFERENCE_OFFER_HOURS = 48  # a waitlist offer keeps its seat this long
+# How long a checkout waits for the capacity row locks (PostgreSQL lock_timeout) before it
+# tells the buyer to try again, instead of hanging behind a crowd.
+CONFERENCE_LOCK_TIMEOUT_MS = 3000
 
 # ---------------------------------------------------------------------------------------------
 # Email: EMAIL_URL, e.g. smtp+tls://user:pass@smtp.example.org:587, or filemail:// (default),

@@ -1,0 +1,145 @@
+"""Counting seats without overbooking.
+
+Seats are never stored as counters. A writer that may take seats locks the capacity rows it
+touches, then counts the rows that hold seats, and only then writes. The locks are taken in
+one fixed order everywhere (the conference, then ticket types by id, then sessions by id, then
+the discount code), the way pretix locks its quotas sorted by id, so two writers can never wait
+on each other in a circle. A short lock timeout turns a pile-up into a polite "try again"
+instead of a request that hangs.
+
+On SQLite the settings open every transaction with BEGIN IMMEDIATE, which serialises writers
+for the whole database, so the same code is safe there too; FOR UPDATE is simply dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count
+from django.utils import timezone
+
+from .models import (
+    SEAT_HOLDING_STATUSES,
+    Attendee,
+    BreakoutChoice,
+    ConferencePage,
+    DiscountCode,
+    Session,
+    TicketType,
+    WaitlistEntry,
+)
+
+
+@dataclass
+class SeatUse:
+    """Seats taken right now: on the conference, per ticket type, per break-out session."""
+
+    conference: int = 0
+    by_ticket_type: dict[int, int] = field(default_factory=dict)
+    by_session: dict[int, int] = field(default_factory=dict)
+
+
+def set_lock_timeout() -> None:
+    """Give up waiting for a capacity lock after a moment (PostgreSQL only; SET LOCAL ends
+    with the transaction)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SET LOCAL lock_timeout = %s", [f"{settings.CONFERENCE_LOCK_TIMEOUT_MS}ms"]
+            )
+
+
+def lock_capacity_rows(
+    *,
+    conference_id: int,
+    ticket_type_ids: Iterable[int] = (),
+    session_ids: Iterable[int] = (),
+    discount_code_id: int | None = None,
+) -> ConferencePage:
+    """Lock the rows whose capacities a change touches, in the one global order.
+
+    Must run inside transaction.atomic. Returns the locked conference.
+    """
+    set_lock_timeout()
+    # of=("self",) locks the conference's own row only, not Wagtail's page row, so editors
+    # saving the page never queue behind buyers.
+    conference = ConferencePage.objects.select_for_update(of=("self",)).get(pk=conference_id)
+    # ORDER BY before FOR UPDATE: PostgreSQL locks rows in the order it returns them.
+    list(
+        TicketType.objects.select_for_update()
+        .filter(pk__in=sorted(set(ticket_type_ids)))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    list(
+        Session.objects.select_for_update()
+        .filter(pk__in=sorted(set(session_ids)))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if discount_code_id:
+        list(
+            DiscountCode.objects.select_for_update()
+            .filter(pk=discount_code_id)
+            .values_list("pk", flat=True)
+        )
+    return conference
+
+
+def seat_use(
+    *,
+    conference_id: int,
+    ticket_type_ids: Iterable[int] = (),
+    session_ids: Iterable[int] = (),
+    exclude_offer_id: int | None = None,
+) -> SeatUse:
+    """Count seats held by paid orders, unpaid holds and open waitlist offers.
+
+    An open waitlist offer keeps a seat of its ticket type free for 48 hours, so it counts as
+    taken for everyone except the person holding the offer (`exclude_offer_id`).
+    """
+    holding = Attendee.objects.filter(
+        order__conference_id=conference_id, order__status__in=SEAT_HOLDING_STATUSES
+    )
+    offers = WaitlistEntry.objects.filter(
+        conference_id=conference_id,
+        status=WaitlistEntry.OFFERED,
+        offer_expires_at__gt=timezone.now(),
+    )
+    if exclude_offer_id:
+        offers = offers.exclude(pk=exclude_offer_id)
+
+    use = SeatUse(conference=holding.count() + offers.count())
+    ticket_type_ids = list(ticket_type_ids)
+    if ticket_type_ids:
+        for source in (holding, offers):
+            rows = (
+                source.filter(ticket_type_id__in=ticket_type_ids)
+                .values("ticket_type_id")
+                .annotate(n=Count("pk"))
+                .values_list("ticket_type_id", "n")
+            )
+            for pk, n in rows:
+                use.by_ticket_type[pk] = use.by_ticket_type.get(pk, 0) + n
+    session_ids = list(session_ids)
+    if session_ids:
+        use.by_session = dict(
+            BreakoutChoice.objects.filter(
+                session_id__in=session_ids,
+                attendee__order__status__in=SEAT_HOLDING_STATUSES,
+            )
+            .values("session_id")
+            .annotate(n=Count("pk"))
+            .values_list("session_id", "n")
+        )
+    return use
+
+
+def seats_left_by_session(conference: ConferencePage) -> dict[int, int]:
+    """Free seats of every break-out, for the agenda and the dashboard (one query)."""
+    sessions = list(conference.sessions.filter(kind=Session.BREAKOUT).values_list("pk", "capacity"))
+    used = seat_use(conference_id=conference.pk, session_ids=[pk for pk, _ in sessions]).by_session
+    return {pk: max(0, capacity - used.get(pk, 0)) for pk, capacity in sessions}

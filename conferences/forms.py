@@ -1,0 +1,103 @@
+"""Forms: a group registration is one form per attendee plus the order's discount code."""
+
+from __future__ import annotations
+
+from django import forms
+from django.forms import formset_factory
+from django.utils import timezone
+
+from .models import format_cents
+from .services import AttendeeSpec
+
+MAX_ATTENDEES = 20
+
+
+class AttendeeForm(forms.Form):
+    first_name = forms.CharField(max_length=80)
+    last_name = forms.CharField(max_length=80)
+    email = forms.EmailField(help_text="The ticket and calendar file go here.")
+    practice = forms.CharField(max_length=160, required=False)
+    ticket_type = forms.TypedChoiceField(coerce=int)
+    dietary_needs = forms.CharField(max_length=300, required=False, label="Dietary needs")
+    accessibility_needs = forms.CharField(
+        max_length=300, required=False, label="Accessibility requests"
+    )
+
+    def __init__(self, *args, offers, slots, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ticket_type"].choices = [
+            (
+                o["ticket_type"].pk,
+                f"{o['ticket_type'].name}: {o['price']}" + (" (sold out)" if o["sold_out"] else ""),
+            )
+            for o in offers
+        ]
+        self.slot_fields = []
+        for index, slot in enumerate(slots):
+            name = f"slot_{index}"
+            local = timezone.localtime(slot["starts_at"])
+            self.fields[name] = forms.TypedChoiceField(
+                label=f"Break-out {local:%A %-I:%M %p}",
+                coerce=int,
+                empty_value=None,
+                required=False,
+                widget=forms.RadioSelect,
+                choices=[
+                    (
+                        s.pk,
+                        f"{s.title} ({s.seats_left} seat{'s' if s.seats_left != 1 else ''} left)"
+                        if s.seats_left
+                        else f"{s.title} (full)",
+                    )
+                    for s in slot["sessions"]
+                ]
+                + [("", "No break-out in this slot")],
+            )
+            self.slot_fields.append(name)
+
+    def breakout_fields(self):
+        return [self[name] for name in self.slot_fields]
+
+    def detail_fields(self):
+        return [self[name] for name in ("dietary_needs", "accessibility_needs")]
+
+    def to_spec(self) -> AttendeeSpec:
+        data = self.cleaned_data
+        return AttendeeSpec(
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            email=data["email"],
+            practice=data["practice"],
+            ticket_type_id=data["ticket_type"],
+            dietary_needs=data["dietary_needs"],
+            accessibility_needs=data["accessibility_needs"],
+            session_ids=[data[name] for name in self.slot_fields if data.get(name)],
+        )
+
+
+AttendeeFormSet = formset_factory(
+    AttendeeForm, extra=0, min_num=1, validate_min=True, max_num=MAX_ATTENDEES, validate_max=True
+)
+
+
+class OrderForm(forms.Form):
+    discount_code = forms.CharField(max_length=40, required=False)
+
+
+class SubstituteForm(forms.Form):
+    first_name = forms.CharField(max_length=80)
+    last_name = forms.CharField(max_length=80)
+    email = forms.EmailField()
+    practice = forms.CharField(max_length=160, required=False)
+    dietary_needs = forms.CharField(max_length=300, required=False)
+    accessibility_needs = forms.CharField(
+        max_length=300, required=False, label="Accessibility requests"
+    )
+
+
+class CheckInForm(forms.Form):
+    code = forms.CharField(max_length=12, label="Ticket code")
+
+
+def price_label(cents: int) -> str:
+    return format_cents(cents)

@@ -1,0 +1,437 @@
+"""Registration, orders, tickets and the staff tools. Views parse, call a service, render."""
+
+from __future__ import annotations
+
+import csv
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from membership.stripe_gateway import GatewayError
+
+from . import selectors, services, tickets
+from .forms import AttendeeFormSet, CheckInForm, OrderForm, SubstituteForm
+from .models import HELD, PAID, Attendee, ConferencePage, Order, Session, TicketType, WaitlistEntry
+
+
+def staff_required(view):
+    """Staff only: anonymous visitors are sent to log in, everyone else gets 403."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not request.user.is_staff:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _conference(conference_id: int) -> ConferencePage:
+    return get_object_or_404(ConferencePage.objects.live(), pk=conference_id)
+
+
+def _own_order(request, code: str) -> Order:
+    """The order, when the visitor placed it or is staff; a 404 for anyone else, so order
+    codes cannot be probed."""
+    order = get_object_or_404(Order.objects.select_related("conference", "owner"), code=code)
+    if order.owner_id != request.user.pk and not request.user.is_staff:
+        raise Http404
+    return order
+
+
+# --- Registering --------------------------------------------------------------------------------
+
+
+@login_required
+def register(request, conference_id: int):
+    conference = _conference(conference_id)
+    offers = selectors.ticket_offers(conference=conference, user=request.user)
+    slots = selectors.breakout_slots(conference)
+    offer_token = request.GET.get("offer", "") or request.POST.get("offer", "")
+    form_kwargs = {"offers": offers, "slots": slots}
+    sold_out = None
+
+    if request.method == "POST":
+        data = request.POST.copy()
+        if "add_attendee" in data:
+            # Another attendee without JavaScript: one more empty form, nothing validated yet.
+            total = int(data.get("form-TOTAL_FORMS", 1))
+            data["form-TOTAL_FORMS"] = str(min(total + 1, 20))
+            formset = AttendeeFormSet(data, form_kwargs=form_kwargs)
+            order_form = OrderForm(data)
+            return _render_register(request, conference, offers, formset, order_form, offer_token)
+        formset = AttendeeFormSet(data, form_kwargs=form_kwargs)
+        order_form = OrderForm(data)
+        if formset.is_valid() and order_form.is_valid():
+            try:
+                order = services.order_create(
+                    conference_id=conference.pk,
+                    owner=request.user,
+                    attendees=[form.to_spec() for form in formset.forms],
+                    discount_code=order_form.cleaned_data["discount_code"],
+                    waitlist_token=offer_token,
+                )
+            except services.SoldOut as error:
+                sold_out = error
+                messages.error(request, str(error))
+            except services.RegistrationError as error:
+                messages.error(request, str(error))
+            else:
+                if order.status == PAID:
+                    messages.success(request, "You are registered. Tickets are on their way.")
+                    return redirect("conferences:order", order.code)
+                return _to_checkout(request, order)
+    else:
+        initial = [
+            {
+                "first_name": request.user.first_name,
+                "last_name": request.user.last_name,
+                "email": request.user.email,
+                "ticket_type": request.GET.get("ticket_type")
+                or (offers[0]["ticket_type"].pk if offers else None),
+            }
+        ]
+        formset = AttendeeFormSet(initial=initial, form_kwargs=form_kwargs)
+        order_form = OrderForm()
+    return _render_register(
+        request, conference, offers, formset, order_form, offer_token, sold_out=sold_out
+    )
+
+
+def _render_register(request, conference, offers, formset, order_form, offer_token, sold_out=None):
+    return render(
+        request,
+        "conferences/register.html",
+        {
+            "conference": conference,
+            "offers": offers,
+            "formset": formset,
+            "order_form": order_form,
+            "offer_token": offer_token,
+            "sold_out": sold_out,
+            "is_member": selectors.access.is_active_member(request.user),
+        },
+        status=409 if sold_out else 200,
+    )
+
+
+def _to_checkout(request, order: Order):
+    order_url = request.build_absolute_uri(reverse("conferences:order", args=[order.code]))
+    try:
+        url = services.order_checkout_start(
+            order=order, success_url=f"{order_url}?paid=1", cancel_url=order_url
+        )
+    except GatewayError as error:
+        messages.error(
+            request,
+            error.user_message or "Payment is unavailable right now; your seats are held.",
+        )
+        return redirect("conferences:order", order.code)
+    return redirect(url)
+
+
+@login_required
+def order_detail(request, code: str):
+    order = _own_order(request, code)
+    attendees = order.attendees.select_related("ticket_type").prefetch_related("choices__session")
+    return render(
+        request,
+        "conferences/order.html",
+        {
+            "order": order,
+            "conference": order.conference,
+            "attendees": attendees,
+            "just_paid": request.GET.get("paid") and order.status == HELD,
+            "refund_amount": services.order_refund_amount(order=order),
+            "policy": services.describe_refund_policy(order.conference),
+            "can_substitute": order.status == PAID
+            and order.conference.substitution_allowed(timezone.localdate()),
+        },
+    )
+
+
+@login_required
+@require_POST
+def order_pay(request, code: str):
+    order = _own_order(request, code)
+    if order.status != HELD:
+        messages.error(request, "This order is not waiting for payment.")
+        return redirect("conferences:order", order.code)
+    return _to_checkout(request, order)
+
+
+@login_required
+def order_cancel(request, code: str):
+    order = _own_order(request, code)
+    if request.method == "POST":
+        try:
+            services.order_cancel(order_id=order.pk, by_user=request.user)
+        except (services.RegistrationError, PermissionError) as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, "Your order is cancelled.")
+        return redirect("conferences:order", order.code)
+    return render(
+        request,
+        "conferences/order_cancel.html",
+        {
+            "order": order,
+            "conference": order.conference,
+            "refund_amount": services.order_refund_amount(order=order),
+            "policy": services.describe_refund_policy(order.conference),
+        },
+    )
+
+
+@login_required
+def attendee_substitute(request, code: str, attendee_id: int):
+    order = _own_order(request, code)
+    attendee = get_object_or_404(order.attendees, pk=attendee_id)
+    form = SubstituteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.attendee_substitute(
+                attendee_id=attendee.pk, by_user=request.user, **form.cleaned_data
+            )
+        except (services.RegistrationError, PermissionError) as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, "Attendee changed. The new ticket is on its way.")
+            return redirect("conferences:order", order.code)
+    return render(
+        request,
+        "conferences/attendee_substitute.html",
+        {"order": order, "attendee": attendee, "form": form, "conference": order.conference},
+    )
+
+
+# --- Tickets ------------------------------------------------------------------------------------
+
+
+@login_required
+def ticket(request, code: str):
+    """The QR code's address: the attendee's ticket, or for staff the check-in screen."""
+    attendee = get_object_or_404(
+        Attendee.objects.select_related("order__conference", "ticket_type"), ticket_code=code
+    )
+    conference = attendee.order.conference
+    if request.user.is_staff:
+        return redirect(
+            reverse("conferences:staff-checkin", args=[conference.pk]) + f"?code={code}"
+        )
+    user_email = (request.user.email or "").lower()
+    if attendee.order.owner_id != request.user.pk and attendee.email.lower() != user_email:
+        raise Http404
+    return render(
+        request,
+        "conferences/ticket.html",
+        {
+            "attendee": attendee,
+            "conference": conference,
+            "qr_svg": tickets.qr_svg(attendee) if attendee.order.status == PAID else "",
+            "breakouts": [c.session for c in attendee.choices.select_related("session")],
+        },
+    )
+
+
+@login_required
+def ticket_ics(request, code: str):
+    attendee = get_object_or_404(
+        Attendee.objects.select_related("order__conference"), ticket_code=code
+    )
+    user_email = (request.user.email or "").lower()
+    if (
+        attendee.order.owner_id != request.user.pk
+        and attendee.email.lower() != user_email
+        and not request.user.is_staff
+    ):
+        raise Http404
+    response = HttpResponse(tickets.attendee_ics(attendee), content_type="text/calendar")
+    response["Content-Disposition"] = f'attachment; filename="{attendee.order.conference.slug}.ics"'
+    return response
+
+
+# --- Waitlist -----------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def waitlist_join(request, ticket_type_id: int):
+    ticket_type = get_object_or_404(TicketType, pk=ticket_type_id, is_active=True)
+    services.waitlist_join(ticket_type_id=ticket_type.pk, user=request.user)
+    messages.success(
+        request,
+        f"You are on the waitlist for {ticket_type.name}. When a seat frees up we email you a "
+        "link that holds it for you for 48 hours.",
+    )
+    return redirect(ticket_type.conference.url or "/")
+
+
+@login_required
+def waitlist_offer(request, token: str):
+    entry = get_object_or_404(WaitlistEntry, token=token, user=request.user)
+    if entry.status != WaitlistEntry.OFFERED or entry.offer_expires_at <= timezone.now():
+        messages.error(request, "This offer has lapsed. You can join the waitlist again.")
+        return redirect(entry.conference.url or "/")
+    url = reverse("conferences:register", args=[entry.conference_id])
+    return redirect(f"{url}?offer={token}&ticket_type={entry.ticket_type_id}")
+
+
+# --- Staff tools --------------------------------------------------------------------------------
+
+
+@staff_required
+def staff_registrations(request, conference_id: int):
+    conference = _conference(conference_id)
+    filters = {
+        "status": request.GET.get("status", ""),
+        "ticket_type": request.GET.get("ticket_type", ""),
+        "q": request.GET.get("q", "").strip(),
+    }
+    rows = selectors.registrations(conference=conference, **filters)
+    return render(
+        request,
+        "conferences/staff/registrations.html",
+        {
+            "conference": conference,
+            "rows": rows[:500],
+            "count": rows.count(),
+            "filters": filters,
+            "statuses": Order.STATUSES,
+            "ticket_types": conference.ticket_types.all(),
+            "breakouts": conference.sessions.filter(kind=Session.BREAKOUT),
+            "stats": selectors.dashboard(conference),
+        },
+    )
+
+
+@staff_required
+def staff_export(request, conference_id: int):
+    conference = _conference(conference_id)
+    rows = selectors.registrations(conference=conference, status=PAID)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{conference.slug}-attendees.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "First name",
+            "Last name",
+            "Email",
+            "Practice",
+            "Ticket",
+            "Break-outs",
+            "Dietary needs",
+            "Accessibility",
+            "Order",
+            "Ticket code",
+            "Checked in",
+        ]
+    )
+    for a in rows:
+        writer.writerow(
+            [
+                _csv_safe(v)
+                for v in (
+                    a.first_name,
+                    a.last_name,
+                    a.email,
+                    a.practice,
+                    a.ticket_type.name,
+                    "; ".join(c.session.title for c in a.choices.all()),
+                    a.dietary_needs,
+                    a.accessibility_needs,
+                    a.order.code,
+                    a.ticket_code,
+                    timezone.localtime(a.checked_in_at).isoformat(timespec="minutes")
+                    if a.checked_in_at
+                    else "",
+                )
+            ]
+        )
+    return response
+
+
+def _csv_safe(value: str) -> str:
+    # A cell starting with = + - @ runs as a formula in spreadsheets; attendees type these.
+    value = str(value)
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+@staff_required
+def staff_roster(request, conference_id: int, session_id: int):
+    conference = _conference(conference_id)
+    session = get_object_or_404(conference.sessions, pk=session_id)
+    attendees = (
+        Attendee.objects.filter(choices__session=session, order__status=PAID)
+        .select_related("ticket_type")
+        .order_by("last_name", "first_name")
+    )
+    return render(
+        request,
+        "conferences/staff/roster.html",
+        {"conference": conference, "session": session, "attendees": attendees},
+    )
+
+
+@staff_required
+def staff_checkin(request, conference_id: int):
+    """Phone-sized check-in: scan a QR code or search by name, then tap "Check in"."""
+    conference = _conference(conference_id)
+    result = None
+    if request.method == "POST":
+        form = CheckInForm(request.POST)
+        if form.is_valid():
+            try:
+                result = services.attendee_check_in(
+                    conference_id=conference.pk,
+                    ticket_code=form.cleaned_data["code"],
+                    by_user=request.user,
+                )
+            except services.RegistrationError as error:
+                messages.error(request, str(error))
+    q = request.GET.get("q", "").strip()
+    code = request.GET.get("code", "").strip().upper()
+    found = None
+    matches = []
+    if code:
+        found = (
+            Attendee.objects.filter(ticket_code=code, order__conference=conference)
+            .select_related("order", "ticket_type")
+            .first()
+        )
+        if found is None:
+            messages.error(request, f"No ticket {code} for this conference.")
+    elif q:
+        matches = selectors.registrations(conference=conference, status=PAID, q=q)[:25]
+    return render(
+        request,
+        "conferences/staff/checkin.html",
+        {
+            "conference": conference,
+            "result": result,
+            "found": found,
+            "matches": matches,
+            "q": q,
+            "stats": selectors.dashboard(conference),
+        },
+    )
+
+
+@staff_required
+def staff_dashboard(request, conference_id: int):
+    conference = _conference(conference_id)
+    return render(
+        request,
+        "conferences/staff/dashboard.html",
+        {"conference": conference, "stats": selectors.dashboard(conference)},
+    )
