@@ -1,42 +1,391 @@
-"""Article pages. The blog issue fills these out; the foundation needs a place for the seed
-article so the home page can list it."""
+"""Article pages: the index that lists them and the post itself, with its authors, category
+and tags. Laid out as wagtail/bakerydemo's blog: fields, panels, search fields, then helpers."""
 
+from __future__ import annotations
+
+import math
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import models
-from wagtail import blocks
-from wagtail.admin.panels import FieldPanel
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.html import strip_tags
+from modelcluster.contrib.taggit import ClusterTaggableManager
+from modelcluster.fields import ParentalKey
+from taggit.models import Tag, TaggedItemBase
+from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
+from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import StreamField
-from wagtail.models import Page
+from wagtail.models import Orderable, Page
 from wagtail.search import index
+from wagtail.snippets.models import register_snippet
+
+from membership.access import can_read_members_only
+
+from .blocks import ArticleBodyBlock
+
+WORDS_PER_MINUTE = 230
+POSTS_PER_PAGE = 9
+RELATED_POSTS = 3
 
 
-class BlogIndexPage(Page):
+@register_snippet
+class Author(index.Indexed, models.Model):
+    """A person who writes for the association; one author may sign many articles."""
+
+    name = models.CharField(max_length=120)
+    role = models.CharField(max_length=160, blank=True, help_text="e.g. Practice Administrator")
+    photo = models.ForeignKey(
+        "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    bio = models.TextField(max_length=800, blank=True)
+
+    panels = [FieldPanel("name"), FieldPanel("role"), FieldPanel("photo"), FieldPanel("bio")]
+    search_fields = [index.SearchField("name"), index.AutocompleteField("name")]
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+@register_snippet
+class BlogCategory(models.Model):
+    """A broad subject an article belongs to; tags are the finer, free-form labels."""
+
+    name = models.CharField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    description = models.CharField(max_length=255, blank=True)
+
+    panels = [FieldPanel("name"), FieldPanel("slug"), FieldPanel("description")]
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "article category"
+        verbose_name_plural = "article categories"
+
+    def __str__(self):
+        return self.name
+
+
+class BlogPostTag(TaggedItemBase):
+    content_object = ParentalKey(
+        "blog.BlogPostPage", on_delete=models.CASCADE, related_name="tagged_items"
+    )
+
+
+class BlogPostAuthor(Orderable):
+    """Which authors signed a post, in the order the editor chose."""
+
+    page = ParentalKey("blog.BlogPostPage", on_delete=models.CASCADE, related_name="post_authors")
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="+")
+
+    panels = [FieldPanel("author")]
+
+    class Meta(Orderable.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["page", "author"], name="blog_post_author_once")
+        ]
+
+
+class BlogIndexPage(RoutablePageMixin, Page):
+    """The list of articles, filtered by category or tag, with feeds and search as sub-routes."""
+
     intro = models.TextField(blank=True)
 
     content_panels = [*Page.content_panels, FieldPanel("intro")]
     subpage_types = ["blog.BlogPostPage"]
+    max_count = 1
 
-    def get_context(self, request, *args, **kwargs):
-        context = super().get_context(request, *args, **kwargs)
-        context["posts"] = (
-            BlogPostPage.objects.live().public().child_of(self).order_by("-first_published_at")
+    # -- helpers ---------------------------------------------------------------------------
+
+    def route(self, request, path_components):
+        # Wagtail's default routing costs two queries per level (the child, then its specific
+        # row). A post is always a direct child, so fetch it specific, with its image and
+        # category, in one query; everything else (feeds, search) goes the usual way.
+        if len(path_components) == 1 and self.live:
+            post = (
+                BlogPostPage.objects.filter(
+                    path__startswith=self.path, depth=self.depth + 1, slug=path_components[0]
+                )
+                .select_related("featured_image", "category")
+                .first()
+            )
+            if post is not None:
+                post._cached_parent_obj = self
+                return post.route(request, [])
+        return super().route(request, path_components)
+
+    def posts(self):
+        """Live, public posts under this index, newest first, with what a card shows."""
+        return (
+            BlogPostPage.objects.live()
+            .public()
+            .child_of(self)
+            .select_related("category", "featured_image")
+            .prefetch_related("featured_image__renditions")
+            .order_by("-date", "-first_published_at", "-pk")
         )
-        return context
+
+    def public_posts(self):
+        """Posts anyone may read in full: what feeds carry."""
+        return self.posts().filter(members_only=False)
+
+    @path("")
+    def index_route(self, request):
+        posts = self.posts()
+        category = tag = None
+        if slug := request.GET.get("category"):
+            category = BlogCategory.objects.filter(slug=slug).first()
+            posts = posts.filter(category=category) if category else posts.none()
+        if slug := request.GET.get("tag"):
+            tag = Tag.objects.filter(slug=slug).first()
+            posts = posts.filter(tagged_items__tag=tag) if tag else posts.none()
+        paginator = Paginator(posts, POSTS_PER_PAGE)
+        try:
+            page_of_posts = paginator.page(request.GET.get("page", 1))
+        except PageNotAnInteger:
+            page_of_posts = paginator.page(1)
+        except EmptyPage:
+            page_of_posts = paginator.page(paginator.num_pages)
+        request.page_cache_ok = True
+        return self.render(
+            request,
+            context_overrides={
+                "posts": page_of_posts,
+                "active_category": category,
+                "active_tag": tag,
+                "categories": BlogCategory.objects.all(),
+                "filter_query": _filter_query(category, tag),
+            },
+        )
+
+    @path("feed/rss/", name="feed-rss")
+    def rss_feed(self, request):
+        from .feeds import RssFeed
+
+        request.page_cache_ok = True
+        return RssFeed(self)(request)
+
+    @path("feed/atom/", name="feed-atom")
+    def atom_feed(self, request):
+        from .feeds import AtomFeed
+
+        request.page_cache_ok = True
+        return AtomFeed(self)(request)
+
+    @path("search/", name="search")
+    def search_route(self, request):
+        from .search import search_posts
+
+        query = request.GET.get("q", "").strip()[:200]
+        results = search_posts(index=self, query=query, page_number=request.GET.get("page", 1))
+        return self.render(
+            request,
+            template="blog/blog_search_results.html",
+            context_overrides={
+                "query": query,
+                "results": results,
+                "categories": BlogCategory.objects.all(),
+                "popular_tags": popular_tags(),
+                "latest_posts": self.posts()[:3] if not results.object_list else [],
+            },
+        )
+
+    def feed_urls(self) -> list[str]:
+        return [self.url + self.reverse_subpage(name) for name in ("feed-rss", "feed-atom")]
+
+
+def _filter_query(category, tag) -> str:
+    parts = []
+    if category:
+        parts.append(f"category={category.slug}")
+    if tag:
+        parts.append(f"tag={tag.slug}")
+    return "&".join(parts)
+
+
+def popular_tags(limit: int = 12):
+    """The tags used on the most live posts, for browsing and the 'no results' page."""
+    return (
+        Tag.objects.filter(
+            blog_blogposttag_items__content_object__live=True,
+        )
+        .annotate(uses=models.Count("blog_blogposttag_items"))
+        .order_by("-uses", "name")[:limit]
+    )
 
 
 class BlogPostPage(Page):
-    intro = models.TextField(max_length=400)
-    body = StreamField(
-        [
-            (
-                "heading",
-                blocks.CharBlock(form_classname="title", template="blog/blocks/heading.html"),
-            ),
-            ("paragraph", blocks.RichTextBlock(features=["bold", "italic", "link", "ol", "ul"])),
-        ],
-        blank=True,
-    )
+    """One article. Members-only articles show their title and intro to everyone and their body
+    only to active members (membership.access decides who that is)."""
 
-    content_panels = [*Page.content_panels, FieldPanel("intro"), FieldPanel("body")]
-    search_fields = [*Page.search_fields, index.SearchField("intro"), index.SearchField("body")]
+    subtitle = models.CharField(max_length=200, blank=True)
+    intro = models.TextField(
+        max_length=400, help_text="One or two sentences: shown on cards, in feeds and in search."
+    )
+    date = models.DateField(
+        "publication date", default=timezone.localdate, help_text="Shown on the article."
+    )
+    category = models.ForeignKey(
+        BlogCategory, null=True, blank=True, on_delete=models.SET_NULL, related_name="posts"
+    )
+    tags = ClusterTaggableManager(through=BlogPostTag, blank=True)
+    featured_image = models.ForeignKey(
+        "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    featured_image_alt = models.CharField(
+        "featured image alt text",
+        max_length=255,
+        blank=True,
+        help_text="What the image shows. Required with a featured image unless the image "
+        "has a description.",
+    )
+    members_only = models.BooleanField(
+        default=False,
+        help_text="Only active members can read the body; everyone sees the title and intro.",
+    )
+    body = StreamField(ArticleBodyBlock())
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("subtitle"),
+        FieldPanel("intro"),
+        MultiFieldPanel(
+            [FieldPanel("featured_image"), FieldPanel("featured_image_alt")],
+            heading="Featured image",
+        ),
+        FieldPanel("body"),
+    ]
+    promote_panels = [
+        *Page.promote_panels,
+        MultiFieldPanel(
+            [
+                FieldPanel("date"),
+                InlinePanel("post_authors", label="Author", min_num=1),
+                FieldPanel("category"),
+                FieldPanel("tags"),
+                FieldPanel("members_only"),
+            ],
+            heading="Article details",
+        ),
+    ]
+    search_fields = [
+        *Page.search_fields,
+        index.SearchField("subtitle"),
+        index.SearchField("intro"),
+        # A members-only body is left out of the index altogether, so a search can never
+        # reveal (or quote) words that only members may read.
+        index.SearchField("public_body_text"),
+        index.RelatedFields("tags", [index.SearchField("name")]),
+        index.RelatedFields("category", [index.SearchField("name")]),
+        index.FilterField("members_only"),
+        index.FilterField("date"),
+    ]
     parent_page_types = ["blog.BlogIndexPage"]
     subpage_types: list[str] = []
+
+    def clean(self):
+        super().clean()
+        if self.featured_image and not (
+            self.featured_image_alt.strip() or self.featured_image.description.strip()
+        ):
+            raise ValidationError(
+                {"featured_image_alt": "Describe the image for people who cannot see it."}
+            )
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    @cached_property
+    def body_text(self) -> str:
+        """The body as plain text: for reading time, excerpts and the search index."""
+        parts = []
+        for block in self.body:
+            value = block.value
+            if block.block_type == "paragraph":
+                parts.append(strip_tags(value.source))
+            elif block.block_type == "heading":
+                parts.append(str(value))
+            elif block.block_type == "quote":
+                parts.append(value["quote"])
+            elif block.block_type in {"image", "video"}:
+                parts.append(value.get("caption") or "")
+            elif block.block_type == "call_to_action":
+                parts.append(f"{value['title']} {value['text']}")
+        return re.sub(r"\s+", " ", " ".join(parts)).strip()
+
+    def public_body_text(self) -> str:
+        return "" if self.members_only else self.body_text
+
+    @property
+    def reading_minutes(self) -> int:
+        words = len(self.body_text.split()) + len(self.intro.split())
+        return max(1, math.ceil(words / WORDS_PER_MINUTE))
+
+    @property
+    def featured_alt(self) -> str:
+        if not self.featured_image:
+            return ""
+        return self.featured_image_alt or self.featured_image.description
+
+    def can_read_body(self, request) -> bool:
+        """Whether this request may see the body: membership.access decides for members-only
+        posts. Previews are only reachable by people who may edit the page, so they show it."""
+        if not self.members_only or getattr(request, "is_preview", False):
+            return True
+        return can_read_members_only(request.user)
+
+    def authors(self, *, preview: bool = False) -> list[Author]:
+        """The post's authors in order, with their photos' renditions, in two queries. A preview
+        shows the unsaved authors held in memory instead."""
+        if preview:
+            return [link.author for link in self.post_authors.all()]
+        links = (
+            BlogPostAuthor.objects.filter(page_id=self.pk)
+            .select_related("author__photo")
+            .prefetch_related("author__photo__renditions")
+            .order_by("sort_order")
+        )
+        return [link.author for link in links]
+
+    def related_posts(self, *, tag_ids: list[int]):
+        """Up to three other posts sharing a tag or the category, newest first: one query for
+        the posts, one for their images' renditions, whatever the number of tags."""
+        if not tag_ids and not self.category_id:
+            return BlogPostPage.objects.none()
+        match = Q(tagged_items__tag_id__in=tag_ids)
+        if self.category_id:
+            match |= Q(category_id=self.category_id)
+        ids = (
+            BlogPostPage.objects.live()
+            .public()
+            .filter(match)
+            .exclude(pk=self.pk)
+            .values("pk")
+            .distinct()
+        )
+        return (
+            BlogPostPage.objects.filter(pk__in=ids)
+            .select_related("featured_image")
+            .prefetch_related("featured_image__renditions")
+            .order_by("-date", "-pk")[:RELATED_POSTS]
+        )
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        tags = list(self.tags.all())
+        context["can_read_body"] = self.can_read_body(request)
+        context["tags"] = tags
+        context["authors"] = self.authors(preview=getattr(request, "is_preview", False))
+        context["related_posts"] = self.related_posts(tag_ids=[tag.pk for tag in tags])
+        # Routing left the parent on the page (see BlogIndexPage.route), so this is free.
+        context["index_page"] = self.get_parent().specific
+        return context
+
+    def serve(self, request, *args, **kwargs):
+        request.page_cache_ok = True
+        return super().serve(request, *args, **kwargs)

@@ -46,7 +46,10 @@ INSTALLED_APPS = [
     "discussions",
     # Wagtail
     "wagtail.contrib.forms",
+    "wagtail.contrib.frontend_cache",
     "wagtail.contrib.redirects",
+    "wagtail.contrib.routable_page",
+    "wagtail.contrib.table_block",
     "wagtail.contrib.settings",
     "wagtail.contrib.sitemaps",
     "wagtail.embeds",
@@ -80,6 +83,8 @@ MIDDLEWARE = [
     # WhiteNoise right after SecurityMiddleware, as its docs require, so static files skip the
     # rest of the stack: https://whitenoise.readthedocs.io/en/stable/django.html
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Replays cached pages to anonymous readers before sessions or routing run (blog/cache.py).
+    "blog.cache.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -307,6 +312,49 @@ WAGTAILADMIN_BASE_URL = SITE_URL
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "pptx", "rtf", "txt", "xlsx"]
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
+
+# ---------------------------------------------------------------------------------------------
+# Blog: page cache, CDN purging, images. See the README's "Articles" section.
+# ---------------------------------------------------------------------------------------------
+# Anonymous GETs of article, index, feed and home pages are served from the default cache
+# (blog/cache.py); publishing, unpublishing or moving a page starts a new cache generation.
+PAGE_CACHE_ENABLED = env.bool("PAGE_CACHE_ENABLED", default=True)
+PAGE_CACHE_SECONDS = 600  # an upper bound on staleness for changes no signal reports
+PAGE_CACHE_CDN_SECONDS = 300  # s-maxage sent to a CDN with cacheable anonymous pages
+# Page models outside the blog whose anonymous responses may be cached.
+PAGE_CACHE_PAGE_MODELS = ["portal.HomePage"]
+# Saving or deleting one of these changes what cached pages show, so it empties the cache.
+PAGE_CACHE_INVALIDATING_MODELS = [
+    "blog.Author",
+    "blog.BlogCategory",
+    "portal.Testimonial",
+    "portal.NavigationSettings",
+    "wagtailcore.Site",
+    "wagtailimages.Image",
+]
+# A CDN or caching proxy in front of the portal is told to purge a page when it is published:
+# https://docs.wagtail.org/en/stable/reference/contrib/frontendcache.html
+# FRONTEND_CACHE_PURGE_URL names an HTTP PURGE endpoint (Varnish, Squid, nginx); unset, none.
+FRONTEND_CACHE_PURGE_URL = env.str("FRONTEND_CACHE_PURGE_URL", default="")
+WAGTAILFRONTENDCACHE = (
+    {
+        "default": {
+            "BACKEND": "wagtail.contrib.frontend_cache.backends.HTTPBackend",
+            "LOCATION": FRONTEND_CACHE_PURGE_URL,
+        }
+    }
+    if FRONTEND_CACHE_PURGE_URL
+    else {}
+)
+# Renditions are looked up in this cache before the database, so an article's images cost
+# no query once seen: https://docs.wagtail.org/en/stable/advanced_topics/performance.html
+# Keyed by database, since rendition ids are only unique within one.
+CACHES["renditions"] = {
+    **CACHES["default"],
+    "KEY_PREFIX": f"renditions:{Path(str(DATABASES['default']['NAME'])).name}",
+    "TIMEOUT": 24 * 3600,
+}
+WAGTAILIMAGES_FORMAT_CONVERSIONS = {"bmp": "png", "gif": "png"}
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,125 @@
+"""A page cache for anonymous readers, and its invalidation.
+
+Anonymous visitors all see the same article, index and home pages, so those responses are kept
+in the shared cache (Redis in production) and replayed without routing, querying or rendering.
+Logged-in people never get a cached page and their pages are never stored, because a member's
+page may carry a members-only body, their name and a CSRF token.
+
+Rules, in the order the middleware applies them:
+- only GET requests without a session cookie or a pending-messages cookie are looked up;
+- a response is stored only when the view marked the request (`request.page_cache_ok`, set by
+  the blog's pages and feeds and, through a hook, by the page models named in
+  PAGE_CACHE_PAGE_MODELS), its status is 200, it sets no cookie, it did not hand out a CSRF
+  token and it is not marked private or no-store;
+- every entry carries the cache generation it was stored under; publishing, unpublishing,
+  moving or deleting a page (and saving a snippet pages show) starts a new generation, so every
+  older entry stops matching at once, whatever URLs (index, feeds, home) showed the page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from django.conf import settings
+from django.core.cache import caches
+from django.http import HttpResponse
+from django.utils.cache import patch_cache_control
+
+GENERATION_KEY = "page-cache:generation"
+HIT_HEADER = "X-Page-Cache"
+
+
+def _cache():
+    return caches[getattr(settings, "PAGE_CACHE_ALIAS", "default")]
+
+
+def page_cache_invalidate() -> int:
+    """Start a new cache generation: every page stored before now is ignored from now on.
+
+    Returns the new generation. Safe to call often and from any process sharing the cache.
+    """
+    generation = time.time_ns()
+    _cache().set(GENERATION_KEY, generation, None)
+    return generation
+
+
+def _key(request) -> str:
+    url = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
+    return "page-cache:" + hashlib.blake2b(url.encode(), digest_size=16).hexdigest()
+
+
+def _anonymous(request) -> bool:
+    cookies = request.COOKIES
+    return settings.SESSION_COOKIE_NAME not in cookies and "messages" not in cookies
+
+
+class AnonymousPageCacheMiddleware:
+    """Serve and store whole pages for anonymous GET requests (see the module docstring).
+
+    Put it high in MIDDLEWARE, right after WhiteNoise, so a hit skips everything below it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not getattr(settings, "PAGE_CACHE_ENABLED", True):
+            return self.get_response(request)
+        if request.method != "GET" or not _anonymous(request) or getattr(request, "is_dummy", 0):
+            return self._private(request, self.get_response(request))
+        cache = _cache()
+        key = _key(request)
+        found = cache.get_many([GENERATION_KEY, key])
+        generation = found.get(GENERATION_KEY)
+        entry = found.get(key)
+        if entry is not None and generation is not None and entry[0] == generation:
+            return self._replay(entry)
+        response = self.get_response(request)
+        if self._storable(request, response):
+            if generation is None:
+                generation = page_cache_invalidate()
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+            timeout = getattr(settings, "PAGE_CACHE_SECONDS", 600)
+            patch_cache_control(
+                response, public=True, max_age=0, s_maxage=settings.PAGE_CACHE_CDN_SECONDS
+            )
+            headers = [(k, v) for k, v in response.items() if k.lower() != "content-length"]
+            cache.set(key, (generation, response.status_code, headers, response.content), timeout)
+            response[HIT_HEADER] = "miss"
+        return response
+
+    @staticmethod
+    def _storable(request, response) -> bool:
+        if not getattr(request, "page_cache_ok", False) or response.status_code != 200:
+            return False
+        if response.cookies or request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
+            return False
+        if getattr(response, "streaming", False):
+            return False
+        cache_control = response.get("Cache-Control", "")
+        if "private" in cache_control or "no-store" in cache_control:
+            return False
+        user = getattr(request, "user", None)
+        return not (user is not None and user.is_authenticated)
+
+    @staticmethod
+    def _replay(entry) -> HttpResponse:
+        _generation, status, headers, content = entry
+        response = HttpResponse(content, status=status)
+        for name, value in headers:
+            response[name] = value
+        response[HIT_HEADER] = "hit"
+        return response
+
+    @staticmethod
+    def _private(request, response):
+        # A logged-in reader's page must not be kept by a browser cache or a CDN either.
+        if (
+            getattr(request, "page_cache_ok", False)
+            and not _anonymous(request)
+            and "Cache-Control" not in response
+        ):
+            patch_cache_control(response, private=True, no_cache=True)
+        return response

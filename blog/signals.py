@@ -1,0 +1,46 @@
+"""Keep cached pages honest: when content changes, start a new page-cache generation (and ask
+the CDN, if one is configured, to drop the listings that showed the page).
+
+These are cache plumbing, not business rules, which is why they may live in signal handlers.
+"""
+
+from django.apps import apps
+from django.conf import settings
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from wagtail.signals import page_published, page_unpublished, post_page_move
+
+from .cache import page_cache_invalidate
+
+
+def _invalidate_after_commit(**kwargs):
+    # After commit, so a request that renders between the change and the commit cannot store
+    # the old content under the new generation.
+    transaction.on_commit(page_cache_invalidate)
+
+
+def _page_changed(sender, instance, **kwargs):
+    _invalidate_after_commit()
+    if getattr(settings, "WAGTAILFRONTENDCACHE", None):
+        from .tasks import frontend_cache_purge_listings
+
+        page_pk = instance.pk
+        transaction.on_commit(lambda: frontend_cache_purge_listings.delay(page_pk))
+
+
+def _page_deleted(sender, instance, **kwargs):
+    _invalidate_after_commit()
+
+
+def connect() -> None:
+    page_published.connect(_page_changed, dispatch_uid="blog-page-cache-published")
+    page_unpublished.connect(_page_changed, dispatch_uid="blog-page-cache-unpublished")
+    post_page_move.connect(_page_changed, dispatch_uid="blog-page-cache-moved")
+    from wagtail.models import Page
+
+    post_delete.connect(_page_deleted, sender=Page, dispatch_uid="blog-page-cache-deleted")
+    for label in settings.PAGE_CACHE_INVALIDATING_MODELS:
+        model = apps.get_model(label)
+        uid = f"blog-page-cache-{label}"
+        post_save.connect(_page_deleted, sender=model, dispatch_uid=uid + "-save")
+        post_delete.connect(_page_deleted, sender=model, dispatch_uid=uid + "-delete")
