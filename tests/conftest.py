@@ -63,6 +63,14 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_live)
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty cache, so no page or count leaks from the one before."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 # --- Celery ---------------------------------------------------------------------------------
 
 
