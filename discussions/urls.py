@@ -1,3 +1,19 @@
+from django.urls import path
+
+from . import views
+
 app_name = "discussions"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("subscriptions/", views.subscriptions, name="subscriptions"),
+    path("search/", views.search, name="search"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("attachments/<int:pk>/", views.attachment, name="attachment"),
+    path("<slug:slug>/", views.list_archive, name="list"),
+    path("<slug:slug>/new/", views.thread_new, name="thread-new"),
+    path("<slug:slug>/subscribe/", views.subscribe, name="subscribe"),
+    path("<slug:slug>/<int:pk>/", views.thread_detail, name="thread"),
+    path("<slug:slug>/<int:pk>/reply/", views.thread_reply, name="reply"),
+    path("<slug:slug>/<int:pk>/preference/", views.thread_preference, name="thread-preference"),
+]

@@ -9,6 +9,7 @@ Every variable is listed, with what it does, in `.env.example` and the README.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -204,7 +205,41 @@ CELERY_BEAT_SCHEDULE = {
         "task": "conferences.tasks.lapse_waitlist_offers",
         "schedule": 60.0,
     },
+    # Discussions: return stale fan-out claims and resend deliveries whose retry time came.
+    "discussions-sweep-deliveries": {
+        "task": "discussions.tasks.mail_sweep_deliveries",
+        "schedule": 60.0,
+    },
+    # Discussions: digests go out early morning Central time; the weekly one on Mondays.
+    "discussions-daily-digest": {
+        "task": "discussions.tasks.mail_digests",
+        "schedule": crontab(hour=11, minute=0),
+        "args": ("daily",),
+    },
+    "discussions-weekly-digest": {
+        "task": "discussions.tasks.mail_digests",
+        "schedule": crontab(hour=11, minute=30, day_of_week=1),
+        "args": ("weekly",),
+    },
 }
+
+# ---------------------------------------------------------------------------------------------
+# Discussions: the email network. See the README's "Discussions" section for Postfix wiring.
+# ---------------------------------------------------------------------------------------------
+# List addresses are <slug>@LIST_DOMAIN; bounces come back to <slug>-bounces+...@LIST_DOMAIN.
+LIST_DOMAIN = env.str("LIST_DOMAIN", default="lists.norm.local")
+# `manage.py mailserver` listens here: "smtp" on loopback for a laptop, "lmtp" behind Postfix.
+MAILSERVER_HOST = env.str("MAILSERVER_HOST", default="127.0.0.1")
+MAILSERVER_PORT = env.int("MAILSERVER_PORT", default=8025)
+MAILSERVER_MODE = env.str("MAILSERVER_MODE", default="smtp")
+# Inbound messages larger than this are refused with 552 before they are stored.
+DISCUSSIONS_MAX_MESSAGE_BYTES = env.int("DISCUSSIONS_MAX_MESSAGE_BYTES", default=10 * 1024 * 1024)
+# Attachments larger than this are left out of the archive (the post itself is kept).
+DISCUSSIONS_MAX_ATTACHMENT_BYTES = env.int("DISCUSSIONS_MAX_ATTACHMENT_BYTES", default=5 << 20)
+# Ledger rows one send task claims and delivers over one SMTP connection.
+DISCUSSIONS_BATCH_SIZE = env.int("DISCUSSIONS_BATCH_SIZE", default=200)
+# A claim older than this belongs to a worker that died; the sweeper hands it out again.
+DISCUSSIONS_CLAIM_TIMEOUT = env.int("DISCUSSIONS_CLAIM_TIMEOUT", default=600)
 
 # ---------------------------------------------------------------------------------------------
 # Conferences: registration holds, waitlist offers and capacity locks (conferences/capacity.py).

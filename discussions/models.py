@@ -1,0 +1,329 @@
+"""The email discussion network: lists, subscriptions, the archive and the delivery ledger.
+
+Inbound mail is kept as raw bytes (InboundMessage) before the listener answers 250; everything
+else is derived from it by the ingest task. Outbound mail is driven by Delivery rows, one per
+(message, recipient), which is what makes fan-out safe to retry and resume.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+
+class MailingList(models.Model):
+    class Posting(models.TextChoices):
+        MEMBERS = "members", "Active members"
+        MODERATORS = "moderators", "Moderators only (announcements)"
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(
+        max_length=60, unique=True, help_text="The list address is <slug>@ the list domain."
+    )
+    description = models.TextField(blank=True)
+    posting = models.CharField(max_length=20, choices=Posting.choices, default=Posting.MEMBERS)
+    archive_members_only = models.BooleanField(
+        default=True, help_text="Only active members may read the archive."
+    )
+    moderate_first_posts = models.BooleanField(
+        default=True, help_text="Hold a member's first post to this list for a moderator."
+    )
+    moderators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="moderated_lists"
+    )
+    is_active = models.BooleanField(default=True)
+    sort_order = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("discussions:list", kwargs={"slug": self.slug})
+
+    @property
+    def address(self) -> str:
+        return f"{self.slug}@{settings.LIST_DOMAIN}"
+
+    @property
+    def list_id(self) -> str:
+        """RFC 2919 list identifier: a dotted name under a domain we control."""
+        return f"{self.slug}.{settings.LIST_DOMAIN}"
+
+    @property
+    def subject_tag(self) -> str:
+        return f"[{self.name}]"
+
+
+class Subscription(models.Model):
+    class Mode(models.TextChoices):
+        EVERY = "every", "Every message"
+        DAILY = "daily", "Daily digest"
+        WEEKLY = "weekly", "Weekly digest"
+        WEB = "web", "Web only (and threads I follow)"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="list_subscriptions"
+    )
+    mailing_list = models.ForeignKey(
+        MailingList, on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.EVERY)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Digests: the last one covered messages up to this moment.
+    digest_covered_until = models.DateTimeField(null=True, blank=True)
+    # Bounce handling (after Mailman 3): a score that decays, delivery off past a threshold.
+    bounce_score = models.FloatField(default=0)
+    last_bounce_at = models.DateTimeField(null=True, blank=True)
+    delivery_disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "mailing_list"], name="one_subscription")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.mailing_list} ({self.mode})"
+
+
+class Thread(models.Model):
+    mailing_list = models.ForeignKey(MailingList, on_delete=models.CASCADE, related_name="threads")
+    subject = models.CharField(max_length=300)
+    normalized_subject = models.CharField(max_length=300, db_index=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_activity_at = models.DateTimeField(default=timezone.now)
+    message_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["mailing_list", "-last_activity_at"])]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    def get_absolute_url(self) -> str:
+        return reverse("discussions:thread", kwargs={"slug": self.mailing_list.slug, "pk": self.pk})
+
+
+class ThreadPreference(models.Model):
+    class State(models.TextChoices):
+        FOLLOW = "follow", "Following"
+        MUTE = "mute", "Muted"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="preferences")
+    state = models.CharField(max_length=10, choices=State.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "thread"], name="one_thread_preference")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.state} {self.thread}"
+
+
+class InboundMessage(models.Model):
+    """A message exactly as the MTA handed it over, stored before we answered 250."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        POSTED = "posted", "Posted"
+        HELD = "held", "Held for moderation"
+        BOUNCE = "bounce", "Bounce processed"
+        DISCARDED = "discarded", "Discarded"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Failed (kept for inspection)"
+
+    raw = models.BinaryField()
+    mail_from = models.CharField(max_length=500, blank=True)
+    rcpt_to = models.CharField(max_length=500)
+    peer = models.CharField(max_length=100, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.RECEIVED, db_index=True
+    )
+    detail = models.TextField(
+        blank=True, help_text="Why it was discarded or rejected, or the error."
+    )
+    processed_at = models.DateTimeField(null=True, blank=True)
+    # Ledger for the "could not post" notice, so a retried task tells the sender once.
+    sender_notified_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Inbound #{self.pk} to {self.rcpt_to} ({self.status})"
+
+
+class Message(models.Model):
+    class Status(models.TextChoices):
+        PUBLISHED = "published", "Published"
+        HELD = "held", "Held for moderation"
+        REJECTED = "rejected", "Rejected"
+
+    class Source(models.TextChoices):
+        EMAIL = "email", "Email"
+        WEB = "web", "Web"
+
+    mailing_list = models.ForeignKey(MailingList, on_delete=models.CASCADE, related_name="messages")
+    thread = models.ForeignKey(
+        Thread, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="list_messages",
+    )
+    from_name = models.CharField(max_length=200, blank=True)
+    from_email = models.EmailField(max_length=254)
+    subject = models.CharField(max_length=300)
+    # The sender's Message-ID (may be blank) and the one we put on everything we send.
+    message_id = models.CharField(max_length=500, blank=True, db_index=True)
+    list_message_id = models.CharField(max_length=500, unique=True)
+    in_reply_to = models.CharField(max_length=500, blank=True)
+    references = models.TextField(blank=True)
+    body_text = models.TextField(blank=True, help_text="The full plain text, quotes included.")
+    body_html = models.TextField(blank=True, help_text="Sanitized HTML part, when there was one.")
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PUBLISHED, db_index=True
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.EMAIL)
+    hold_reason = models.CharField(max_length=300, blank=True)
+    moderated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    moderated_at = models.DateTimeField(null=True, blank=True)
+    moderation_note = models.TextField(blank=True)
+    # Ledger for hold and rejection notices: each is sent once even if its task runs twice.
+    hold_notified_at = models.DateTimeField(null=True, blank=True)
+    reject_notified_at = models.DateTimeField(null=True, blank=True)
+    inbound = models.OneToOneField(
+        InboundMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="message"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    @property
+    def display_name(self) -> str:
+        return self.from_name or self.from_email.split("@")[0]
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="discussions/%Y/%m/")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=120)
+    size = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class Delivery(models.Model):
+    """The ledger: one row per message and recipient, so nobody ever gets two copies."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CLAIMED = "claimed", "Claimed by a worker"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed permanently"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    email = models.EmailField(max_length=254)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    claim_token = models.CharField(max_length=32, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["message", "recipient"], name="one_delivery")
+        ]
+        indexes = [
+            models.Index(fields=["message", "status", "next_attempt_at"]),
+            models.Index(fields=["status", "claimed_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} → {self.email} ({self.status})"
+
+
+class Bounce(models.Model):
+    class Kind(models.TextChoices):
+        HARD = "hard", "Permanent failure"
+        SOFT = "soft", "Temporary failure"
+        POLICY = "policy", "Policy rejection (5.7.x), not counted"
+
+    subscription = models.ForeignKey(
+        Subscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="bounces"
+    )
+    mailing_list = models.ForeignKey(MailingList, on_delete=models.CASCADE, related_name="+")
+    email = models.EmailField(max_length=254)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    status_code = models.CharField(max_length=20, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+    inbound = models.ForeignKey(
+        InboundMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    received_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.kind} bounce from {self.email}"
+
+
+class BannedSender(models.Model):
+    mailing_list = models.ForeignKey(MailingList, on_delete=models.CASCADE, related_name="bans")
+    email = models.EmailField(max_length=254)
+    created_at = models.DateTimeField(default=timezone.now)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["mailing_list", "email"], name="one_ban_per_address")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} banned from {self.mailing_list}"
+
+
+class Digest(models.Model):
+    """Ledger of digests: one per subscription and period, so beat running twice sends once."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="digests")
+    period_end = models.DateTimeField()
+    message_count = models.PositiveIntegerField(default=0)
+    message_id = models.CharField(max_length=500)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "period_end"], name="one_digest")
+        ]
+
+    def __str__(self) -> str:
+        return f"Digest for {self.subscription} until {self.period_end:%Y-%m-%d}"

@@ -1,0 +1,90 @@
+"""Mail to a single sender about their post: held, rejected, or could not be read.
+
+Marked Auto-Submitted (RFC 3834) and sent from the list's bounce address, so auto-responders
+stay quiet and nothing they send back can be posted.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import reverse
+
+from portal.mail import render_email
+
+from . import mailparse
+from .models import InboundMessage, Message
+from .services.common import site_url
+
+
+def _notice(*, to: str, subject: str, heading: str, body: str, mailing_list=None, **extra):
+    sender = (
+        f'"{mailing_list.name}" <{mailing_list.slug}-owner@{settings.LIST_DOMAIN}>'
+        if mailing_list
+        else settings.DEFAULT_FROM_EMAIL
+    )
+    email = render_email(
+        template="discussions/email/notice",
+        subject=subject,
+        to=[to],
+        from_email=sender,
+        context={"heading": heading, "body": body, **extra},
+        headers={"Auto-Submitted": "auto-replied", "Precedence": "list"},
+    )
+    if mailing_list:
+        email.extra_headers["From"] = sender
+        email.from_email = f"{mailing_list.slug}-bounces@{settings.LIST_DOMAIN}"
+    return email
+
+
+def hold_notice(message: Message):
+    return _notice(
+        to=message.from_email,
+        subject=f"Your post to {message.mailing_list.name} is waiting for a moderator",
+        heading="Your post is waiting for a moderator",
+        body=(
+            f"Thank you for writing to {message.mailing_list.name}. "
+            f'Your message "{message.subject}" was held for a moderator to look at before it '
+            f"goes to the list, because: {message.hold_reason}. If it contains patient details, "
+            "please send a new version without them. You will hear from us either way."
+        ),
+        mailing_list=message.mailing_list,
+        action_url=site_url(
+            reverse("discussions:list", kwargs={"slug": message.mailing_list.slug})
+        ),
+        action_label="Open the list",
+    )
+
+
+def rejection_notice(message: Message):
+    note = f" The moderator wrote: {message.moderation_note}" if message.moderation_note else ""
+    return _notice(
+        to=message.from_email,
+        subject=f"Your post to {message.mailing_list.name} was not sent to the list",
+        heading="Your post was not sent to the list",
+        body=f'A moderator decided not to send "{message.subject}" to the list.{note}',
+        mailing_list=message.mailing_list,
+    )
+
+
+def failure_notice(inbound: InboundMessage):
+    """A clear bounce for mail we could not read; none for robots or an empty return path."""
+    to = inbound.mail_from.strip("<>")
+    if not to or "@" not in to:
+        return None
+    try:
+        msg = mailparse.parse(bytes(inbound.raw))
+        if mailparse.auto_reply_reason(msg, inbound.mail_from):
+            return None
+        subject = mailparse.header(msg, "Subject") or "(no subject)"
+    except Exception:
+        subject = "(unreadable)"
+    return _notice(
+        to=to,
+        subject="Your message to the list could not be posted",
+        heading="Your message could not be posted",
+        body=(
+            f'We received your message "{subject}" but could not read it well enough to post '
+            "it (its format looks damaged). It has been kept for the list's staff to look at. "
+            "Please send it again as plain text."
+        ),
+    )

@@ -1,0 +1,53 @@
+"""Every write the discussions app makes goes through these functions.
+
+Split by stage: `inbound` (route, store, ingest, bounces), `posting` (checks, threading,
+publishing), `delivery` (fan-out ledger and batches), `members` (subscriptions, thread
+preferences), `moderation` and `digests`.
+"""
+
+from .delivery import (
+    deliveries_claim,
+    deliveries_send_batch,
+    deliveries_sweep,
+    list_message_prepare,
+    message_fan_out,
+    recipients_for,
+)
+from .digests import digest_build, digests_prepare
+from .inbound import bounce_process, bounce_record, inbound_ingest, inbound_route, inbound_store
+from .members import (
+    subscription_cancel,
+    subscription_set,
+    subscription_unsubscribe,
+    thread_preference_set,
+)
+from .moderation import message_approve, message_reject, sender_ban
+from .posting import find_parent, hold_reasons, message_create, message_post_web, message_publish
+
+__all__ = [
+    "bounce_process",
+    "bounce_record",
+    "deliveries_claim",
+    "deliveries_send_batch",
+    "deliveries_sweep",
+    "digest_build",
+    "digests_prepare",
+    "find_parent",
+    "hold_reasons",
+    "inbound_ingest",
+    "inbound_route",
+    "inbound_store",
+    "list_message_prepare",
+    "message_approve",
+    "message_create",
+    "message_fan_out",
+    "message_post_web",
+    "message_publish",
+    "message_reject",
+    "recipients_for",
+    "sender_ban",
+    "subscription_cancel",
+    "subscription_set",
+    "subscription_unsubscribe",
+    "thread_preference_set",
+]

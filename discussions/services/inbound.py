@@ -1,0 +1,298 @@
+"""Inbound mail: route an address, store the raw bytes, then ingest them into the archive."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+from dataclasses import dataclass
+
+import flufl.bounce
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+
+from .. import mailparse
+from ..models import (
+    Attachment,
+    BannedSender,
+    Bounce,
+    InboundMessage,
+    MailingList,
+    Message,
+    Subscription,
+)
+from .posting import attachment_allowed, message_create
+
+log = logging.getLogger(__name__)
+
+# Bounce scoring after Mailman 3: a hard bounce scores 1, a soft one 0.5, at most one bounce
+# counts per day (one outage bounces many posts), the score resets after a quiet week, and
+# delivery stops at the threshold. Policy rejections (5.7.x: DMARC, spam filters) say nothing
+# about the mailbox, so they are recorded but never scored.
+BOUNCE_SCORE = {Bounce.Kind.HARD: 1.0, Bounce.Kind.SOFT: 0.5, Bounce.Kind.POLICY: 0.0}
+BOUNCE_DISABLE_AT = 3.0
+BOUNCE_QUIET_RESET = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Route:
+    mailing_list: MailingList
+    kind: str  # "post" or "bounce"
+    detail: str = ""  # for bounces: the VERP-encoded recipient
+
+
+def inbound_route(*, rcpt_to: str) -> Route | None:
+    """Which list and purpose an envelope recipient names, or None (the listener says 550)."""
+    local, _, domain = rcpt_to.strip().strip("<>").lower().rpartition("@")
+    if domain != settings.LIST_DOMAIN.lower() or not local:
+        return None
+    kind, detail, slug = "post", "", local
+    if "-bounces" in local:
+        slug, _, rest = local.partition("-bounces")
+        kind, detail = "bounce", rest.lstrip("+")
+    mailing_list = MailingList.objects.filter(slug=slug, is_active=True).first()
+    return Route(mailing_list, kind, detail) if mailing_list else None
+
+
+def inbound_store(*, raw: bytes, mail_from: str, rcpt_to: str, peer: str = "") -> InboundMessage:
+    """Keep the message exactly as received, then queue ingestion after the commit.
+
+    The listener answers 250 only once this returns. If the broker is down the row is still
+    safe: the sweeper ingests rows left in "received".
+    """
+    from ..tasks import ingest
+
+    with transaction.atomic():
+        inbound = InboundMessage.objects.create(
+            raw=raw, mail_from=mail_from[:500], rcpt_to=rcpt_to[:500], peer=peer[:100]
+        )
+        transaction.on_commit(lambda: _enqueue(ingest, inbound.pk))
+    return inbound
+
+
+def _enqueue(task, pk: int) -> None:
+    try:
+        task.delay(pk)
+    except Exception:
+        log.exception("Could not queue %s(%s); the sweeper will pick it up", task.name, pk)
+
+
+def _finish(inbound: InboundMessage, status: str, detail: str = "") -> InboundMessage:
+    inbound.status = status
+    inbound.detail = detail[:5000]
+    inbound.processed_at = timezone.now()
+    inbound.save(update_fields=["status", "detail", "processed_at"])
+    return inbound
+
+
+def inbound_ingest(*, inbound_id: int) -> InboundMessage:
+    """Parse a stored message and post, hold, discard or process it as a bounce.
+
+    Runs at most once per row (the status is checked under a row lock). Never raises on bad
+    mail: a message that cannot be processed stays stored with status "failed", the error in
+    `detail`, and the sender is told.
+    """
+    from ..tasks import send_failure_notice
+
+    try:
+        with transaction.atomic():
+            inbound = InboundMessage.objects.select_for_update().get(pk=inbound_id)
+            if inbound.status != InboundMessage.Status.RECEIVED:
+                return inbound
+            return _ingest(inbound)
+    except Exception:
+        error = traceback.format_exc()
+        log.exception("Ingest of inbound #%s failed", inbound_id)
+        with transaction.atomic():
+            inbound = InboundMessage.objects.select_for_update().get(pk=inbound_id)
+            if inbound.status == InboundMessage.Status.RECEIVED:
+                _finish(inbound, InboundMessage.Status.FAILED, error)
+                transaction.on_commit(lambda: send_failure_notice.delay(inbound_id))
+        return inbound
+
+
+def _ingest(inbound: InboundMessage) -> InboundMessage:
+    Status = InboundMessage.Status
+    route = inbound_route(rcpt_to=inbound.rcpt_to)
+    if route is None:
+        return _finish(inbound, Status.DISCARDED, "No such list (any more).")
+    msg = mailparse.parse(bytes(inbound.raw))
+    mailing_list = route.mailing_list
+    if route.kind == "bounce":
+        return bounce_process(
+            inbound=inbound, mailing_list=mailing_list, verp=route.detail, msg=msg
+        )
+
+    # Our own mail coming back (a subscriber's forward, an MTA loop): never post it again.
+    if mailing_list.address in mailparse.header(msg, "X-Loop").lower() or (
+        f"<{mailing_list.list_id}>" in mailparse.header(msg, "List-Id").lower()
+    ):
+        return _finish(inbound, Status.DISCARDED, "Loop: this list's own mail came back.")
+    reason = mailparse.auto_reply_reason(msg, inbound.mail_from)
+    if reason:
+        # Never posted and never answered, so two robots cannot talk to each other forever.
+        return _finish(inbound, Status.DISCARDED, f"Auto-reply: {reason}.")
+
+    from_name, from_email = mailparse.address(msg, "From")
+    if not from_email:
+        from_email = inbound.mail_from.strip("<>").lower()
+    if not from_email:
+        return _finish(inbound, Status.REJECTED, "No sender address.")
+    if BannedSender.objects.filter(mailing_list=mailing_list, email__iexact=from_email).exists():
+        return _finish(inbound, Status.REJECTED, f"{from_email} is banned from this list.")
+    message_id = (mailparse.message_ids(mailparse.header(msg, "Message-ID")) or [""])[0]
+    if (
+        message_id
+        and Message.objects.filter(mailing_list=mailing_list, message_id=message_id).exists()
+    ):
+        return _finish(inbound, Status.DISCARDED, f"Duplicate of {message_id}.")
+
+    address = (
+        EmailAddress.objects.filter(email__iexact=from_email, verified=True)
+        .select_related("user")
+        .first()
+    )
+    user = address.user if address else None
+    content = mailparse.body(msg)
+    subject = mailparse.header(msg, "Subject")
+    # Strip our own tag so "Re: [Billing and Coding] X" archives as "Re: X".
+    subject = (
+        subject.replace(f"{mailing_list.subject_tag} ", "")
+        .replace(mailing_list.subject_tag, "")
+        .strip()
+        or "(no subject)"
+    )
+    dropped = []
+    kept = []
+    for filename, ctype, payload in content.attachments:
+        if attachment_allowed(filename, ctype, len(payload)):
+            kept.append((filename, ctype, payload))
+        else:
+            dropped.append(f"{filename} ({ctype}, {len(payload):,} bytes)")
+    text = content.text
+    if dropped:
+        text += "\n\n[Attachments not kept: " + "; ".join(dropped) + "]"
+    extra = []
+    if not text.strip() and not kept:
+        extra.append("Empty message")
+    message = message_create(
+        mailing_list=mailing_list,
+        user=user,
+        from_name=from_name or (user.get_full_name() if user else ""),
+        from_email=from_email,
+        subject=subject,
+        text=text,
+        html=content.html,
+        message_id=message_id,
+        in_reply_to=(mailparse.message_ids(mailparse.header(msg, "In-Reply-To")) or [""])[0],
+        references=" ".join(mailparse.message_ids(mailparse.header(msg, "References"))),
+        inbound=inbound,
+        extra_hold_reasons=extra,
+    )
+    for filename, ctype, payload in kept:
+        safe_name = get_valid_filename(filename)[:200] or "attachment"
+        Attachment.objects.create(
+            message=message,
+            file=ContentFile(payload, name=safe_name),
+            filename=safe_name,
+            content_type=ctype,
+            size=len(payload),
+        )
+    if message.status == Message.Status.HELD:
+        return _finish(inbound, Status.HELD, message.hold_reason)
+    return _finish(inbound, Status.POSTED)
+
+
+def _dsn_status(msg) -> str:
+    """The first RFC 3464 Status code (e.g. "5.7.1") in a delivery report, or ""."""
+    for part in msg.walk():
+        if part.get_content_type() == "message/delivery-status":
+            for block in part.get_payload() or []:
+                try:
+                    status = block.get("Status", "")
+                except AttributeError:
+                    continue
+                if status:
+                    return str(status).split()[0]
+    # Non-DSN bounces often quote the SMTP reply: "550 5.7.1 Message rejected by policy".
+    import re
+
+    text = mailparse.body(msg).text
+    match = re.search(r"\b([245]\.\d{1,3}\.\d{1,3})\b", text)
+    return match.group(1) if match else ""
+
+
+def bounce_process(*, inbound: InboundMessage, mailing_list: MailingList, verp: str, msg):
+    """Score a bounce that came back to a VERP address; disable delivery when it adds up."""
+    local, _, domain = verp.rpartition("=")
+    if not local or not domain:
+        return _finish(inbound, InboundMessage.Status.DISCARDED, "Bounce without a VERP address.")
+    email = f"{local}@{domain}"
+    temporary, permanent = flufl.bounce.all_failures(msg)
+    status = _dsn_status(msg)
+    if status.startswith("5.7"):
+        kind = Bounce.Kind.POLICY
+    elif status.startswith("5.") or permanent:
+        kind = Bounce.Kind.HARD
+    elif status.startswith("4.") or temporary:
+        kind = Bounce.Kind.SOFT
+    else:
+        return _finish(
+            inbound, InboundMessage.Status.DISCARDED, "Mail to the bounce address, not a bounce."
+        )
+    subscription = bounce_record(
+        mailing_list=mailing_list, email=email, kind=kind, status_code=status, inbound=inbound
+    )
+    detail = f"{kind} bounce for {email} ({status or 'no status'})"
+    if subscription is not None and subscription.delivery_disabled_at:
+        detail += "; delivery disabled"
+    return _finish(inbound, InboundMessage.Status.BOUNCE, detail)
+
+
+def bounce_record(
+    *,
+    mailing_list: MailingList,
+    email: str,
+    kind: str,
+    status_code: str = "",
+    detail: str = "",
+    inbound: InboundMessage | None = None,
+) -> Subscription | None:
+    """Record a bounce and update the subscription's score; returns the subscription if any."""
+    now = timezone.now()
+    with transaction.atomic():
+        subscription = (
+            Subscription.objects.select_for_update()
+            .filter(mailing_list=mailing_list)
+            .filter(Q(user__email__iexact=email) | Q(user__emailaddress__email__iexact=email))
+            .first()
+        )
+        Bounce.objects.create(
+            subscription=subscription,
+            mailing_list=mailing_list,
+            email=email,
+            kind=kind,
+            status_code=status_code[:20],
+            detail=detail[:500],
+            inbound=inbound,
+        )
+        if subscription is None or kind == Bounce.Kind.POLICY:
+            return subscription
+        last = subscription.last_bounce_at
+        if last and now - last > BOUNCE_QUIET_RESET:
+            subscription.bounce_score = 0
+        if last is None or timezone.localdate(last) != timezone.localdate(now):
+            subscription.bounce_score += BOUNCE_SCORE[kind]
+            subscription.last_bounce_at = now
+        if subscription.bounce_score >= BOUNCE_DISABLE_AT and not subscription.delivery_disabled_at:
+            subscription.delivery_disabled_at = now
+            subscription.disabled_reason = (
+                f"Mail to {email} kept bouncing ({status_code or kind}); delivery is paused."
+            )
+        subscription.save()
+    return subscription

@@ -1,0 +1,237 @@
+"""Turning a post (from mail or the web) into an archived message, held or published."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from membership.access import is_active_member
+
+from .. import mailparse
+from ..models import BannedSender, MailingList, Message, Thread
+from ..phi import phi_scan, phi_summary
+from .common import is_moderator, new_message_id
+
+log = logging.getLogger(__name__)
+
+# A reply whose client dropped In-Reply-To joins a thread with the same subject this recent.
+SUBJECT_FALLBACK_WINDOW = dt.timedelta(days=30)
+
+
+def hold_reasons(
+    *, user, mailing_list: MailingList, subject: str, text: str, in_reply_to: str = ""
+) -> list[str]:
+    """Why a post must wait for a moderator; empty when it may go out at once.
+
+    The same checks apply to mail and web posts: who may post, a new member's first post,
+    replies to a digest (which would otherwise start junk threads), and the privacy guard.
+    """
+    reasons = []
+    if user is None or not is_active_member(user):
+        reasons.append("Sender is not an active member")
+    elif mailing_list.posting == MailingList.Posting.MODERATORS and not is_moderator(
+        user, mailing_list
+    ):
+        reasons.append("Only moderators post to this list")
+    elif (
+        mailing_list.moderate_first_posts
+        and not Message.objects.filter(
+            mailing_list=mailing_list, author=user, status=Message.Status.PUBLISHED
+        ).exists()
+    ):
+        reasons.append("First post to this list")
+    if in_reply_to.startswith("<digest."):
+        reasons.append("Reply to a digest: please reply to the message itself")
+    findings = phi_scan(f"{subject}\n{text}")
+    if findings:
+        reasons.append(phi_summary(findings))
+    return reasons
+
+
+def find_parent(
+    *, mailing_list: MailingList, in_reply_to: str, references: list[str], subject: str
+) -> Message | None:
+    """The message this one answers: In-Reply-To, then References (newest first), then subject.
+
+    Ids are looked up both as the sender's original Message-ID and as ours, since replies
+    carry whichever the replier's copy had. The subject fallback only applies to subjects that
+    say they are replies, within SUBJECT_FALLBACK_WINDOW, so a new "Staffing" post does not
+    land in last year's "Staffing" thread.
+    """
+    candidates = ([in_reply_to] if in_reply_to else []) + list(reversed(references))
+    for mid in candidates:
+        if mid.startswith("<digest."):
+            continue
+        parent = (
+            Message.objects.filter(mailing_list=mailing_list, thread__isnull=False)
+            .filter(list_message_id=mid)
+            .first()
+        ) or (
+            Message.objects.filter(
+                mailing_list=mailing_list, thread__isnull=False, message_id=mid
+            ).first()
+        )
+        if parent:
+            return parent
+    if mailparse.is_reply_subject(subject):
+        normalized = mailparse.normalize_subject(subject)
+        thread = (
+            Thread.objects.filter(
+                mailing_list=mailing_list,
+                normalized_subject=normalized,
+                last_activity_at__gte=timezone.now() - SUBJECT_FALLBACK_WINDOW,
+            )
+            .order_by("-last_activity_at")
+            .first()
+        )
+        if thread:
+            return thread.messages.filter(status=Message.Status.PUBLISHED).last()
+    return None
+
+
+def message_publish(*, message: Message) -> Message:
+    """Thread a message, mark it published and queue its fan-out once the transaction commits.
+
+    Safe to call on an already published message (returns it unchanged).
+    """
+    from ..tasks import fan_out
+
+    if message.status == Message.Status.PUBLISHED and message.thread_id:
+        return message
+    now = timezone.now()
+    with transaction.atomic():
+        parent = message.parent or find_parent(
+            mailing_list=message.mailing_list,
+            in_reply_to=message.in_reply_to,
+            references=mailparse.message_ids(message.references),
+            subject=message.subject,
+        )
+        if parent is not None:
+            message.parent = parent
+            message.thread = parent.thread
+        else:
+            message.thread = Thread.objects.create(
+                mailing_list=message.mailing_list,
+                subject=mailparse.clean_subject(message.subject),
+                normalized_subject=mailparse.normalize_subject(message.subject),
+                started_by=message.author,
+                created_at=now,
+                last_activity_at=now,
+            )
+        message.status = Message.Status.PUBLISHED
+        message.published_at = now
+        message.save()
+        Thread.objects.filter(pk=message.thread_id).update(
+            message_count=F("message_count") + 1, last_activity_at=now
+        )
+        transaction.on_commit(lambda: fan_out.delay(message.pk))
+    return message
+
+
+def message_create(
+    *,
+    mailing_list: MailingList,
+    user,
+    from_name: str,
+    from_email: str,
+    subject: str,
+    text: str,
+    html: str = "",
+    message_id: str = "",
+    in_reply_to: str = "",
+    references: str = "",
+    source: str = Message.Source.EMAIL,
+    inbound=None,
+    parent: Message | None = None,
+    extra_hold_reasons: list[str] | None = None,
+) -> Message:
+    """Store a post and either publish it or hold it with the reasons; tell a held sender why."""
+    from ..tasks import send_hold_notice
+
+    reasons = (extra_hold_reasons or []) + hold_reasons(
+        user=user, mailing_list=mailing_list, subject=subject, text=text, in_reply_to=in_reply_to
+    )
+    with transaction.atomic():
+        message = Message.objects.create(
+            mailing_list=mailing_list,
+            author=user,
+            from_name=from_name,
+            from_email=from_email,
+            subject=subject[:300] or "(no subject)",
+            message_id=message_id[:500],
+            list_message_id=new_message_id(),
+            in_reply_to=in_reply_to[:500],
+            references=references,
+            body_text=text,
+            body_html=html,
+            source=source,
+            inbound=inbound,
+            parent=parent,
+            # Held until message_publish threads it, in this same transaction, if nothing is wrong.
+            status=Message.Status.HELD,
+            hold_reason="; ".join(reasons)[:300],
+        )
+        if reasons:
+            transaction.on_commit(lambda: send_hold_notice.delay(message.pk))
+        else:
+            message_publish(message=message)
+    return message
+
+
+def message_post_web(
+    *, user, mailing_list: MailingList, subject: str, text: str, parent: Message | None = None
+) -> Message:
+    """A post written on the site: same checks and delivery as mail. Raises PermissionDenied
+    for non-members and banned addresses."""
+    if not is_active_member(user):
+        raise PermissionDenied("Only active members may post.")
+    if BannedSender.objects.filter(mailing_list=mailing_list, email__iexact=user.email).exists():
+        raise PermissionDenied("You may not post to this list.")
+    if parent is not None:
+        subject = subject or f"Re: {parent.thread.subject if parent.thread else parent.subject}"
+        references = " ".join([*mailparse.message_ids(parent.references), parent.list_message_id])
+        in_reply_to = parent.list_message_id
+    else:
+        references = in_reply_to = ""
+    name = user.get_full_name() or user.email.split("@")[0]
+    return message_create(
+        mailing_list=mailing_list,
+        user=user,
+        from_name=name,
+        from_email=user.email,
+        subject=subject,
+        text=text,
+        in_reply_to=in_reply_to,
+        references=references,
+        source=Message.Source.WEB,
+        parent=parent,
+    )
+
+
+def attachment_allowed(filename: str, content_type: str, size: int) -> bool:
+    return (
+        content_type.lower() in ALLOWED_ATTACHMENT_TYPES
+        and 0 < size <= settings.DISCUSSIONS_MAX_ATTACHMENT_BYTES
+    )
+
+
+ALLOWED_ATTACHMENT_TYPES = {
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "text/csv",
+    "text/plain",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text",
+    "application/msword",
+    "application/vnd.ms-excel",
+}

@@ -1,0 +1,239 @@
+"""The one module that talks SMTP: the inbound listener and the outgoing connection.
+
+Inbound: an aiosmtpd handler (SMTP on loopback for a laptop, LMTP behind Postfix in production)
+that refuses unknown recipients with 550, stores each message's raw bytes durably and only then
+answers 250, or 451 when storing failed so the sending MTA keeps the message and retries.
+
+Outbound: `Outbox`, one connection per batch. For SMTP it drives the transaction itself so the
+ledger row is marked sent *before* the final "." goes out (see `Outbox.send`). Other Django mail
+backends (files under var/mail, the test outbox) get the same bytes through Django.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import smtplib
+import socket
+from collections.abc import Callable
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core import mail as django_mail
+from django.core.mail import EmailMessage as DjangoEmailMessage
+from django.db import close_old_connections
+
+log = logging.getLogger(__name__)
+
+
+# --- inbound --------------------------------------------------------------------------------
+
+
+class InboundHandler:
+    """aiosmtpd handler: RCPT checks the address, DATA stores the message and enqueues ingest."""
+
+    def __init__(self, *, lmtp: bool = False):
+        self.lmtp = lmtp
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        try:
+            known = await sync_to_async(_address_known, thread_sensitive=True)(address)
+        except Exception:
+            log.exception("Could not look up %s", address)
+            return "451 4.3.0 Temporary lookup failure, try again later"
+        if not known:
+            return "550 5.1.1 No such list here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        peer = str(session.peer[0]) if session.peer else ""
+        statuses = []
+        for rcpt in envelope.rcpt_tos:
+            try:
+                await sync_to_async(_store, thread_sensitive=True)(
+                    raw=envelope.original_content or envelope.content,
+                    mail_from=envelope.mail_from or "",
+                    rcpt_to=rcpt,
+                    peer=peer,
+                )
+                statuses.append("250 2.0.0 Message accepted")
+            except Exception:
+                log.exception("Could not store inbound message for %s", rcpt)
+                statuses.append("451 4.3.0 Could not store the message, try again later")
+        if self.lmtp:
+            # LMTP answers DATA once per accepted recipient (RFC 2033 section 4.2).
+            return "\r\n".join(statuses)
+        # SMTP has one answer: only say 250 when every copy is safe.
+        failed = [s for s in statuses if not s.startswith("250")]
+        return failed[0] if failed else statuses[0]
+
+
+def _address_known(address: str) -> bool:
+    close_old_connections()
+    from .services import inbound_route
+
+    return inbound_route(rcpt_to=address) is not None
+
+
+def _store(*, raw: bytes, mail_from: str, rcpt_to: str, peer: str) -> None:
+    close_old_connections()
+    from .services import inbound_store
+
+    inbound_store(raw=raw, mail_from=mail_from, rcpt_to=rcpt_to, peer=peer)
+
+
+def make_controller(*, host: str, port: int, lmtp: bool, size_limit: int | None = None):
+    """An aiosmtpd Controller running our handler in a thread; call .start() and .stop()."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.lmtp import LMTP
+    from aiosmtpd.smtp import SMTP
+
+    limit = size_limit or settings.DISCUSSIONS_MAX_MESSAGE_BYTES
+    server_class = LMTP if lmtp else SMTP
+
+    class _Controller(Controller):
+        def factory(self):
+            return server_class(
+                self.handler,
+                data_size_limit=limit,
+                enable_SMTPUTF8=True,
+                hostname=settings.LIST_DOMAIN,
+                ident="Guildhall lists",
+            )
+
+    return _Controller(InboundHandler(lmtp=lmtp), hostname=host, port=port)
+
+
+# --- outbound -------------------------------------------------------------------------------
+
+
+class TemporaryFailure(Exception):
+    """The server said 4xx: keep the row and try again later."""
+
+
+class PermanentFailure(Exception):
+    """The server said 5xx: record it, never retry."""
+
+    def __init__(self, code: int, text: str):
+        super().__init__(f"{code} {text}")
+        self.code = code
+
+
+class ConnectionLost(Exception):
+    """The connection broke; nothing after this point in the batch was sent."""
+
+
+_EOL = re.compile(rb"\r\n|\n|\r")
+_DOT = re.compile(rb"(?m)^\.")
+
+
+def _smtp_data(data: bytes) -> bytes:
+    """CRLF line endings and dot-stuffing (RFC 5321 section 4.5.2), without the terminator."""
+    data = _DOT.sub(b"..", _EOL.sub(b"\r\n", data))
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+
+def _raise_for(code: int, text: bytes | str) -> None:
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    if 400 <= code < 500:
+        raise TemporaryFailure(f"{code} {text}")
+    if code >= 500:
+        raise PermanentFailure(code, text)
+
+
+class Outbox:
+    """One outgoing connection for a batch of messages. Use as a context manager."""
+
+    def __init__(self):
+        self.smtp_mode = settings.EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend"
+        self._smtp: smtplib.SMTP | None = None
+        self._django = None
+
+    def __enter__(self) -> Outbox:
+        try:
+            if self.smtp_mode:
+                timeout = getattr(settings, "EMAIL_TIMEOUT", None) or 60
+                self._smtp = smtplib.SMTP(settings.EMAIL_HOST, settings.EMAIL_PORT, timeout=timeout)
+                # The final "." goes out as its own small write after the ledger commit;
+                # without TCP_NODELAY, Nagle's algorithm holds it for a delayed ACK (~40 ms).
+                self._smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self._smtp.ehlo_or_helo_if_needed()
+                if settings.EMAIL_USE_TLS:
+                    self._smtp.starttls()
+                    self._smtp.ehlo()
+                if settings.EMAIL_HOST_USER:
+                    self._smtp.login(settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD)
+            else:
+                self._django = django_mail.get_connection()
+                self._django.open()
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ConnectionLost(str(exc)) from exc
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                self._smtp.close()
+        if self._django is not None:
+            self._django.close()
+
+    def send(
+        self, *, envelope_from: str, rcpt: str, data: bytes, commit: Callable[[], None]
+    ) -> None:
+        """Deliver one message to one recipient; call `commit` just before it becomes final.
+
+        Over SMTP the message only exists for the server once it reads the final ".". We send
+        MAIL, RCPT, DATA and the content, call `commit` (which marks the ledger row sent and
+        commits), then write the "." and read the answer. A worker killed before `commit` leaves
+        the row claimed and the half-sent message is dropped by the server when the socket
+        closes, so the sweeper resends it; killed after, the row already says sent. The only
+        gap is the microseconds between the commit and one write(). A 4xx/5xx answer after the
+        commit is seen by a live worker, which re-marks the row. Raises TemporaryFailure,
+        PermanentFailure or ConnectionLost.
+        """
+        if self._smtp is None:
+            message = _RawEmail(envelope_from, rcpt, data)
+            commit()
+            self._django.send_messages([message])
+            return
+        smtp = self._smtp
+        try:
+            code, text = smtp.mail(envelope_from)
+            if code != 250:
+                smtp.rset()
+                _raise_for(code, text)
+            code, text = smtp.rcpt(rcpt)
+            if code not in (250, 251):
+                smtp.rset()
+                _raise_for(code, text)
+            smtp.putcmd("data")
+            code, text = smtp.getreply()
+            if code != 354:
+                _raise_for(code, text)
+            smtp.send(_smtp_data(data))
+            commit()
+            smtp.send(b".\r\n")
+            code, text = smtp.getreply()
+        except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
+            raise ConnectionLost(str(exc)) from exc
+        if code != 250:
+            _raise_for(code, text)
+
+
+class _RawEmail(DjangoEmailMessage):
+    """Finished bytes handed to a non-SMTP Django backend (file, locmem, console)."""
+
+    def __init__(self, envelope_from: str, rcpt: str, data: bytes):
+        super().__init__(from_email=envelope_from, to=[rcpt])
+        self._data = data
+
+    def message(self, **kwargs):
+        from email import message_from_bytes, policy
+
+        return message_from_bytes(self._data, policy=policy.SMTP)
+
+    def recipients(self):
+        return self.to

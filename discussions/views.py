@@ -1,0 +1,346 @@
+"""Pages of the discussion network. Views read, check permissions and call services."""
+
+from __future__ import annotations
+
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Max, Q
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+from mailparser_reply import EmailReplyParser
+
+from membership.access import is_active_member
+
+from . import services
+from .forms import PostForm, ReplyForm, SearchForm, SubscriptionForm, ThreadPreferenceForm
+from .models import Attachment, MailingList, Message, Subscription, Thread, ThreadPreference
+from .services.common import can_read
+
+
+def _readable_list(request, slug: str) -> MailingList:
+    mailing_list = get_object_or_404(MailingList, slug=slug, is_active=True)
+    if not can_read(request.user, mailing_list):
+        raise PermissionDenied("members only")
+    return mailing_list
+
+
+def _members_only(request, mailing_list=None):
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    return render(
+        request, "discussions/members_only.html", {"mailing_list": mailing_list}, status=403
+    )
+
+
+def index(request):
+    lists = (
+        MailingList.objects.filter(is_active=True)
+        .annotate(
+            thread_total=Count("threads", distinct=True),
+            last_activity=Max("threads__last_activity_at"),
+        )
+        .order_by("sort_order", "name")
+    )
+    modes = {}
+    if request.user.is_authenticated:
+        modes = dict(
+            Subscription.objects.filter(user=request.user).values_list("mailing_list_id", "mode")
+        )
+    return render(
+        request,
+        "discussions/mailing_list_index.html",
+        {
+            "lists": lists,
+            "modes": {pk: Subscription.Mode(mode).label for pk, mode in modes.items()},
+            "is_member": is_active_member(request.user),
+            "search_form": SearchForm(),
+        },
+    )
+
+
+def list_archive(request, slug):
+    mailing_list = get_object_or_404(MailingList, slug=slug, is_active=True)
+    if not can_read(request.user, mailing_list):
+        return _members_only(request, mailing_list)
+    threads = Thread.objects.filter(mailing_list=mailing_list, message_count__gt=0).order_by(
+        "-last_activity_at", "-pk"
+    )
+    page = Paginator(threads, 25).get_page(request.GET.get("page"))
+    participants: dict[int, list[str]] = {}
+    rows = (
+        Message.objects.filter(thread__in=list(page.object_list), status=Message.Status.PUBLISHED)
+        .values_list("thread_id", "from_name", "from_email")
+        .order_by("created_at")
+    )
+    for thread_id, name, email in rows:
+        label = name or email.split("@")[0]
+        names = participants.setdefault(thread_id, [])
+        if label not in names:
+            names.append(label)
+    for thread in page.object_list:
+        thread.participant_names = participants.get(thread.pk, [])
+    subscription = (
+        Subscription.objects.filter(user=request.user, mailing_list=mailing_list).first()
+        if request.user.is_authenticated
+        else None
+    )
+    return render(
+        request,
+        "discussions/mailing_list_detail.html",
+        {
+            "mailing_list": mailing_list,
+            "page": page,
+            "subscription": subscription,
+            "can_post": is_active_member(request.user),
+            "search_form": SearchForm(),
+        },
+    )
+
+
+def split_body(text: str) -> tuple[str, bool]:
+    """(what the author wrote this time, whether quotes or a signature were folded away)."""
+    try:
+        parsed = EmailReplyParser(languages=["en"]).read(text or "")
+        latest = parsed.replies[0].body.strip() if parsed.replies else ""
+    except Exception:
+        latest = ""
+    if not latest:
+        return text, False
+    return latest, latest.strip() != (text or "").strip()
+
+
+def thread_detail(request, slug, pk):
+    mailing_list = get_object_or_404(MailingList, slug=slug, is_active=True)
+    if not can_read(request.user, mailing_list):
+        return _members_only(request, mailing_list)
+    thread = get_object_or_404(Thread, pk=pk, mailing_list=mailing_list)
+    posts = list(
+        thread.messages.filter(status=Message.Status.PUBLISHED)
+        .select_related("parent")
+        .prefetch_related("attachments")
+        .order_by("published_at", "pk")
+    )
+    for post in posts:
+        post.latest_text, post.has_folded = split_body(post.body_text)
+    preference = None
+    if request.user.is_authenticated:
+        preference = (
+            ThreadPreference.objects.filter(user=request.user, thread=thread)
+            .values_list("state", flat=True)
+            .first()
+        )
+    return render(
+        request,
+        "discussions/thread_detail.html",
+        {
+            "mailing_list": mailing_list,
+            "thread": thread,
+            "posts": posts,
+            "form": ReplyForm(),
+            "can_post": is_active_member(request.user),
+            "preference": preference,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def thread_new(request, slug):
+    mailing_list = get_object_or_404(MailingList, slug=slug, is_active=True)
+    if not is_active_member(request.user):
+        return _members_only(request, mailing_list)
+    form = PostForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        message = services.message_post_web(
+            user=request.user,
+            mailing_list=mailing_list,
+            subject=form.cleaned_data["subject"],
+            text=form.cleaned_data["body"],
+        )
+        return _after_post(request, message)
+    return render(
+        request, "discussions/thread_form.html", {"mailing_list": mailing_list, "form": form}
+    )
+
+
+def _after_post(request, message: Message):
+    if message.status == Message.Status.HELD:
+        flash.warning(
+            request,
+            f"Your post is waiting for a moderator ({message.hold_reason}). We emailed you.",
+        )
+        return redirect(message.mailing_list.get_absolute_url())
+    flash.success(request, "Posted. It is on its way to the list.")
+    return redirect(f"{message.thread.get_absolute_url()}#m{message.pk}")
+
+
+@login_required
+@require_POST
+def thread_reply(request, slug, pk):
+    mailing_list = get_object_or_404(MailingList, slug=slug, is_active=True)
+    if not is_active_member(request.user):
+        return _members_only(request, mailing_list)
+    thread = get_object_or_404(Thread, pk=pk, mailing_list=mailing_list)
+    form = ReplyForm(request.POST)
+    parent = thread.messages.filter(status=Message.Status.PUBLISHED).order_by("-pk").first()
+    if not form.is_valid() or parent is None:
+        flash.error(request, "Please write a reply before sending.")
+        return redirect(thread.get_absolute_url())
+    message = services.message_post_web(
+        user=request.user,
+        mailing_list=mailing_list,
+        subject="",
+        text=form.cleaned_data["body"],
+        parent=parent,
+    )
+    return _after_post(request, message)
+
+
+@login_required
+@require_POST
+def thread_preference(request, slug, pk):
+    mailing_list = _readable_list(request, slug)
+    thread = get_object_or_404(Thread, pk=pk, mailing_list=mailing_list)
+    form = ThreadPreferenceForm(request.POST)
+    if form.is_valid():
+        state = form.cleaned_data["state"] or None
+        services.thread_preference_set(user=request.user, thread=thread, state=state)
+        flash.success(
+            request,
+            {
+                "follow": "You will get mail for this thread.",
+                "mute": "This thread is muted: no more mail about it.",
+            }.get(state, "Back to your list's delivery setting for this thread."),
+        )
+    return redirect(thread.get_absolute_url())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def subscriptions(request):
+    if request.method == "POST":
+        mailing_list = get_object_or_404(MailingList, slug=request.POST.get("list"), is_active=True)
+        form = SubscriptionForm(request.POST)
+        if form.is_valid():
+            mode = form.cleaned_data["mode"]
+            if not mode:
+                services.subscription_cancel(user=request.user, mailing_list=mailing_list)
+                flash.success(request, f"You left {mailing_list.name}.")
+            else:
+                try:
+                    services.subscription_set(
+                        user=request.user, mailing_list=mailing_list, mode=mode
+                    )
+                except PermissionDenied:
+                    return _members_only(request, mailing_list)
+                flash.success(
+                    request, f"{mailing_list.name}: {Subscription.Mode(mode).label.lower()}."
+                )
+        return redirect("discussions:subscriptions")
+    current = {s.mailing_list_id: s for s in Subscription.objects.filter(user=request.user)}
+    rows = []
+    for mailing_list in MailingList.objects.filter(is_active=True):
+        subscription = current.get(mailing_list.pk)
+        rows.append(
+            {
+                "list": mailing_list,
+                "subscription": subscription,
+                "form": SubscriptionForm(
+                    initial={"mode": subscription.mode if subscription else ""},
+                    prefix=mailing_list.slug,
+                ),
+            }
+        )
+    followed = ThreadPreference.objects.filter(user=request.user).select_related(
+        "thread__mailing_list"
+    )
+    return render(
+        request,
+        "discussions/subscription_list.html",
+        {"rows": rows, "followed": followed, "is_member": is_active_member(request.user)},
+    )
+
+
+@login_required
+@require_POST
+def subscribe(request, slug):
+    mailing_list = get_object_or_404(MailingList, slug=slug, is_active=True)
+    try:
+        services.subscription_set(
+            user=request.user,
+            mailing_list=mailing_list,
+            mode=request.POST.get("mode") or Subscription.Mode.EVERY,
+        )
+    except (PermissionDenied, ValueError):
+        return _members_only(request, mailing_list)
+    flash.success(request, f"Subscribed to {mailing_list.name}.")
+    return redirect(mailing_list.get_absolute_url())
+
+
+# RFC 8058: mail providers POST "List-Unsubscribe=One-Click" from their servers with no
+# cookies, so there is no CSRF token to check; the signed token in the URL is the proof.
+# A GET (a person clicking, or a link scanner) only shows a confirmation button.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    try:
+        list_pk, _user_pk = services.common.unsubscribe_token_read(token)
+        mailing_list = MailingList.objects.get(pk=list_pk)
+    except (signing.BadSignature, MailingList.DoesNotExist):
+        raise Http404("This unsubscribe link is not valid.") from None
+    if request.method == "POST":
+        services.subscription_unsubscribe(token=token)
+        return render(
+            request, "discussions/unsubscribe.html", {"mailing_list": mailing_list, "done": True}
+        )
+    return render(
+        request,
+        "discussions/unsubscribe.html",
+        {"mailing_list": mailing_list, "done": False, "token": token},
+    )
+
+
+def search(request):
+    form = SearchForm(request.GET or None)
+    results = []
+    query = ""
+    readable = [m for m in MailingList.objects.filter(is_active=True) if can_read(request.user, m)]
+    if form.is_valid() and form.cleaned_data["q"].strip():
+        query = form.cleaned_data["q"].strip()
+        matches = Q()
+        for word in query.split()[:8]:
+            matches &= Q(subject__icontains=word) | Q(body_text__icontains=word)
+        results = (
+            Message.objects.filter(
+                matches, mailing_list__in=readable, status=Message.Status.PUBLISHED
+            )
+            .select_related("thread", "mailing_list")
+            .order_by("-published_at")[:50]
+        )
+    return render(
+        request,
+        "discussions/search.html",
+        {"form": form, "results": results, "query": query, "searched": bool(query)},
+    )
+
+
+def attachment(request, pk):
+    item = get_object_or_404(
+        Attachment.objects.select_related("message__mailing_list"),
+        pk=pk,
+        message__status=Message.Status.PUBLISHED,
+    )
+    if not can_read(request.user, item.message.mailing_list):
+        return _members_only(request, item.message.mailing_list)
+    return FileResponse(
+        item.file.open("rb"),
+        as_attachment=True,
+        filename=item.filename,
+        content_type=item.content_type,
+    )

@@ -1,0 +1,71 @@
+"""Helpers for the discussions tests: lists, subscribers, raw mail and a running listener."""
+
+from __future__ import annotations
+
+import contextlib
+import smtplib
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from django.utils import timezone
+
+from discussions.models import MailingList, Subscription
+from discussions.smtp import make_controller
+from tests.conftest import free_port
+from tests.factories import MemberFactory
+
+
+def make_list(**kwargs) -> MailingList:
+    defaults = {
+        "name": "Billing and Coding",
+        "slug": "billing",
+        "description": "Claims, codes and payers.",
+        "moderate_first_posts": False,
+        "archive_members_only": True,
+    }
+    defaults.update(kwargs)
+    return MailingList.objects.create(**defaults)
+
+
+def subscribe(mailing_list, user=None, mode=Subscription.Mode.EVERY, **kwargs) -> Subscription:
+    user = user or MemberFactory()
+    return Subscription.objects.create(user=user, mailing_list=mailing_list, mode=mode, **kwargs)
+
+
+def raw_mail(
+    *,
+    sender: str,
+    to: str,
+    subject: str = "Prior authorizations for biologics",
+    body: str = "How do you handle prior authorizations for biologics?\n",
+    name: str = "Maria Lopez",
+    headers: dict[str, str] | None = None,
+    message_id: str | None = None,
+) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = f"{name} <{sender}>"
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(timezone.now())
+    msg["Message-ID"] = message_id or make_msgid(domain="example.org")
+    for key, value in (headers or {}).items():
+        msg[key] = value
+    msg.set_content(body)
+    return msg.as_bytes()
+
+
+@contextlib.contextmanager
+def listener(lmtp: bool = False, size_limit: int | None = None):
+    """The real inbound server on a free loopback port; yields (host, port)."""
+    port = free_port()
+    controller = make_controller(host="127.0.0.1", port=port, lmtp=lmtp, size_limit=size_limit)
+    controller.start()
+    try:
+        yield "127.0.0.1", port
+    finally:
+        controller.stop()
+
+
+def send(port: int, sender: str, rcpt: str, data: bytes) -> None:
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        client.sendmail(sender, [rcpt], data)
