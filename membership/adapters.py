@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
@@ -14,7 +15,13 @@ class AccountAdapter(DefaultAccountAdapter):
         from django.contrib.sites.shortcuts import get_current_site
 
         request = allauth_context.request
-        ctx = {"request": request, "email": email, "current_site": get_current_site(request)}
+        ctx = {
+            "request": request,
+            "email": email,
+            "current_site": get_current_site(request),
+            "site_name": settings.WAGTAIL_SITE_NAME,
+            "site_url": settings.SITE_URL,
+        }
         ctx.update(context)
         msg = self.render_mail(template_prefix, email, ctx)
         html = next(

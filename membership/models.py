@@ -226,8 +226,8 @@ class StateChange(models.Model):
     """Every change of a membership's state: who, when, why."""
 
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="history")
-    from_state = models.CharField(max_length=20, blank=True)
-    to_state = models.CharField(max_length=20)
+    from_state = models.CharField(max_length=20, choices=Membership.State.choices, blank=True)
+    to_state = models.CharField(max_length=20, choices=Membership.State.choices)
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -258,6 +258,7 @@ class Payment(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices)
     amount_cents = models.IntegerField()
     amount_refunded_cents = models.IntegerField(default=0)
+    refunded_at = models.DateTimeField(null=True, blank=True)
     currency = models.CharField(max_length=3, default="usd")
     period_start = models.DateTimeField(null=True, blank=True)
     period_end = models.DateTimeField(null=True, blank=True)

@@ -92,7 +92,7 @@ def _on_enter(membership: Membership, from_state: str, *, key: str) -> None:
     to = membership.state
     if to == from_state:
         return
-    if to == State.ACTIVE and from_state not in Membership.LIVE_STATES:
+    if to in Membership.LIVE_STATES and from_state not in Membership.LIVE_STATES:
         notice_queue(membership=membership, kind=Notice.Kind.WELCOME, key=key)
     elif to == State.LAPSED:
         notice_queue(membership=membership, kind=Notice.Kind.LAPSED, key=key)
@@ -219,25 +219,21 @@ def membership_checkout(
     if plan.needs_stripe_sync:
         plan = plan_sync_stripe(plan=plan)
     customer_id = membership_customer(membership=membership)
-    # Same membership, plan, price and day: a second click reuses the open session.
-    base_key = (
-        f"membership-{membership.pk}-checkout-{plan.pk}-{plan.stripe_price_id}"
-        f"-{timezone.now():%Y%m%d}"
+    # A second click (same membership, plan, price, state history and day) gets the session
+    # opened by the first; after any change of state, or the next day, a new one.
+    changes = membership.history.count()
+    return gateway.create_subscription_checkout(
+        customer_id=customer_id,
+        price_id=plan.stripe_price_id,
+        metadata={"membership": str(membership.pk), "plan": str(plan.pk)},
+        client_reference_id=f"membership-{membership.pk}",
+        idempotency_key=(
+            f"membership-{membership.pk}-checkout-{plan.pk}-{plan.stripe_price_id}"
+            f"-{changes}-{timezone.now():%Y%m%d}"
+        ),
+        success_url=success_url,
+        cancel_url=cancel_url,
     )
-    for attempt in range(5):
-        key = base_key if attempt == 0 else f"{base_key}-{attempt}"
-        ref = gateway.create_subscription_checkout(
-            customer_id=customer_id,
-            price_id=plan.stripe_price_id,
-            metadata={"membership": str(membership.pk), "plan": str(plan.pk)},
-            client_reference_id=f"membership-{membership.pk}",
-            idempotency_key=key,
-            success_url=success_url,
-            cancel_url=cancel_url,
-        )
-        if ref.url:  # a replayed key may return a session already paid or expired
-            return ref
-    raise gateway.GatewayError("Could not open a checkout session.")
 
 
 # --- applying Stripe's state ----------------------------------------------------------------------
@@ -352,6 +348,15 @@ def membership_apply_subscription(
         else:  # incomplete, incomplete_expired, paused: nothing paid for yet
             membership.save()
             return membership
+        refunded = _dues_refunded(membership, sub) if sub.status in _LIVE_STRIPE else None
+        if refunded is not None:
+            membership.state = State.CANCELED
+            membership.auto_renew = False
+            membership.access_ends_at = refunded.refunded_at or now
+            reason = (
+                f"dues refunded in full (invoice {refunded.number or refunded.stripe_invoice_id})"
+            )
+            _queue_subscription_cancel(membership)
         _settle_by_clock(membership, now)
         if membership.state == State.LAPSED and before != State.LAPSED:
             reason = "grace period over"
@@ -381,33 +386,48 @@ def membership_apply_checkout(session: gateway.CheckoutSessionData) -> None:
 
 
 def membership_apply_refund(charge: gateway.ChargeData) -> None:
-    """Refund handler for dues: record it; a full refund of the current period cancels."""
+    """Refund handler for dues: record the refund on its payment, then re-apply the
+    subscription, which ends the membership when its current dues were refunded in full.
+    Order-proof: a refund that arrives before its invoice fetches the customer's invoices."""
     if not charge.payment_intent:
         return
+    payment = Payment.objects.filter(stripe_payment_intent_id=charge.payment_intent).first()
+    if payment is None and charge.customer:
+        holder = Membership.objects.filter(stripe_customer_id=charge.customer).first()
+        if holder is not None:
+            with transaction.atomic():
+                holder = _lock(holder.pk)
+                for invoice in gateway.list_invoices(charge.customer):
+                    if invoice.status == "paid":
+                        payment_record(membership=holder, invoice=invoice)
+            payment = Payment.objects.filter(stripe_payment_intent_id=charge.payment_intent).first()
+    if payment is None:
+        log.info("refund of %s matches no dues payment", charge.id)
+        return
     with transaction.atomic():
-        payment = (
-            Payment.objects.select_for_update()
-            .filter(stripe_payment_intent_id=charge.payment_intent)
-            .first()
-        )
-        if payment is None:
-            log.info("refund of %s matches no dues payment", charge.id)
-            return
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
         payment.amount_refunded_cents = charge.amount_refunded_cents
+        payment.refunded_at = max((r.created for r in charge.refunds if r.created), default=None)
         payment.status = (
             Payment.Status.REFUNDED if charge.refunded else Payment.Status.PARTIALLY_REFUNDED
         )
-        payment.save(update_fields=["amount_refunded_cents", "status"])
-        membership = _lock(payment.membership_id)
-        newest = membership.payments.filter(status__in=["paid", "refunded"]).first()
-        if charge.refunded and membership.is_live and newest and newest.pk == payment.pk:
-            before = membership.state
-            membership.state = State.CANCELED
-            membership.access_ends_at = timezone.now()
-            membership.auto_renew = False
-            membership.save()
-            _record(membership, before, reason=f"dues refunded in full ({charge.id})")
-            _queue_subscription_cancel(membership)
+        payment.save(update_fields=["amount_refunded_cents", "refunded_at", "status"])
+    membership = payment.membership
+    if membership.stripe_subscription_id:
+        membership_apply_subscription(
+            gateway.retrieve_subscription(membership.stripe_subscription_id)
+        )
+
+
+def _dues_refunded(membership: Membership, sub: gateway.SubscriptionData) -> Payment | None:
+    """The payment for the subscription's current invoice, if it was refunded in full."""
+    if sub.latest_invoice is None:
+        return None
+    return Payment.objects.filter(
+        membership=membership,
+        stripe_invoice_id=sub.latest_invoice.id,
+        status=Payment.Status.REFUNDED,
+    ).first()
 
 
 def _queue_subscription_cancel(membership: Membership) -> None:

@@ -38,6 +38,7 @@ tests may override them.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -111,6 +112,7 @@ class RefundRef(_DictLike):
     id: str
     status: str
     amount_cents: int
+    created: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -320,7 +322,12 @@ def refund_payment(
     if metadata:
         params["metadata"] = {str(k): str(v) for k, v in metadata.items()}
     refund = _call(_client().v1.refunds.create, params=params, options=_opts(idempotency_key))
-    return RefundRef(id=refund["id"], status=refund["status"], amount_cents=refund["amount"])
+    return RefundRef(
+        id=refund["id"],
+        status=refund["status"],
+        amount_cents=refund["amount"],
+        created=_ts(refund.get("created")),
+    )
 
 
 def retrieve_charge(charge_id: str) -> ChargeData:
@@ -336,7 +343,10 @@ def retrieve_charge(charge_id: str) -> ChargeData:
         currency=charge.get("currency") or "usd",
         metadata=_metadata(charge),
         refunds=tuple(
-            RefundRef(id=r["id"], status=r["status"], amount_cents=r["amount"]) for r in refunds
+            RefundRef(
+                id=r["id"], status=r["status"], amount_cents=r["amount"], created=_ts(r["created"])
+            )
+            for r in refunds
         ),
     )
 
@@ -497,6 +507,15 @@ def retrieve_invoice(invoice_id: str) -> InvoiceData:
     return _invoice_data(inv)
 
 
+def list_invoices(customer_id: str, *, limit: int = 24) -> list[InvoiceData]:
+    """A customer's newest invoices (with their payments)."""
+    found = _call(
+        _client().v1.invoices.list,
+        params={"customer": customer_id, "limit": limit, "expand": ["data.payments"]},
+    )
+    return [_invoice_data(inv) for inv in found["data"]]
+
+
 def retrieve_subscription(subscription_id: str) -> SubscriptionData:
     sub = _call(
         _client().v1.subscriptions.retrieve,
@@ -582,7 +601,7 @@ def construct_event(payload: bytes, signature_header: str | None) -> dict[str, A
     Raises InvalidSignature for a bad signature, a stale timestamp or a body that is not JSON.
     """
     try:
-        event = stripe.Webhook.construct_event(
+        stripe.Webhook.construct_event(
             payload,
             signature_header or "",
             settings.STRIPE_WEBHOOK_SECRET,
@@ -590,7 +609,8 @@ def construct_event(payload: bytes, signature_header: str | None) -> dict[str, A
         )
     except (stripe.SignatureVerificationError, ValueError) as exc:
         raise InvalidSignature(str(exc)) from exc
-    return event.to_dict()
+    # The verified body as plain JSON (stripe's objects carry Decimals a JSONField refuses).
+    return json.loads(payload)
 
 
 def dispatch_event(event_type: str, object_id: str) -> bool:

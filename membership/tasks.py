@@ -10,7 +10,7 @@ import logging
 
 from celery import shared_task
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from portal.mail import render_email
@@ -21,11 +21,14 @@ from .models import Notice, StripeEvent
 
 log = logging.getLogger(__name__)
 
+# Stripe unreachable, or a transient database conflict (a lock held by another worker, a
+# serialization failure): try again with growing, jittered delays.
 _RETRY = {
-    "autoretry_for": (gateway.GatewayError,),
-    "retry_backoff": 2,
+    "autoretry_for": (gateway.GatewayError, OperationalError),
+    "retry_backoff": 1,
     "retry_backoff_max": 300,
-    "max_retries": 8,
+    "retry_jitter": True,
+    "max_retries": 10,
     "acks_late": True,
 }
 

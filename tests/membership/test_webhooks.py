@@ -1,0 +1,299 @@
+"""Stripe webhooks: verified, stored once, applied from Stripe's current state.
+
+The events are real: the stand-in produces them while the real stripe library drives a
+subscription through joining, renewal, a failed renewal, cancellation and refunds. The tests
+then deliver them, signed, to /stripe/webhook/ in different orders and several times over.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+
+import pytest
+from django.test import Client
+
+from membership import services
+from membership import stripe_gateway as gateway
+from membership.models import Membership, Notice, Payment, StateChange, StripeEvent
+from tests.conftest import wait_for
+from tests.factories import PlanFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+State = Membership.State
+
+SUCCESS = "http://testserver/membership/welcome/?session_id={CHECKOUT_SESSION_ID}"
+CANCEL = "http://testserver/membership/join/"
+
+
+def join(standin, *, user=None, plan=None, card="4242424242424242"):
+    """Join through Checkout on the stand-in: returns the membership and the session id."""
+    user = user or UserFactory()
+    plan = plan or PlanFactory()
+    membership = services.membership_prepare(user=user, plan=plan)
+    ref = services.membership_checkout(
+        membership=membership, success_url=SUCCESS, cancel_url=CANCEL
+    )
+    standin.pay(ref.id, card=card)
+    return membership, ref.id
+
+
+def subscription_id(session_id):
+    return gateway.retrieve_checkout_session(session_id).subscription
+
+
+def deliver(stripe_webhook, events, django_capture_on_commit_callbacks):
+    """POST each event and apply what was stored, as the worker would, in delivery order."""
+    statuses = []
+    for event in events:
+        with django_capture_on_commit_callbacks(execute=False):
+            response = stripe_webhook(event)
+        statuses.append(response.content.decode())
+        assert response.status_code == 200
+        services.stripe_event_apply(event_id=event["id"])
+    return statuses
+
+
+def snapshot(membership):
+    m = Membership.objects.get(pk=membership.pk)
+    return {
+        "state": m.state,
+        "subscription": (m.stripe_subscription_id, m.stripe_subscription_status),
+        "customer": m.stripe_customer_id,
+        "period_end": m.current_period_end,
+        "auto_renew": m.auto_renew,
+        "access_ends_at": m.access_ends_at,
+        "grace_started_at": m.grace_started_at,
+        "payments": sorted(
+            m.payments.values_list(
+                "stripe_invoice_id", "status", "amount_cents", "amount_refunded_cents"
+            )
+        ),
+    }
+
+
+def forget(membership):
+    """Put our side back to before any webhook arrived (Stripe's side stays as it is)."""
+    StripeEvent.objects.all().delete()
+    Payment.objects.all().delete()
+    StateChange.objects.all().delete()
+    Notice.objects.all().delete()
+    Membership.objects.filter(pk=membership.pk).update(
+        state=State.PENDING,
+        stripe_subscription_id="",
+        stripe_subscription_status="",
+        current_period_end=None,
+        access_ends_at=None,
+        grace_started_at=None,
+        auto_renew=False,
+        started_at=None,
+    )
+
+
+def story_renew_then_fail(standin):
+    membership, session = join(standin)
+    sub = subscription_id(session)
+    standin.advance(sub)  # renews
+    standin.advance(sub, fail=True)  # the next renewal is declined: past_due
+    return membership
+
+
+def story_cancel_at_period_end(standin):
+    membership, session = join(standin)
+    sub = subscription_id(session)
+    gateway._client().v1.subscriptions.update(sub, params={"cancel_at_period_end": True})
+    standin.advance(sub)  # the period ends: the subscription is deleted
+    return membership
+
+
+def story_refunded(standin):
+    membership, session = join(standin)
+    payment_intent = gateway.retrieve_invoice(
+        gateway.retrieve_subscription(subscription_id(session)).latest_invoice.id
+    ).payment_intent
+    gateway.refund_payment(payment_intent_id=payment_intent, idempotency_key="test-refund")
+    return membership
+
+
+@pytest.mark.parametrize(
+    ("story", "final_state"),
+    [
+        (story_renew_then_fail, State.GRACE),
+        (story_cancel_at_period_end, State.GRACE),
+        (story_refunded, State.CANCELED),
+    ],
+)
+def test_every_event_twice_and_shuffled_ends_in_the_same_state(
+    stripe_standin, stripe_webhook, django_capture_on_commit_callbacks, story, final_state
+):
+    membership = story(stripe_standin)
+    events = stripe_standin.events()
+    assert {"checkout.session.completed", "invoice.paid"} <= {e["type"] for e in events}
+
+    deliver(stripe_webhook, events, django_capture_on_commit_callbacks)
+    in_order = snapshot(membership)
+    assert in_order["state"] == final_state
+    assert in_order["payments"]
+
+    for seed in (1, 2, 3):
+        forget(membership)
+        replay = events * 2
+        random.Random(seed).shuffle(replay)  # noqa: S311 - a reproducible test order
+        statuses = deliver(stripe_webhook, replay, django_capture_on_commit_callbacks)
+
+        assert snapshot(membership) == in_order
+        assert StripeEvent.objects.count() == len(events)
+        assert statuses.count("duplicate") == len(events)
+
+
+def test_renewal_failure_puts_the_member_in_grace_with_one_notice(
+    stripe_standin, stripe_webhook, django_capture_on_commit_callbacks
+):
+    seen = set()
+
+    def deliver_new():
+        new = [e for e in stripe_standin.events() if e["id"] not in seen]
+        seen.update(e["id"] for e in new)
+        deliver(stripe_webhook, new, django_capture_on_commit_callbacks)
+
+    membership, session = join(stripe_standin)
+    deliver_new()
+    assert Membership.objects.get(pk=membership.pk).state == State.ACTIVE
+    stripe_standin.advance(subscription_id(session))
+    deliver_new()
+    stripe_standin.advance(subscription_id(session), fail=True)
+    deliver_new()
+
+    m = Membership.objects.get(pk=membership.pk)
+    assert m.state == State.GRACE
+    assert m.is_live
+    assert m.auto_renew
+    assert m.access_ends_at == m.grace_started_at + services.grace_days()
+    statuses = sorted(m.payments.values_list("status", flat=True))
+    assert statuses == ["failed", "paid", "paid"]
+    kinds = sorted(Notice.objects.filter(membership=m).values_list("kind", flat=True))
+    assert kinds == ["payment_failed", "welcome"]
+    history = list(m.history.order_by("at", "pk").values_list("from_state", "to_state"))
+    assert history == [("", "pending"), ("pending", "active"), ("active", "grace")]
+
+
+def test_late_event_about_an_old_subscription_does_not_undo_a_rejoin(
+    stripe_standin, stripe_webhook, django_capture_on_commit_callbacks
+):
+    membership, first = join(stripe_standin)
+    old_sub = subscription_id(first)
+    gateway.cancel_subscription(old_sub)  # ended early: canceled
+    early = stripe_standin.events()
+    deliver(stripe_webhook, early, django_capture_on_commit_callbacks)
+    assert Membership.objects.get(pk=membership.pk).state == State.CANCELED
+
+    _, second = join(stripe_standin, user=membership.user)
+    later = [e for e in stripe_standin.events() if e["id"] not in {x["id"] for x in early}]
+    deliver(stripe_webhook, later, django_capture_on_commit_callbacks)
+    # The old subscription's deletion arrives again, late.
+    deleted = [e for e in early if e["type"] == "customer.subscription.deleted"]
+    StripeEvent.objects.filter(pk__in=[e["id"] for e in deleted]).delete()
+    deliver(stripe_webhook, deleted, django_capture_on_commit_callbacks)
+
+    m = Membership.objects.get(pk=membership.pk)
+    assert m.state == State.ACTIVE
+    assert m.stripe_subscription_id == subscription_id(second) != old_sub
+    last = m.history.first()  # newest first
+    assert (last.from_state, last.to_state) == (State.CANCELED, State.ACTIVE)
+
+
+def _event_for(standin, type_):
+    return next(e for e in standin.events() if e["type"] == type_)
+
+
+@pytest.mark.parametrize("attack", ["forged", "stale", "unsigned", "tampered"])
+def test_bad_signatures_are_refused_and_change_nothing(stripe_standin, stripe_webhook, attack):
+    membership, _ = join(stripe_standin)
+    event = _event_for(stripe_standin, "checkout.session.completed")
+    before = snapshot(membership)
+
+    if attack == "forged":
+        response = stripe_webhook(event, secret="whsec_not_ours")
+    elif attack == "stale":
+        response = stripe_webhook(event, timestamp=int(time.time()) - 3600)
+    elif attack == "unsigned":
+        response = Client().post(
+            "/stripe/webhook/", data=json.dumps(event), content_type="application/json"
+        )
+    else:
+        signed_for = json.dumps(event)
+        from devtools.stripe_standin import sign
+
+        header = sign(signed_for, stripe_standin.webhook_secret)
+        evil = json.dumps({**event, "id": "evt_evil"})
+        response = Client().post(
+            "/stripe/webhook/",
+            data=evil,
+            content_type="application/json",
+            headers={"Stripe-Signature": header},
+        )
+
+    assert response.status_code == 400
+    assert StripeEvent.objects.count() == 0
+    assert snapshot(membership) == before
+    assert before["state"] == State.PENDING
+
+
+def test_webhook_answers_fast_and_only_stores(stripe_standin, stripe_webhook):
+    """The endpoint does no Stripe call: with the stand-in stopped it still answers 200."""
+    join(stripe_standin)
+    events = stripe_standin.events()
+    stripe_standin.stop()
+
+    started = time.monotonic()
+    for event in events:
+        assert stripe_webhook(event).status_code == 200
+    elapsed = time.monotonic() - started
+
+    assert StripeEvent.objects.count() == len(events)
+    assert StripeEvent.objects.filter(processed_at__isnull=False).count() == 0
+    assert elapsed / len(events) < 0.25
+
+
+def test_stripe_outage_leaves_the_event_for_a_retry(
+    stripe_standin, stripe_webhook, django_capture_on_commit_callbacks, settings
+):
+    membership, _ = join(stripe_standin)
+    event = _event_for(stripe_standin, "checkout.session.completed")
+    with django_capture_on_commit_callbacks(execute=False):
+        stripe_webhook(event)
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there
+
+    with pytest.raises(gateway.GatewayError):
+        services.stripe_event_apply(event_id=event["id"])
+    stored = StripeEvent.objects.get(pk=event["id"])
+    assert stored.processed_at is None
+    assert stored.error
+
+    settings.STRIPE_API_BASE = stripe_standin.url
+    assert services.stripe_event_apply(event_id=event["id"]) is True
+    assert Membership.objects.get(pk=membership.pk).state == State.ACTIVE
+
+
+@pytest.mark.e2e
+def test_standin_delivers_duplicates_out_of_order_to_the_live_endpoint_and_a_worker_applies_them(
+    live_server, celery_worker, stripe_standin
+):
+    """The whole path with real parts: stand-in → HTTP → our view → broker → worker → Stripe."""
+    stripe_standin.set_delivery(duplicate=True, order="shuffle", actions=-1)
+    membership, session = join(stripe_standin)
+    stripe_standin.advance(subscription_id(session))
+
+    assert stripe_standin.wait_for_webhooks(timeout=20)
+    events = stripe_standin.events()
+    wait_for(
+        lambda: StripeEvent.objects.filter(processed_at__isnull=False).count() == len(events),
+        timeout=30,
+        message="the worker did not apply every event",
+    )
+    m = Membership.objects.get(pk=membership.pk)
+    assert m.state == State.ACTIVE
+    assert m.payments.filter(status=Payment.Status.PAID).count() == 2
+    attempts = [d for e in events for d in e["deliveries"]]
+    assert len(attempts) >= 2 * len(events)
