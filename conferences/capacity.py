@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from .models import (
@@ -61,12 +61,16 @@ def lock_capacity_rows(
 ) -> ConferencePage:
     """Lock the rows whose capacities a change touches, in the one global order.
 
-    Must run inside transaction.atomic. Returns the locked conference.
+    Must run inside transaction.atomic. Returns the conference's capacity, read under the lock.
     """
     set_lock_timeout()
     # of=("self",) locks the conference's own row only, not Wagtail's page row, so editors
-    # saving the page never queue behind buyers.
-    conference = ConferencePage.objects.select_for_update(of=("self",)).get(pk=conference_id)
+    # saving the page never queue behind buyers. Its capacity is read under the lock.
+    conference_capacity = (
+        ConferencePage.objects.select_for_update(of=("self",))
+        .values_list("capacity", flat=True)
+        .get(pk=conference_id)
+    )
     # ORDER BY before FOR UPDATE: PostgreSQL locks rows in the order it returns them.
     list(
         TicketType.objects.select_for_update()
@@ -86,7 +90,7 @@ def lock_capacity_rows(
             .filter(pk=discount_code_id)
             .values_list("pk", flat=True)
         )
-    return conference
+    return conference_capacity
 
 
 def seat_use(
@@ -112,29 +116,21 @@ def seat_use(
     if exclude_offer_id:
         offers = offers.exclude(pk=exclude_offer_id)
 
-    use = SeatUse(conference=holding.count() + offers.count())
+    # Conditional aggregates: each source is read once, however many types and sessions.
     ticket_type_ids = list(ticket_type_ids)
-    if ticket_type_ids:
-        for source in (holding, offers):
-            rows = (
-                source.filter(ticket_type_id__in=ticket_type_ids)
-                .values("ticket_type_id")
-                .annotate(n=Count("pk"))
-                .values_list("ticket_type_id", "n")
-            )
-            for pk, n in rows:
-                use.by_ticket_type[pk] = use.by_ticket_type.get(pk, 0) + n
     session_ids = list(session_ids)
+    per_type = {f"t{pk}": Count("pk", filter=Q(ticket_type_id=pk)) for pk in ticket_type_ids}
+    use = SeatUse()
+    for source in (holding, offers):
+        row = source.aggregate(total=Count("pk"), **per_type)
+        use.conference += row["total"]
+        for pk in ticket_type_ids:
+            use.by_ticket_type[pk] = use.by_ticket_type.get(pk, 0) + row[f"t{pk}"]
     if session_ids:
-        use.by_session = dict(
-            BreakoutChoice.objects.filter(
-                session_id__in=session_ids,
-                attendee__order__status__in=SEAT_HOLDING_STATUSES,
-            )
-            .values("session_id")
-            .annotate(n=Count("pk"))
-            .values_list("session_id", "n")
-        )
+        row = BreakoutChoice.objects.filter(
+            session_id__in=session_ids, attendee__order__status__in=SEAT_HOLDING_STATUSES
+        ).aggregate(**{f"s{pk}": Count("pk", filter=Q(session_id=pk)) for pk in session_ids})
+        use.by_session = {pk: row[f"s{pk}"] for pk in session_ids}
     return use
 
 

@@ -111,14 +111,26 @@ def order_create(
 
 def _order_create_locked(*, conference_id, owner, attendees, discount_code, waitlist_token):
     now = timezone.now()
-    conference = ConferencePage.objects.get(pk=conference_id)
-    if not conference.registration_open or conference.end_date < timezone.localdate():
+    # Only the conference's own columns: loading the whole Wagtail page joins its page row.
+    conference = (
+        ConferencePage.objects.filter(pk=conference_id)
+        .values("page_ptr_id", "registration_open", "end_date", "capacity")
+        .first()
+    )
+    if conference is None:
+        raise RegistrationError("There is no such conference.")
+    if not conference["registration_open"] or conference["end_date"] < timezone.localdate():
         raise RegistrationError("Registration for this conference is closed.")
 
-    ticket_types = {t.pk: t for t in conference.ticket_types.filter(is_active=True)}
+    ticket_types = {
+        t.pk: t for t in TicketType.objects.filter(conference_id=conference_id, is_active=True)
+    }
     wanted_sessions = {pk for spec in attendees for pk in spec.session_ids}
     sessions = {
-        s.pk: s for s in conference.sessions.filter(pk__in=wanted_sessions, kind=Session.BREAKOUT)
+        s.pk: s
+        for s in Session.objects.filter(
+            conference_id=conference_id, pk__in=wanted_sessions, kind=Session.BREAKOUT
+        )
     }
     for spec in attendees:
         ticket_type = ticket_types.get(spec.ticket_type_id)
@@ -139,7 +151,7 @@ def _order_create_locked(*, conference_id, owner, attendees, discount_code, wait
 
     code = None
     if discount_code:
-        code = DiscountCode.objects.filter(conference=conference, code=discount_code).first()
+        code = DiscountCode.objects.filter(conference_id=conference_id, code=discount_code).first()
         if code is None or (code.valid_from and now < code.valid_from):
             raise RegistrationError(f"The discount code {discount_code} is not valid.")
         if code.valid_until and now > code.valid_until:
@@ -172,29 +184,19 @@ def _order_create_locked(*, conference_id, owner, attendees, discount_code, wait
             if use.by_session.get(pk, 0) + wanted > session.capacity:
                 left = max(0, session.capacity - use.by_session.get(pk, 0))
                 raise SoldOut(_sold_out_message(f"The break-out “{session.title}”", left))
-        if use.conference + len(attendees) > conference.capacity:
-            left = max(0, conference.capacity - use.conference)
+        if use.conference + len(attendees) > conference["capacity"]:
+            left = max(0, conference["capacity"] - use.conference)
             raise SoldOut(_sold_out_message("The conference", left), ticket_type=None)
 
     def count() -> capacity.SeatUse:
         return capacity.seat_use(
-            conference_id=conference.pk,
+            conference_id=conference_id,
             ticket_type_ids=limited_types,
             session_ids=session_counts,
             exclude_offer_id=offer.pk if offer else None,
         )
 
-    # A cheap look without locks first: once something is sold out, the crowd still trying
-    # hears so at once instead of queueing for the locks only to be told the same.
-    check(count())
-    capacity.lock_capacity_rows(
-        conference_id=conference.pk,
-        ticket_type_ids=limited_types,
-        session_ids=session_counts,
-        discount_code_id=code.pk if code else None,
-    )
-    check(count())
-
+    # Prices depend on membership, not on seats, so they are worked out before any lock.
     tier = access.price_tier(owner)
     priced = []
     discounted_tickets = 0
@@ -206,20 +208,31 @@ def _order_create_locked(*, conference_id, owner, attendees, discount_code, wait
             discount = code.discount_for(price)
             discounted_tickets += 1
         priced.append((spec, ticket_type, price, discount))
-    if code:
-        if not discounted_tickets:
-            raise RegistrationError(f"The code {code.code} does not apply to these tickets.")
-        if code.max_uses is not None:
-            used = Attendee.objects.filter(
-                order__discount_code=code, order__status__in=(HELD, PAID), discount_cents__gt=0
-            ).count()
-            if used + discounted_tickets > code.max_uses:
-                raise RegistrationError(f"The code {code.code} has been used up.")
+    if code and not discounted_tickets:
+        raise RegistrationError(f"The code {code.code} does not apply to these tickets.")
+
+    # A cheap look without locks first: once something is sold out, the crowd still trying
+    # hears so at once instead of queueing for the locks only to be told the same.
+    check(count())
+    conference["capacity"] = capacity.lock_capacity_rows(
+        conference_id=conference_id,
+        ticket_type_ids=limited_types,
+        session_ids=session_counts,
+        discount_code_id=code.pk if code else None,
+    )
+    # Everything from here to the commit runs while others wait on the locks: keep it short.
+    check(count())
+    if code and code.max_uses is not None:
+        used = Attendee.objects.filter(
+            order__discount_code=code, order__status__in=(HELD, PAID), discount_cents__gt=0
+        ).count()
+        if used + discounted_tickets > code.max_uses:
+            raise RegistrationError(f"The code {code.code} has been used up.")
 
     subtotal = sum(price for _, _, price, _ in priced)
     discount_total = sum(discount for _, _, _, discount in priced)
     order = Order.objects.create(
-        conference=conference,
+        conference_id=conference_id,
         owner=owner,
         email=owner.email,
         price_tier=tier,
@@ -229,8 +242,8 @@ def _order_create_locked(*, conference_id, owner, attendees, discount_code, wait
         total_cents=subtotal - discount_total,
         hold_expires_at=now + timedelta(minutes=settings.CONFERENCE_HOLD_MINUTES),
     )
-    for spec, ticket_type, price, discount in priced:
-        attendee = Attendee.objects.create(
+    created = Attendee.objects.bulk_create(
+        Attendee(
             order=order,
             ticket_type=ticket_type,
             first_name=spec.first_name.strip(),
@@ -242,10 +255,13 @@ def _order_create_locked(*, conference_id, owner, attendees, discount_code, wait
             price_cents=price,
             discount_cents=discount,
         )
-        BreakoutChoice.objects.bulk_create(
-            BreakoutChoice(attendee=attendee, session=s, slot_starts_at=s.starts_at)
-            for s in (sessions[pk] for pk in spec.session_ids)
-        )
+        for spec, ticket_type, price, discount in priced
+    )
+    BreakoutChoice.objects.bulk_create(
+        BreakoutChoice(attendee=attendee, session=s, slot_starts_at=s.starts_at)
+        for attendee, (spec, *_) in zip(created, priced, strict=True)
+        for s in (sessions[pk] for pk in spec.session_ids)
+    )
     if offer:
         offer.status = WaitlistEntry.ACCEPTED
         offer.save(update_fields=["status"])
@@ -349,13 +365,13 @@ def _retake_seats(*, order_id: int, now) -> None:
     attendees = list(order.attendees.select_related("ticket_type").prefetch_related("choices"))
     type_ids = {a.ticket_type_id for a in attendees if a.ticket_type.capacity is not None}
     session_ids = {c.session_id for a in attendees for c in a.choices.all()}
-    conference = capacity.lock_capacity_rows(
+    seats = capacity.lock_capacity_rows(
         conference_id=order.conference_id, ticket_type_ids=type_ids, session_ids=session_ids
     )
     use = capacity.seat_use(
-        conference_id=conference.pk, ticket_type_ids=type_ids, session_ids=session_ids
+        conference_id=order.conference_id, ticket_type_ids=type_ids, session_ids=session_ids
     )
-    if use.conference + len(attendees) > conference.capacity:
+    if use.conference + len(attendees) > seats:
         raise SoldOut("The conference is sold out.")
     for ticket_type in {a.ticket_type for a in attendees if a.ticket_type_id in type_ids}:
         wanted = sum(1 for a in attendees if a.ticket_type_id == ticket_type.pk)
@@ -622,12 +638,10 @@ def waitlist_offer_seats(*, conference_id: int) -> list[WaitlistEntry]:
         if not waiting:
             return offered
         type_ids = {e.ticket_type_id for e in waiting if e.ticket_type.capacity is not None}
-        conference = capacity.lock_capacity_rows(
-            conference_id=conference_id, ticket_type_ids=type_ids
-        )
+        seats = capacity.lock_capacity_rows(conference_id=conference_id, ticket_type_ids=type_ids)
         use = capacity.seat_use(conference_id=conference_id, ticket_type_ids=type_ids)
         for entry in waiting:
-            if use.conference >= conference.capacity:
+            if use.conference >= seats:
                 break
             limit = entry.ticket_type.capacity
             if limit is not None and use.by_ticket_type.get(entry.ticket_type_id, 0) >= limit:

@@ -1,0 +1,182 @@
+"""Overbooking benchmark: hundreds of buyers at once for the last seats of one break-out.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/guildhall_bench \\
+        .venv/bin/python -m bench.overbooking [--attempts 500] [--seats 100] \\
+        [--processes 16] [--threads 5]
+
+It builds a throwaway database (DATABASE_URL's name prefixed test_), migrates it, and makes a
+conference whose break-out has `--seats` seats. Then `--processes` worker processes (like
+gunicorn workers) with `--threads` threads each, every thread on its own PostgreSQL connection,
+wait at a starting line and are released together; between them they make `--attempts`
+checkouts (services.order_create, which holds the seat under the row locks), and every
+successful one is then paid (services.order_mark_paid). It prints attempts, seats sold,
+oversold (must be 0) and latency: per checkout, from the moment a worker starts it until the
+answer (confirmed or "sold out"), with processes x threads checkouts in flight at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--attempts", type=int, default=500)
+    parser.add_argument("--seats", type=int, default=100)
+    parser.add_argument("--processes", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=5)
+    args = parser.parse_args()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.test")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        print("bench/overbooking needs PostgreSQL: set DATABASE_URL=postgres://...")
+        return 2
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        return run(args)
+    finally:
+        connections.close_all()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def run(args) -> int:
+    from django.contrib.auth import get_user_model
+    from django.db import connections
+
+    from conferences.models import PAID, BreakoutChoice
+    from tests.factories import ConferencePageFactory, SessionFactory, TicketTypeFactory
+
+    conference = ConferencePageFactory(capacity=args.attempts * 2)
+    ticket = TicketTypeFactory(conference=conference)
+    breakout = SessionFactory(conference=conference, capacity=args.seats)
+    User = get_user_model()
+    User.objects.bulk_create(
+        User(username=f"buyer{n}", email=f"buyer{n}@bench.example") for n in range(args.attempts)
+    )
+    user_ids = list(User.objects.order_by("pk").values_list("pk", flat=True))
+    # Children must open connections of their own, never share the parent's socket.
+    connections.close_all()
+
+    ctx = multiprocessing.get_context("fork")
+    start = ctx.Event()
+    results = ctx.Queue()
+    ready = ctx.Barrier(args.processes + 1)
+    shares = [user_ids[i :: args.processes] for i in range(args.processes)]
+    workers = [
+        ctx.Process(
+            target=_worker,
+            args=(
+                share,
+                conference.pk,
+                ticket.pk,
+                breakout.pk,
+                args.threads,
+                ready,
+                start,
+                results,
+            ),
+        )
+        for share in shares
+    ]
+    for worker in workers:
+        worker.start()
+    ready.wait()
+    released_at = time.time()
+    start.set()
+    outcomes = []
+    for _ in workers:
+        outcomes.extend(results.get(timeout=600))
+    for worker in workers:
+        worker.join()
+    last_answer = max(done for _, _, done in outcomes) - released_at
+
+    sold = BreakoutChoice.objects.filter(session=breakout, attendee__order__status=PAID).count()
+    latencies = sorted(duration for _, duration, _ in outcomes)
+    p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)]
+    kinds = sorted({o for o, _, _ in outcomes})
+    counts = {k: sum(1 for o, _, _ in outcomes if o == k) for k in kinds}
+    in_flight = args.processes * args.threads
+    shape = f"{args.processes} processes x {args.threads} threads = {in_flight} in flight"
+    print(f"attempts:        {len(outcomes)}  ({shape})")
+    print(f"seats:           {args.seats}")
+    print(f"seats sold:      {sold}")
+    print(f"oversold:        {max(0, sold - args.seats)}")
+    print(f"outcomes:        {counts}")
+    print(f"p50 latency:     {statistics.median(latencies) * 1000:.0f} ms")
+    print(f"p95 latency:     {p95 * 1000:.0f} ms  (target < 500 ms)")
+    print(f"max latency:     {latencies[-1] * 1000:.0f} ms")
+    print(f"all answered in: {last_answer:.2f} s after the release")
+    ok = sold == args.seats and counts.get("error", 0) == 0
+    return 0 if ok else 1
+
+
+def _worker(user_ids, conference_id, ticket_id, session_id, threads, ready, start, results):
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from conferences import services
+    from conferences.services import AttendeeSpec
+
+    users = {u.pk: u for u in get_user_model().objects.filter(pk__in=user_ids)}
+    connection.close()
+
+    def attempt(user_id):
+        began = time.perf_counter()
+        outcome = "error"
+        try:
+            while True:
+                try:
+                    order = services.order_create(
+                        conference_id=conference_id,
+                        owner=users[user_id],
+                        attendees=[
+                            AttendeeSpec(
+                                first_name=f"Buyer{user_id}",
+                                last_name="Bench",
+                                email=f"buyer{user_id}@bench.example",
+                                ticket_type_id=ticket_id,
+                                session_ids=[session_id],
+                            )
+                        ],
+                    )
+                except services.RegistrationBusy:
+                    continue  # the buyer clicks again; the clock keeps running
+                except services.SoldOut:
+                    outcome = "sold out"
+                else:
+                    outcome = "confirmed"
+                break
+        except Exception as error:
+            outcome = "error"
+            print(f"error: {error!r}", file=sys.stderr)
+        duration = time.perf_counter() - began
+        done = time.time()
+        if outcome == "confirmed":
+            # Paying is the webhook's job, minutes later; not part of the checkout's latency.
+            services.order_mark_paid(order_id=order.pk, payment_intent_id=f"pi_{user_id}")
+        return outcome, duration, done
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        # Open every connection before the start, as a warm server would have them.
+        list(pool.map(lambda _: connection.ensure_connection(), range(threads)))
+        ready.wait()
+        start.wait()
+        outcome = list(pool.map(attempt, user_ids))
+        list(pool.map(lambda _: connection.close(), range(threads)))
+    results.put(outcome)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
