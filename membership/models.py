@@ -178,6 +178,18 @@ class Membership(models.Model):
         )
 
     @property
+    def email(self) -> str:
+        return self.user.email
+
+    @property
+    def practice_name(self) -> str:
+        return self.practice.name if self.practice_id else ""
+
+    @property
+    def practice_state(self) -> str:
+        return self.practice.state if self.practice_id else ""
+
+    @property
     def grace_ends_at(self):
         if self.grace_started_at is None:
             return None
@@ -280,6 +292,10 @@ class Payment(models.Model):
     @property
     def amount_display(self) -> str:
         return f"${self.amount_cents / 100:,.2f}"
+
+    @property
+    def refunded_display(self) -> str:
+        return f"${self.amount_refunded_cents / 100:,.2f}" if self.amount_refunded_cents else "—"
 
 
 class Notice(models.Model):
