@@ -36,7 +36,7 @@ def ticket_offers(*, conference: ConferencePage, user) -> list[dict]:
         offers.append(
             {
                 "ticket_type": t,
-                "price": format_cents(price),
+                "price": format_cents(price) if price else "Free",
                 "price_cents": price,
                 "regular": format_cents(regular) if regular != price else "",
                 "member_price": format_cents(t.member_price_cents),

@@ -685,5 +685,8 @@ def describe_refund_policy(conference: ConferencePage) -> list[str]:
             f"{conference.partial_refund_percent}% refund until "
             f"{conference.partial_refund_until:%B %-d, %Y}."
         )
-    lines.append("No refund after that; you can still send a colleague in your place.")
+    if lines:
+        lines.append("No refund after that; you can still send a colleague in your place.")
+    else:
+        lines.append("Cancellations are not refunded; you can send a colleague in your place.")
     return lines

@@ -69,7 +69,9 @@ def register(request, conference_id: int):
             data["form-TOTAL_FORMS"] = str(min(total + 1, 20))
             formset = AttendeeFormSet(data, form_kwargs=form_kwargs)
             order_form = OrderForm(data)
-            return _render_register(request, conference, offers, formset, order_form, offer_token)
+            return _render_register(
+                request, conference, offers, formset, order_form, offer_token, adding=True
+            )
         formset = AttendeeFormSet(data, form_kwargs=form_kwargs)
         order_form = OrderForm(data)
         if formset.is_valid() and order_form.is_valid():
@@ -108,7 +110,9 @@ def register(request, conference_id: int):
     )
 
 
-def _render_register(request, conference, offers, formset, order_form, offer_token, sold_out=None):
+def _render_register(
+    request, conference, offers, formset, order_form, offer_token, sold_out=None, adding=False
+):
     return render(
         request,
         "conferences/register.html",
@@ -119,6 +123,8 @@ def _render_register(request, conference, offers, formset, order_form, offer_tok
             "order_form": order_form,
             "offer_token": offer_token,
             "sold_out": sold_out,
+            # After "add another attendee" the half-filled forms are shown without errors.
+            "adding": adding,
             "is_member": selectors.access.is_active_member(request.user),
         },
         status=409 if sold_out else 200,
