@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 # Numeric and written dates: 03/04/1961, 3-4-61, 1961-03-04, March 4, 1961, 4 Mar 1961.
 _MONTHS = (
-    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
 _DATE = (
@@ -45,12 +45,13 @@ _MEMBER_ID = re.compile(
 )
 # "Patient Jane Doe ... 03/04/2025", "pt. John Smith seen on DOS 3/4/25", "Mrs. Alvarez, DOS".
 _PERSON = (
-    r"(?:\b(?:patient|pt\.?)\s+(?:(?:named|is|was)\s+)?[A-Z][a-z'\u2019-]+(?:\s+[A-Z][a-z'\u2019-]+)?"
+    r"(?:\b(?i:patient|pt\.?)\s+(?:(?i:named|is|was)\s+)?[A-Z][a-z'\u2019-]+(?:\s+[A-Z][a-z'\u2019-]+)?"
     r"|\b(?:Mr|Mrs|Ms|Miss)\.?\s+[A-Z][a-z'\u2019-]+)"
 )
-_SERVICE_DATE = rf"(?:\bDOS\b|date of service|{_DATE})"
+_SERVICE_DATE = rf"(?:\bDOS\b|(?i:date of service)|{_DATE})"
 _NAME_AND_DATE = re.compile(
-    rf"{_PERSON}[^\n]{{0,80}}?{_SERVICE_DATE}|\b(?:DOS|date of service)\b[^\n]{{0,40}}?{_PERSON}"
+    rf"{_PERSON}[^\n]{{0,80}}?{_SERVICE_DATE}"
+    rf"|\b(?:DOS|(?i:date of service))\b[^\n]{{0,40}}?{_PERSON}"
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import math
@@ -232,7 +233,7 @@ def deliveries_send_batch(*, message_id: int, limit: int | None = None) -> int:
     sent = 0
     remaining = list(rows)
     try:
-        with Outbox() as outbox:
+        with _fast_commits(), Outbox() as outbox:
             while remaining:
                 row = remaining[0]
                 data = prepared.for_recipient(user_pk=row.recipient_id)
@@ -267,10 +268,36 @@ def deliveries_send_batch(*, message_id: int, limit: int | None = None) -> int:
 
 
 def _mark_sent(row: Delivery) -> None:
-    now = timezone.now()
-    Delivery.objects.filter(pk=row.pk, claim_token=row.claim_token).update(
-        status=Delivery.Status.SENT, sent_at=now, attempts=row.attempts + 1
-    )
+    """Mark one row sent in its own commit: the one write per recipient, kept lean (raw SQL,
+    autocommit) because it sits between the message body and the final "."."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Delivery._meta.db_table} SET status = %s, sent_at = %s, "  # noqa: S608
+            "attempts = attempts + 1 WHERE id = %s AND claim_token = %s",
+            [Delivery.Status.SENT, timezone.now(), row.pk, row.claim_token],
+        )
+
+
+@contextlib.contextmanager
+def _fast_commits():
+    """On PostgreSQL, commit without waiting for the WAL flush while a batch is sent.
+
+    Each recipient's mark is its own commit; waiting for fsync on each costs milliseconds.
+    An asynchronous commit is visible to every other session at once, which is all that a
+    worker crash needs; only a crash of PostgreSQL itself within ~0.2 s could forget the last
+    marks, and those copies would be sent again.
+    https://www.postgresql.org/docs/current/wal-async-commit.html
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
 
 
 def _mark_retry(row: Delivery, error: str, first_try_at=None) -> None:
