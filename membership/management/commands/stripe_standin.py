@@ -1,0 +1,48 @@
+"""`manage.py stripe_standin`: run the local Stripe stand-in for `make run`, unless a real key
+is configured, in which case it idles quietly (honcho stops every process when one exits)."""
+
+import contextlib
+import signal
+import threading
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from membership import stripe_gateway
+
+
+class Command(BaseCommand):
+    help = "Run the local Stripe stand-in (devtools/stripe_standin) when no real Stripe key is set."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--data", default=str(settings.VAR_DIR / "stripe-standin.sqlite3"))
+
+    def handle(self, *args, **options):
+        if not stripe_gateway.is_standin():
+            self.stdout.write(
+                "STRIPE_SECRET_KEY is a real key: talking to Stripe, the stand-in is not started."
+            )
+            stop = threading.Event()
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            with contextlib.suppress(KeyboardInterrupt):
+                stop.wait()
+            return
+        from devtools.stripe_standin.__main__ import main
+
+        base = urlsplit(settings.STRIPE_API_BASE)
+        main(
+            [
+                "--host",
+                base.hostname or "127.0.0.1",
+                "--port",
+                str(base.port or 12111),
+                "--webhook-url",
+                f"{settings.SITE_URL}/stripe/webhook/",
+                "--webhook-secret",
+                settings.STRIPE_WEBHOOK_SECRET,
+                "--data",
+                options["data"],
+                "--quiet",
+            ]
+        )
