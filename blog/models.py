@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import models
@@ -19,7 +20,7 @@ from taggit.models import Tag, TaggedItemBase
 from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import StreamField
-from wagtail.models import Orderable, Page
+from wagtail.models import Orderable, Page, PageViewRestriction
 from wagtail.search import index
 from wagtail.snippets.models import register_snippet
 
@@ -122,12 +123,11 @@ class BlogIndexPage(RoutablePageMixin, Page):
 
     def posts(self):
         """Live, public posts under this index, newest first, with what a card shows."""
-        return (
+        # Card images come from the renditions cache, so no rendition query per page.
+        return exclude_restricted(
             BlogPostPage.objects.live()
-            .public()
             .child_of(self)
             .select_related("category", "featured_image")
-            .prefetch_related("featured_image__renditions")
             .order_by("-date", "-first_published_at", "-pk")
         )
 
@@ -200,6 +200,27 @@ class BlogIndexPage(RoutablePageMixin, Page):
         return [self.url + self.reverse_subpage(name) for name in ("feed-rss", "feed-atom")]
 
 
+RESTRICTED_PATHS_KEY = "blog:restricted-page-paths"
+
+
+def restricted_paths() -> list[str]:
+    """Tree paths of pages with a Wagtail view restriction (login, group, password), from the
+    cache; blog/signals.py forgets them whenever a restriction is saved or deleted."""
+    paths = cache.get(RESTRICTED_PATHS_KEY)
+    if paths is None:
+        paths = list(PageViewRestriction.objects.values_list("page__path", flat=True))
+        cache.set(RESTRICTED_PATHS_KEY, paths, None)
+    return paths
+
+
+def exclude_restricted(queryset):
+    """`queryset` without pages under a view restriction: what Wagtail's `.public()` does,
+    without its query on every call."""
+    for restricted in restricted_paths():
+        queryset = queryset.exclude(path__startswith=restricted)
+    return queryset
+
+
 def _filter_query(category, tag) -> str:
     parts = []
     if category:
@@ -266,7 +287,7 @@ class BlogPostPage(Page):
         MultiFieldPanel(
             [
                 FieldPanel("date"),
-                InlinePanel("post_authors", label="Author", min_num=1),
+                InlinePanel("post_authors", label="Author"),
                 FieldPanel("category"),
                 FieldPanel("tags"),
                 FieldPanel("members_only"),
@@ -347,7 +368,6 @@ class BlogPostPage(Page):
         links = (
             BlogPostAuthor.objects.filter(page_id=self.pk)
             .select_related("author__photo")
-            .prefetch_related("author__photo__renditions")
             .order_by("sort_order")
         )
         return [link.author for link in links]
@@ -361,8 +381,7 @@ class BlogPostPage(Page):
         if self.category_id:
             match |= Q(category_id=self.category_id)
         ids = (
-            BlogPostPage.objects.live()
-            .public()
+            exclude_restricted(BlogPostPage.objects.live())
             .filter(match)
             .exclude(pk=self.pk)
             .values("pk")
@@ -370,8 +389,7 @@ class BlogPostPage(Page):
         )
         return (
             BlogPostPage.objects.filter(pk__in=ids)
-            .select_related("featured_image")
-            .prefetch_related("featured_image__renditions")
+            .select_related("featured_image", "category")
             .order_by("-date", "-pk")[:RELATED_POSTS]
         )
 

@@ -32,13 +32,28 @@ def _page_deleted(sender, instance, **kwargs):
     _invalidate_after_commit()
 
 
+def _restrictions_changed(sender, instance, **kwargs):
+    from django.core.cache import cache
+
+    from .models import RESTRICTED_PATHS_KEY
+
+    transaction.on_commit(lambda: cache.delete(RESTRICTED_PATHS_KEY))
+    _invalidate_after_commit()
+
+
 def connect() -> None:
     page_published.connect(_page_changed, dispatch_uid="blog-page-cache-published")
     page_unpublished.connect(_page_changed, dispatch_uid="blog-page-cache-unpublished")
     post_page_move.connect(_page_changed, dispatch_uid="blog-page-cache-moved")
-    from wagtail.models import Page
+    from wagtail.models import Page, PageViewRestriction
 
     post_delete.connect(_page_deleted, sender=Page, dispatch_uid="blog-page-cache-deleted")
+    for signal in (post_save, post_delete):
+        signal.connect(
+            _restrictions_changed,
+            sender=PageViewRestriction,
+            dispatch_uid=f"blog-restrictions-{signal is post_save}",
+        )
     for label in settings.PAGE_CACHE_INVALIDATING_MODELS:
         model = apps.get_model(label)
         uid = f"blog-page-cache-{label}"

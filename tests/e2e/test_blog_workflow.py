@@ -1,0 +1,116 @@
+"""An editor writes an article in the Wagtail admin and submits it; a moderator approves it
+with a comment; readers then find it on the index, in the feeds and in search."""
+
+import re
+
+import pytest
+from django.db import OperationalError
+from wagtail.images import get_image_model
+from wagtail.models import TaskState
+
+from blog.models import BlogIndexPage, BlogPostPage
+from tests.conftest import screenshot, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+TITLE = "Closing the Books Faster Each Month"
+QUOTE = "A month-end checklist turned our worst week into an ordinary one."
+
+
+def log_in(page, email, password):
+    page.context.clear_cookies()
+    page.goto("/accounts/login/")
+    page.fill('input[name="login"]', email)
+    page.fill('input[name="password"]', password)
+    page.press('input[name="password"]', "Enter")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def settled(page, query):
+    """Run an ORM query once the browser is idle. The shared in-memory SQLite database refuses
+    a read while a live-server thread writes, so a locked table means "ask again"."""
+    page.wait_for_load_state("networkidle")
+
+    def attempt():
+        try:
+            return query()
+        except OperationalError:
+            return None
+
+    return wait_for(attempt, message="the database never settled")
+
+
+def insert_block(page, label):
+    page.get_by_role("button", name="Insert a block").last.click()
+    page.get_by_role("option", name=label, exact=True).click()
+
+
+def test_editor_submits_moderator_approves_and_readers_find_the_post(
+    browser_page, demo_site, settings
+):
+    # Autosave and editing-session pings write in the background while the test clicks; the
+    # test database is an in-memory SQLite one whose table locks refuse concurrent writers.
+    settings.WAGTAIL_AUTOSAVE_INTERVAL = 0
+    settings.WAGTAIL_EDITING_SESSION_PING_INTERVAL = 3_600_000
+    page = browser_page
+    index = BlogIndexPage.objects.get()
+    # The image chooser shows thumbnails; make them now, so that the live server's threads do
+    # not all write renditions at once into the test's shared in-memory SQLite database.
+    for image in get_image_model().objects.all():
+        image.get_rendition("max-165x165")
+
+    log_in(page, "editor@norm.local", "demo-editor-pass")
+    page.goto(f"/admin/pages/add/blog/blogpostpage/{index.pk}/")
+    page.fill("#id_title", TITLE)
+    page.fill("#id_intro", "A short checklist that takes the drama out of month-end close.")
+    insert_block(page, "Heading")
+    page.fill("#body-0-value", "Start with the bank")
+    insert_block(page, "Image")
+    page.get_by_role("button", name="Choose an image").last.click()
+    choice = page.locator(".modal a.image-choice").first
+    choice.wait_for(state="visible")
+    choice.click()
+    page.locator(".modal").first.wait_for(state="hidden")
+    page.fill("#body-1-value-alt_text", "A bar chart of closing times")
+    insert_block(page, "Quote")
+    page.fill("#body-2-value-quote", QUOTE)
+    page.fill("#body-2-value-attribution", "Practice administrator, Ohio")
+    assert page.locator('input[name="body-1-value-image"]').input_value() != ""
+    screenshot(page, "blog-admin-editor-compose")
+    # "Submit to Moderators approval" sits in the save button's drop-down menu.
+    page.eval_on_selector('button[name="action-submit"]', "button => button.click()")
+    page.wait_for_url(re.compile(r"/admin/pages/\d+/"))
+    post = settled(page, lambda: BlogPostPage.objects.filter(title=TITLE).first())
+    assert not post.live
+    assert settled(page, lambda: post.current_workflow_state) is not None
+
+    log_in(page, "moderator@norm.local", "demo-moderator-pass")
+    page.goto(f"/admin/pages/{post.pk}/edit/")
+    page.eval_on_selector(
+        'button[data-workflow-action-name="approve"][data-workflow-action-modal-url]',
+        "button => button.click()",
+    )
+    page.fill('.modal textarea[name="comment"]', "Clear and useful. Publishing it.")
+    page.locator('.modal button[type="submit"]').click()
+    page.wait_for_url(re.compile(r"/admin/pages/"))
+    assert settled(page, lambda: BlogPostPage.objects.get(pk=post.pk).live)
+    comment = settled(page, lambda: TaskState.objects.filter(comment__startswith="Clear").first())
+    assert comment.status == TaskState.STATUS_APPROVED
+
+    page.context.clear_cookies()
+    page.goto("/articles/")
+    page.get_by_role("link", name=TITLE).first.wait_for()
+    rss = page.request.get("/articles/feed/rss/").text()
+    atom = page.request.get("/articles/feed/atom/").text()
+    assert TITLE in rss and TITLE in atom
+    page.goto("/articles/search/?q=month-end")
+    assert page.locator(".blog-result", has_text="Closing the Books").count() == 1
+
+    page.get_by_role("link", name=re.compile("Closing the Books")).click()
+    page.wait_for_url("**/articles/closing-the-books-faster-each-month/")
+    assert page.get_by_role("heading", name="Start with the bank").is_visible()
+    assert page.locator("figure.blog-figure picture img").get_attribute("alt") == (
+        "A bar chart of closing times"
+    )
+    assert page.locator("figure.blog-quote blockquote").inner_text() == QUOTE
+    screenshot(page, "blog-post-after-approval")
