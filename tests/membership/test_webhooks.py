@@ -278,7 +278,7 @@ def test_stripe_outage_leaves_the_event_for_a_retry(
 
 @pytest.mark.e2e
 def test_standin_delivers_duplicates_out_of_order_to_the_live_endpoint_and_a_worker_applies_them(
-    live_server, celery_worker, stripe_standin
+    live_server, stripe_standin, celery_worker
 ):
     """The whole path with real parts: stand-in → HTTP → our view → broker → worker → Stripe."""
     stripe_standin.set_delivery(duplicate=True, order="shuffle", actions=-1)
