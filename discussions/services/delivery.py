@@ -8,6 +8,7 @@ import logging
 import math
 import uuid
 from dataclasses import dataclass
+from email.utils import formataddr
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -108,10 +109,12 @@ def list_message_prepare(message: Message) -> Prepared:
         subject = f"{mailing_list.subject_tag} {subject}"
     references = message.references
     headers = {
-        "From": f'"{message.display_name} via {mailing_list.name}" <{mailing_list.address}>',
+        "From": formataddr(
+            (f"{message.display_name} via {mailing_list.name}", mailing_list.address)
+        ),
         "To": mailing_list.address,
         "Reply-To": mailing_list.address,
-        "X-Original-From": f'"{message.display_name}" <{message.from_email}>',
+        "X-Original-From": formataddr((message.display_name, message.from_email)),
         "Message-ID": message.list_message_id,
         "List-Id": f"{mailing_list.name} <{mailing_list.list_id}>",
         "List-Post": f"<mailto:{mailing_list.address}>",
