@@ -44,6 +44,12 @@ def page_cache_invalidate() -> int:
     return generation
 
 
+def page_cache_generation() -> int:
+    """The current generation: a version for anything cached that published content shows."""
+    generation = _cache().get(GENERATION_KEY)
+    return generation if generation is not None else page_cache_invalidate()
+
+
 def _key(request) -> str:
     url = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
     return "page-cache:" + hashlib.blake2b(url.encode(), digest_size=16).hexdigest()

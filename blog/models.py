@@ -12,7 +12,7 @@ from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.functional import cached_property
+from django.utils.functional import SimpleLazyObject, cached_property
 from django.utils.html import strip_tags
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
@@ -27,10 +27,12 @@ from wagtail.snippets.models import register_snippet
 from membership.access import can_read_members_only
 
 from .blocks import ArticleBodyBlock
+from .cache import page_cache_generation
 
 WORDS_PER_MINUTE = 230
 POSTS_PER_PAGE = 9
 RELATED_POSTS = 3
+FRAGMENT_SECONDS = 3600
 
 
 @register_snippet
@@ -395,13 +397,23 @@ class BlogPostPage(Page):
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
-        tags = list(self.tags.all())
+        preview = getattr(request, "is_preview", False)
+        # Tags, authors and related posts are only fetched if the template's fragment cache
+        # misses (see blog_post_page.html), hence lazy.
+        tags = SimpleLazyObject(lambda: list(self.tags.all()))
         context["can_read_body"] = self.can_read_body(request)
         context["tags"] = tags
-        context["authors"] = self.authors(preview=getattr(request, "is_preview", False))
-        context["related_posts"] = self.related_posts(tag_ids=[tag.pk for tag in tags])
+        context["authors"] = SimpleLazyObject(lambda: self.authors(preview=preview))
+        context["related_posts"] = SimpleLazyObject(
+            lambda: list(self.related_posts(tag_ids=[tag.pk for tag in tags]))
+        )
         # Routing left the parent on the page (see BlogIndexPage.route), so this is free.
         context["index_page"] = self.get_parent().specific
+        # What the rendered article depends on besides the reader: the published revision and
+        # everything else published (related posts, authors), which the generation tracks.
+        # Previews are never cached (timeout 0).
+        context["fragment_timeout"] = 0 if preview else FRAGMENT_SECONDS
+        context["fragment_version"] = f"{self.pk}.{self.live_revision_id}.{page_cache_generation()}"
         return context
 
     def serve(self, request, *args, **kwargs):
