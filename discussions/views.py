@@ -68,8 +68,10 @@ def list_archive(request, slug):
     mailing_list = get_object_or_404(MailingList, slug=slug, is_active=True)
     if not can_read(request.user, mailing_list):
         return _members_only(request, mailing_list)
-    threads = Thread.objects.filter(mailing_list=mailing_list, message_count__gt=0).order_by(
-        "-last_activity_at", "-pk"
+    threads = (
+        Thread.objects.filter(mailing_list=mailing_list, message_count__gt=0)
+        .select_related("mailing_list")
+        .order_by("-last_activity_at", "-pk")
     )
     page = Paginator(threads, 25).get_page(request.GET.get("page"))
     participants: dict[int, list[str]] = {}
@@ -320,7 +322,7 @@ def search(request):
             Message.objects.filter(
                 matches, mailing_list__in=readable, status=Message.Status.PUBLISHED
             )
-            .select_related("thread", "mailing_list")
+            .select_related("thread__mailing_list", "mailing_list")
             .order_by("-published_at")[:50]
         )
     return render(
