@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -139,3 +140,58 @@ def seats_left_by_session(conference: ConferencePage) -> dict[int, int]:
     sessions = list(conference.sessions.filter(kind=Session.BREAKOUT).values_list("pk", "capacity"))
     used = seat_use(conference_id=conference.pk, session_ids=[pk for pk, _ in sessions]).by_session
     return {pk: max(0, capacity - used.get(pk, 0)) for pk, capacity in sessions}
+
+
+# --- Sold-out memo ------------------------------------------------------------------------------
+# When a checkout finds something sold out *under the locks*, it notes that for a moment in the
+# cache, and the crowd still clicking is answered from the note instead of each running the
+# count queries. The note only ever turns buyers away early; it never lets one in, so the worst
+# a stale note does is say "sold out" for CONFERENCE_SOLD_OUT_MEMO_SECONDS after a seat frees.
+
+
+def _memo_key(conference_id: int, what: str) -> str:
+    return f"conferences:sold-out:{conference_id}:{what}"
+
+
+def remember_sold_out(
+    *, conference_id: int, what: str, message: str, ticket_type_id: int | None = None
+) -> None:
+    cache.set(
+        _memo_key(conference_id, what),
+        {"what": what, "message": message, "ticket_type_id": ticket_type_id},
+        settings.CONFERENCE_SOLD_OUT_MEMO_SECONDS,
+    )
+
+
+def recall_sold_out(
+    *, conference_id: int, ticket_type_ids: Iterable[int], session_ids: Iterable[int]
+) -> dict | None:
+    """The first noted sold-out among the conference, these ticket types and sessions."""
+    whats = ["conference"]
+    whats += [f"type:{pk}" for pk in sorted(ticket_type_ids)]
+    whats += [f"session:{pk}" for pk in sorted(session_ids)]
+    found = cache.get_many([_memo_key(conference_id, w) for w in whats])
+    for what in whats:
+        note = found.get(_memo_key(conference_id, what))
+        if note:
+            return note
+    return None
+
+
+def forget_sold_out(*, conference_id: int) -> None:
+    """Seats came free: drop the notes at once rather than waiting for them to lapse."""
+    cache.delete_many(
+        [_memo_key(conference_id, "conference")]
+        + [
+            _memo_key(conference_id, f"type:{pk}")
+            for pk in TicketType.objects.filter(conference_id=conference_id).values_list(
+                "pk", flat=True
+            )
+        ]
+        + [
+            _memo_key(conference_id, f"session:{pk}")
+            for pk in Session.objects.filter(conference_id=conference_id).values_list(
+                "pk", flat=True
+            )
+        ]
+    )

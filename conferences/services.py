@@ -41,11 +41,16 @@ class RegistrationError(Exception):
 
 
 class SoldOut(RegistrationError):
-    """A ticket type, a break-out or the whole conference has no seat left."""
+    """A ticket type, a break-out or the whole conference has no seat left.
 
-    def __init__(self, message: str, *, ticket_type: TicketType | None = None):
+    `what` names the full thing ("conference", "type:<pk>", "session:<pk>") when none is left
+    at all, so the next buyers can be told without a trip to the database.
+    """
+
+    def __init__(self, message: str, *, ticket_type: TicketType | None = None, what: str = ""):
         super().__init__(message)
         self.ticket_type = ticket_type
+        self.what = what
 
 
 class RegistrationBusy(RegistrationError):
@@ -91,6 +96,20 @@ def order_create(
     """
     if not attendees:
         raise RegistrationError("Add at least one attendee.")
+    if not waitlist_token:
+        # Someone saw it sold out under the locks a moment ago: say so without a query.
+        known = capacity.recall_sold_out(
+            conference_id=conference_id,
+            ticket_type_ids={a.ticket_type_id for a in attendees},
+            session_ids={pk for a in attendees for pk in a.session_ids},
+        )
+        if known:
+            ticket_type_id = known.get("ticket_type_id")
+            raise SoldOut(
+                known["message"],
+                ticket_type=TicketType.objects.get(pk=ticket_type_id) if ticket_type_id else None,
+                what=known["what"],
+            )
     try:
         with transaction.atomic():
             order = _order_create_locked(
@@ -178,15 +197,39 @@ def _order_create_locked(*, conference_id, owner, attendees, discount_code, wait
             ticket_type = ticket_types[pk]
             if use.by_ticket_type.get(pk, 0) + ticket_counts[pk] > ticket_type.capacity:
                 left = max(0, ticket_type.capacity - use.by_ticket_type.get(pk, 0))
-                raise SoldOut(_sold_out_message(ticket_type.name, left), ticket_type=ticket_type)
+                raise SoldOut(
+                    _sold_out_message(ticket_type.name, left),
+                    ticket_type=ticket_type,
+                    what="" if left else f"type:{pk}",
+                )
         for pk, wanted in session_counts.items():
             session = sessions[pk]
             if use.by_session.get(pk, 0) + wanted > session.capacity:
                 left = max(0, session.capacity - use.by_session.get(pk, 0))
-                raise SoldOut(_sold_out_message(f"The break-out “{session.title}”", left))
+                raise SoldOut(
+                    _sold_out_message(f"The break-out “{session.title}”", left),
+                    what="" if left else f"session:{pk}",
+                )
         if use.conference + len(attendees) > conference["capacity"]:
             left = max(0, conference["capacity"] - use.conference)
-            raise SoldOut(_sold_out_message("The conference", left), ticket_type=None)
+            raise SoldOut(
+                _sold_out_message("The conference", left), what="" if left else "conference"
+            )
+
+    def check_and_note(use: capacity.SeatUse) -> None:
+        # A committed count that shows something full is a fact worth sharing for a moment,
+        # whether it was read before or under the locks (capacity.remember_sold_out).
+        try:
+            check(use)
+        except SoldOut as error:
+            if error.what:
+                capacity.remember_sold_out(
+                    conference_id=conference_id,
+                    what=error.what,
+                    message=str(error),
+                    ticket_type_id=error.ticket_type.pk if error.ticket_type else None,
+                )
+            raise
 
     def count() -> capacity.SeatUse:
         return capacity.seat_use(
@@ -213,7 +256,7 @@ def _order_create_locked(*, conference_id, owner, attendees, discount_code, wait
 
     # A cheap look without locks first: once something is sold out, the crowd still trying
     # hears so at once instead of queueing for the locks only to be told the same.
-    check(count())
+    check_and_note(count())
     conference["capacity"] = capacity.lock_capacity_rows(
         conference_id=conference_id,
         ticket_type_ids=limited_types,
@@ -221,7 +264,7 @@ def _order_create_locked(*, conference_id, owner, attendees, discount_code, wait
         discount_code_id=code.pk if code else None,
     )
     # Everything from here to the commit runs while others wait on the locks: keep it short.
-    check(count())
+    check_and_note(count())
     if code and code.max_uses is not None:
         used = Attendee.objects.filter(
             order__discount_code=code, order__status__in=(HELD, PAID), discount_cents__gt=0
@@ -408,7 +451,6 @@ def order_checkout_completed(session) -> None:
 
 def order_expire_holds(*, now=None) -> int:
     """Release every unpaid hold older than its deadline; offer the seats to the waitlist."""
-    from . import tasks
 
     now = now or timezone.now()
     expired = 0
@@ -426,7 +468,7 @@ def order_expire_holds(*, now=None) -> int:
             expired += 1
             conference_ids.add(order.conference_id)
     for conference_id in conference_ids:
-        transaction.on_commit(lambda c=conference_id: tasks.waitlist_offer_seats.delay(c))
+        _seats_freed(conference_id)
     return expired
 
 
@@ -446,7 +488,6 @@ def order_cancel(*, order_id: int, by_user) -> Order:
     The owner may cancel their own order; staff any order (and staff always refund in full).
     Raises PermissionError for anyone else, RegistrationError when there is nothing to cancel.
     """
-    from . import tasks
 
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("conference").get(pk=order_id)
@@ -468,8 +509,19 @@ def order_cancel(*, order_id: int, by_user) -> Order:
             if amount:
                 _queue_refund(order, amount_cents=amount, reason="Cancelled")
         conference_id = order.conference_id
-        transaction.on_commit(lambda: tasks.waitlist_offer_seats.delay(conference_id))
+        _seats_freed(conference_id)
     return order
+
+
+def _seats_freed(conference_id: int) -> None:
+    """After the commit: forget "sold out" notes and offer the seats to the waitlist."""
+    from . import tasks
+
+    def after() -> None:
+        capacity.forget_sold_out(conference_id=conference_id)
+        tasks.waitlist_offer_seats.delay(conference_id)
+
+    transaction.on_commit(after)
 
 
 def _queue_refund(order: Order, *, amount_cents: int, reason: str) -> Refund:
@@ -661,7 +713,6 @@ def waitlist_offer_seats(*, conference_id: int) -> list[WaitlistEntry]:
 
 def waitlist_lapse_offers(*, now=None) -> int:
     """Close offers nobody took within 48 hours; their seats go to the next in line."""
-    from . import tasks
 
     now = now or timezone.now()
     with transaction.atomic():
@@ -671,7 +722,7 @@ def waitlist_lapse_offers(*, now=None) -> int:
         conference_ids = set(lapsed.values_list("conference_id", flat=True))
         count = lapsed.update(status=WaitlistEntry.LAPSED)
         for conference_id in conference_ids:
-            transaction.on_commit(lambda c=conference_id: tasks.waitlist_offer_seats.delay(c))
+            _seats_freed(conference_id)
     return count
 
 

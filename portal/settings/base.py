@@ -251,6 +251,9 @@ CONFERENCE_OFFER_HOURS = 48  # a waitlist offer keeps its seat this long
 # How long a checkout waits for the capacity row locks (PostgreSQL lock_timeout) before it
 # tells the buyer to try again, instead of hanging behind a crowd.
 CONFERENCE_LOCK_TIMEOUT_MS = 3000
+# A checkout that finds something sold out notes it in the cache this long, so the crowd
+# still clicking is told at once (conferences/capacity.py); a stale note only turns buyers away.
+CONFERENCE_SOLD_OUT_MEMO_SECONDS = 2
 
 # ---------------------------------------------------------------------------------------------
 # Email: EMAIL_URL, e.g. smtp+tls://user:pass@smtp.example.org:587, or filemail:// (default),

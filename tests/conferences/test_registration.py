@@ -196,7 +196,9 @@ def test_one_day_ticket_cannot_pick_the_other_days_breakout(conference):
         )
 
 
-def test_expired_hold_frees_the_breakout_seat(conference, full_ticket):
+def test_expired_hold_frees_the_breakout_seat(
+    conference, full_ticket, django_capture_on_commit_callbacks
+):
     breakout = SessionFactory(conference=conference, capacity=1)
     order = services.order_create(
         conference_id=conference.pk, owner=MemberFactory(), attendees=[spec(full_ticket, breakout)]
@@ -212,7 +214,8 @@ def test_expired_hold_frees_the_breakout_seat(conference, full_ticket):
             attendees=[spec(full_ticket, breakout)],
         )
 
-    assert services.order_expire_holds(now=timezone.now() + timedelta(minutes=31)) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.order_expire_holds(now=timezone.now() + timedelta(minutes=31)) == 1
 
     order.refresh_from_db()
     assert order.status == EXPIRED
@@ -393,3 +396,32 @@ def test_substitution_gives_a_new_ticket_code_until_the_cutoff(full_ticket):
         services.attendee_substitute(
             attendee_id=attendee.pk, by_user=owner, first_name="D", last_name="E", email="d@x.org"
         )
+
+
+def test_sold_out_note_answers_the_crowd_and_is_dropped_when_a_seat_frees(
+    conference, full_ticket, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    breakout = SessionFactory(conference=conference, capacity=1)
+    owner = MemberFactory()
+    first = services.order_create(
+        conference_id=conference.pk, owner=owner, attendees=[spec(full_ticket, breakout)]
+    )
+    with pytest.raises(services.SoldOut):
+        services.order_create(
+            conference_id=conference.pk,
+            owner=UserFactory(),
+            attendees=[spec(full_ticket, breakout)],
+        )
+    late = UserFactory()
+
+    with django_assert_num_queries(0), pytest.raises(services.SoldOut, match="sold out"):
+        services.order_create(
+            conference_id=conference.pk, owner=late, attendees=[spec(full_ticket, breakout)]
+        )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_cancel(order_id=first.pk, by_user=owner)
+    again = services.order_create(
+        conference_id=conference.pk, owner=late, attendees=[spec(full_ticket, breakout)]
+    )
+    assert again.status == HELD
