@@ -1,0 +1,113 @@
+"""The email network end to end in a browser: a question and a reply sent by email over SMTP
+appear threaded in the archive; members post, follow and manage delivery from the web."""
+
+import pytest
+
+from discussions.models import Message
+from tests.conftest import screenshot, wait_for
+from tests.discussions.helpers import listener, make_list, raw_mail, send, subscribe
+from tests.factories import TEST_PASSWORD, MemberFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def log_in(page, user):
+    page.context.clear_cookies()
+    page.goto("/accounts/login/")
+    page.fill('input[name="login"]', user.email)
+    page.fill('input[name="password"]', TEST_PASSWORD)
+    page.press('input[name="password"]', "Enter")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def test_email_question_and_email_reply_show_threaded_in_the_archive(
+    browser_page, celery_worker, smtp_server
+):
+    billing = make_list(description="Claims, CPT and ICD-10 coding, prior authorizations.")
+    author = MemberFactory(first_name="Maria", last_name="Lopez")
+    replier = MemberFactory(first_name="Dev", last_name="Patel")
+    for user in (author, replier):
+        subscribe(billing, user)
+
+    with listener() as (_host, port):
+        send(
+            port,
+            author.email,
+            billing.address,
+            raw_mail(
+                sender=author.email,
+                to=billing.address,
+                body="We are at three weeks per biologic approval. How do you handle prior "
+                "authorizations?\n\nThanks,\nMaria\n--\nMaria Lopez, Practice Manager\n",
+            ),
+        )
+        first = smtp_server.wait_for(2)[0].message
+        reply = raw_mail(
+            sender=replier.email,
+            to=billing.address,
+            name="Dev Patel",
+            subject=f"Re: {first['Subject']}",
+            body="A dedicated coordinator and same-day portal submissions: 6 days on average."
+            "\n\nOn Monday, Maria Lopez wrote:\n> We are at three weeks per biologic "
+            "approval.\n",
+            headers={"In-Reply-To": first["Message-ID"], "References": first["Message-ID"]},
+        )
+        send(port, replier.email, billing.address, reply)
+        smtp_server.wait_for(4)
+    wait_for(lambda: Message.objects.filter(status="published").count() == 2)
+
+    page = browser_page
+    log_in(page, replier)
+    page.goto(billing.get_absolute_url())
+    row = page.locator(".dx-thread").first
+    assert "Prior authorizations for biologics" in row.inner_text()
+    assert "2 messages" in row.inner_text()
+    assert "Maria Lopez, Dev Patel" in row.inner_text()
+    screenshot(page, "discussions-archive")
+
+    row.get_by_role("link").click()
+    posts = page.locator(".dx-post")
+    assert posts.count() == 2
+    assert "in reply to" in posts.nth(1).inner_text()
+    quoted = posts.nth(1).locator("details")
+    assert not quoted.locator("pre").is_visible()
+    quoted.locator("summary").click()
+    assert "three weeks" in quoted.locator("pre").inner_text()
+    screenshot(page, "discussions-thread")
+
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.reload()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"thread page is {overflow}px wider than a 360px screen"
+    screenshot(page, "discussions-thread-mobile")
+
+
+def test_member_posts_follows_and_changes_delivery_on_the_web(browser_page, demo_site):
+    page = browser_page
+    member = MemberFactory(first_name="Ana", last_name="Reyes")
+    log_in(page, member)
+    page.goto("/discussions/")
+    assert page.get_by_role("link", name="Billing and Coding").is_visible()
+    screenshot(page, "discussions-index")
+    page.get_by_role("link", name="Billing and Coding").click()
+    page.get_by_role("button", name="Subscribe by email").click()
+    assert "You get: Every message" in page.content()
+    page.get_by_role("link", name="Start a thread").click()
+    page.get_by_label("Subject").fill("Modifier 25 on infusion days")
+    page.get_by_label("Message").fill("Do your payers accept 25 with 96413 on the same day?")
+    screenshot(page, "discussions-new-thread")
+    page.get_by_role("button", name="Post to the list").click()
+    assert page.get_by_role("heading", name="Modifier 25 on infusion days").is_visible()
+    page.get_by_role("button", name="Follow by email").click()
+    assert page.get_by_text("Following").first.is_visible()
+
+    page.goto("/discussions/subscriptions/")
+    page.get_by_label("Delivery for HR and Staffing").select_option("daily")
+    page.locator(".dx-sub", has_text="HR and Staffing").get_by_role("button", name="Save").click()
+    assert "HR and Staffing: daily digest." in page.content()
+    screenshot(page, "discussions-subscriptions")
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto("/discussions/subscriptions/")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    screenshot(page, "discussions-subscriptions-mobile")
