@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import F, Func, IntegerField, Subquery
 from django.utils import timezone
 
 from .models import (
@@ -117,22 +117,33 @@ def seat_use(
     if exclude_offer_id:
         offers = offers.exclude(pk=exclude_offer_id)
 
-    # Conditional aggregates: each source is read once, however many types and sessions.
+    # Every count as a scalar subquery of one statement: one round trip, which matters most
+    # while the capacity locks are held and everyone else waits.
     ticket_type_ids = list(ticket_type_ids)
     session_ids = list(session_ids)
-    per_type = {f"t{pk}": Count("pk", filter=Q(ticket_type_id=pk)) for pk in ticket_type_ids}
-    use = SeatUse()
-    for source in (holding, offers):
-        row = source.aggregate(total=Count("pk"), **per_type)
-        use.conference += row["total"]
-        for pk in ticket_type_ids:
-            use.by_ticket_type[pk] = use.by_ticket_type.get(pk, 0) + row[f"t{pk}"]
-    if session_ids:
-        row = BreakoutChoice.objects.filter(
-            session_id__in=session_ids, attendee__order__status__in=SEAT_HOLDING_STATUSES
-        ).aggregate(**{f"s{pk}": Count("pk", filter=Q(session_id=pk)) for pk in session_ids})
-        use.by_session = {pk: row[f"s{pk}"] for pk in session_ids}
+    counts = {"held": _count(holding), "offered": _count(offers)}
+    for pk in ticket_type_ids:
+        counts[f"held_t{pk}"] = _count(holding.filter(ticket_type_id=pk))
+        counts[f"offered_t{pk}"] = _count(offers.filter(ticket_type_id=pk))
+    for pk in session_ids:
+        counts[f"s{pk}"] = _count(
+            BreakoutChoice.objects.filter(
+                session_id=pk, attendee__order__status__in=SEAT_HOLDING_STATUSES
+            )
+        )
+    row = ConferencePage.objects.filter(pk=conference_id).annotate(**counts).values(*counts).get()
+    use = SeatUse(conference=row["held"] + row["offered"])
+    use.by_ticket_type = {pk: row[f"held_t{pk}"] + row[f"offered_t{pk}"] for pk in ticket_type_ids}
+    use.by_session = {pk: row[f"s{pk}"] for pk in session_ids}
     return use
+
+
+def _count(queryset) -> Subquery:
+    """SELECT COUNT(*) of a queryset, as a scalar subquery (COUNT without GROUP BY)."""
+    return Subquery(
+        queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n"),
+        output_field=IntegerField(),
+    )
 
 
 def seats_left_by_session(conference: ConferencePage) -> dict[int, int]:
