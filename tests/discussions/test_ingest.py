@@ -294,3 +294,25 @@ def test_pythons_own_email_test_corpus_goes_through_ingest_with_nothing_lost(bil
     # Whatever was not discarded on purpose is in the archive (held: the senders are strangers).
     kept = rows.exclude(status__in=["discarded", "rejected", "failed"]).count()
     assert Message.objects.count() == kept > len(files) // 2
+
+
+def test_message_that_cannot_be_processed_is_kept_and_the_sender_gets_a_clear_bounce(
+    billing, member, monkeypatch
+):
+    from discussions import mailparse
+
+    def explode(msg):
+        raise ValueError("unparseable MIME")
+
+    monkeypatch.setattr(mailparse, "body", explode)
+    raw = raw_mail(sender=member.email, to=billing.address, subject="Scanned form")
+    inbound = ingest(raw, billing, member.email)
+    assert inbound.status == "failed"
+    assert "unparseable MIME" in inbound.detail
+    assert bytes(inbound.raw) == raw
+    send_failure_notice(inbound.pk)
+    send_failure_notice(inbound.pk)
+    [notice] = mail.outbox
+    assert notice.to == [member.email]
+    assert "could not be posted" in notice.subject
+    assert "Scanned form" in notice.body
