@@ -208,6 +208,7 @@ class Message(models.Model):
     moderation_note = models.TextField(blank=True)
     # Ledger for hold and rejection notices: each is sent once even if its task runs twice.
     hold_notified_at = models.DateTimeField(null=True, blank=True)
+    moderators_notified_at = models.DateTimeField(null=True, blank=True)
     reject_notified_at = models.DateTimeField(null=True, blank=True)
     inbound = models.OneToOneField(
         InboundMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="message"

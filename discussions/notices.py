@@ -7,13 +7,14 @@ stay quiet and nothing they send back can be posted.
 from __future__ import annotations
 
 from django.conf import settings
+from django.db.models import Q
 from django.urls import reverse
 
 from portal.mail import render_email
 
 from . import mailparse
 from .models import InboundMessage, Message
-from .services.common import site_url
+from .services.common import moderation_address, site_url
 
 
 def _notice(*, to: str, subject: str, heading: str, body: str, mailing_list=None, **extra):
@@ -53,6 +54,38 @@ def hold_notice(message: Message):
         ),
         action_label="Open the list",
     )
+
+
+def moderator_notice(message: Message):
+    """Tell the list's moderators a post is waiting; they may answer by email."""
+    from django.contrib.auth import get_user_model
+
+    mailing_list = message.mailing_list
+    moderators = get_user_model().objects.filter(
+        Q(moderated_lists=mailing_list) | Q(groups__name="Moderators") | Q(is_superuser=True),
+        is_active=True,
+    )
+    to = sorted({u.email for u in moderators if u.email})
+    if not to:
+        return None
+    email = _notice(
+        to=to[0],
+        subject=f"Held for moderation on {mailing_list.name}: {message.subject}",
+        heading="A post is waiting for you",
+        body=(
+            f"{message.from_name or message.from_email} <{message.from_email}> wrote "
+            f'"{message.subject}". It was held because: {message.hold_reason}.\n\n'
+            f"{message.body_text[:2000]}\n\n"
+            'Reply to this mail with "approve" or with "reject" and a note for the sender, '
+            "or decide in the moderation queue."
+        ),
+        mailing_list=mailing_list,
+        action_url=site_url(reverse("discussions_moderation")),
+        action_label="Open the moderation queue",
+    )
+    email.to = to
+    email.reply_to = [moderation_address(message)]
+    return email
 
 
 def rejection_notice(message: Message):

@@ -92,6 +92,13 @@ def send_hold_notice(message_id: int) -> None:
 
 
 @shared_task(**_RETRY)
+def send_moderator_notice(message_id: int) -> None:
+    from .notices import moderator_notice
+
+    _notify_once(Message, message_id, "moderators_notified_at", moderator_notice)
+
+
+@shared_task(**_RETRY)
 def send_rejection_notice(message_id: int) -> None:
     from .notices import rejection_notice
 

@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.core import signing
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from membership.access import is_active_member
 
@@ -38,6 +39,28 @@ def unsubscribe_token_read(token: str) -> tuple[int, int]:
         return int(list_pk), int(user_pk)
     except ValueError as exc:
         raise signing.BadSignature("malformed") from exc
+
+
+MODERATE_SALT = "discussions.moderate"
+
+
+def moderation_address(message) -> str:
+    """Where a moderator replies "approve" or "reject": slug-moderate+<pk>-<hmac>@LIST_DOMAIN.
+
+    Hex, not base64, because mail systems may change the case of a local part.
+    """
+    digest = salted_hmac(MODERATE_SALT, str(message.pk)).hexdigest()[:24]
+    slug = message.mailing_list.slug
+    return f"{slug}-moderate+{message.pk}-{digest}@{settings.LIST_DOMAIN}"
+
+
+def moderation_token_read(token: str) -> int | None:
+    """The message pk a moderation token names, or None when it is forged."""
+    pk, _, digest = token.partition("-")
+    if not pk.isdigit():
+        return None
+    expected = salted_hmac(MODERATE_SALT, pk).hexdigest()[:24]
+    return int(pk) if constant_time_compare(digest, expected) else None
 
 
 def is_moderator(user, mailing_list: MailingList) -> bool:

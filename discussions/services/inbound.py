@@ -42,7 +42,7 @@ BOUNCE_QUIET_RESET = dt.timedelta(days=7)
 @dataclass(frozen=True)
 class Route:
     mailing_list: MailingList
-    kind: str  # "post" or "bounce"
+    kind: str  # "post", "bounce" or "moderate"
     detail: str = ""  # for bounces: the VERP-encoded recipient
 
 
@@ -55,6 +55,9 @@ def inbound_route(*, rcpt_to: str) -> Route | None:
     if "-bounces" in local:
         slug, _, rest = local.partition("-bounces")
         kind, detail = "bounce", rest.lstrip("+")
+    elif "-moderate+" in local:
+        slug, _, detail = local.partition("-moderate+")
+        kind = "moderate"
     mailing_list = MailingList.objects.filter(slug=slug, is_active=True).first()
     return Route(mailing_list, kind, detail) if mailing_list else None
 
@@ -137,6 +140,8 @@ def _ingest(inbound: InboundMessage) -> InboundMessage:
     if reason:
         # Never posted and never answered, so two robots cannot talk to each other forever.
         return _finish(inbound, Status.DISCARDED, f"Auto-reply: {reason}.")
+    if route.kind == "moderate":
+        return moderation_by_email(inbound=inbound, route=route, msg=msg)
 
     from_name, from_email = mailparse.address(msg, "From")
     if not from_email:
@@ -296,3 +301,39 @@ def bounce_record(
             )
         subscription.save()
     return subscription
+
+
+def moderation_by_email(*, inbound: InboundMessage, route: Route, msg) -> InboundMessage:
+    """A moderator answered a held-post notice: "approve", or "reject" with an optional note.
+
+    The token in the address names the message and is checked; the sender must be one of the
+    list's moderators from a verified address. Anything else is recorded and ignored.
+    """
+    from .common import is_moderator, moderation_token_read
+    from .moderation import message_approve, message_reject
+
+    Status = InboundMessage.Status
+    pk = moderation_token_read(route.detail)
+    message = Message.objects.filter(pk=pk, mailing_list=route.mailing_list).first()
+    if message is None:
+        return _finish(inbound, Status.REJECTED, "Moderation reply with a bad token.")
+    _name, sender = mailparse.address(msg, "From")
+    address = EmailAddress.objects.filter(email__iexact=sender, verified=True).first()
+    moderator = address.user if address else None
+    if moderator is None or not is_moderator(moderator, route.mailing_list):
+        return _finish(inbound, Status.REJECTED, f"{sender} may not moderate this list.")
+    lines = [
+        line.strip()
+        for line in mailparse.body(msg).text.splitlines()
+        if line.strip() and not line.lstrip().startswith(">")
+    ]
+    verb, _, note = (lines[0] if lines else "").partition(" ")
+    verb = verb.lower().strip(".:,!")
+    if verb in {"approve", "approved", "yes", "ok"}:
+        message_approve(message=message, moderator=moderator)
+        return _finish(inbound, Status.DISCARDED, f"Moderator {sender} approved #{message.pk}.")
+    if verb in {"reject", "rejected", "no"}:
+        note = " ".join([note, *lines[1:3]]).strip()
+        message_reject(message=message, moderator=moderator, note=note)
+        return _finish(inbound, Status.DISCARDED, f"Moderator {sender} rejected #{message.pk}.")
+    return _finish(inbound, Status.DISCARDED, "Moderation reply without approve or reject.")

@@ -152,7 +152,7 @@ def message_create(
     extra_hold_reasons: list[str] | None = None,
 ) -> Message:
     """Store a post and either publish it or hold it with the reasons; tell a held sender why."""
-    from ..tasks import send_hold_notice
+    from ..tasks import send_hold_notice, send_moderator_notice
 
     reasons = (extra_hold_reasons or []) + hold_reasons(
         user=user, mailing_list=mailing_list, subject=subject, text=text, in_reply_to=in_reply_to
@@ -179,6 +179,7 @@ def message_create(
         )
         if reasons:
             transaction.on_commit(lambda: send_hold_notice.delay(message.pk))
+            transaction.on_commit(lambda: send_moderator_notice.delay(message.pk))
         else:
             message_publish(message=message)
     return message
