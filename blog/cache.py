@@ -13,13 +13,17 @@ Rules, in the order the middleware applies them:
   token and it is not marked private or no-store;
 - every entry carries the cache generation it was stored under; publishing, unpublishing,
   moving or deleting a page (and saving a snippet pages show) starts a new generation, so every
-  older entry stops matching at once, whatever URLs (index, feeds, home) showed the page.
+  older entry stops matching at once, whatever URLs (index, feeds, home) showed the page;
+- each process also keeps the pages it served last in memory and re-reads the generation at
+  most twice a second, so a hit usually costs no network round trip (see _LocalPages).
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
+from collections import OrderedDict
 
 from django.conf import settings
 from django.core.cache import caches
@@ -34,6 +38,52 @@ def _cache():
     return caches[getattr(settings, "PAGE_CACHE_ALIAS", "default")]
 
 
+class _LocalPages:
+    """A small in-process copy of recently served pages and of the current generation.
+
+    A hit then needs no round trip to Redis at all: the generation is re-read from the shared
+    cache at most every PAGE_CACHE_GENERATION_CHECK_SECONDS, so another process's publish
+    reaches this one within that time (this process's own publishes at once). Entries are
+    only ever served while their generation is the current one, exactly as the shared ones.
+    """
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self.lock = threading.Lock()
+        self.pages: OrderedDict[str, tuple] = OrderedDict()
+        self.generation: int | None = None
+        self.checked_at = 0.0
+
+    def current_generation(self) -> int | None:
+        interval = getattr(settings, "PAGE_CACHE_GENERATION_CHECK_SECONDS", 0.5)
+        now = time.monotonic()
+        if self.generation is None or now - self.checked_at >= interval:
+            self.generation = _cache().get(GENERATION_KEY)
+            self.checked_at = now
+        return self.generation
+
+    def forget_generation(self, generation: int | None = None) -> None:
+        self.generation = generation
+        self.checked_at = time.monotonic() if generation is not None else 0.0
+
+    def get(self, key: str):
+        with self.lock:
+            entry = self.pages.get(key)
+            if entry is not None:
+                self.pages.move_to_end(key)
+            return entry
+
+    def put(self, key: str, entry: tuple) -> None:
+        with self.lock:
+            self.pages[key] = entry
+            self.pages.move_to_end(key)
+            while len(self.pages) > self.size:
+                self.pages.popitem(last=False)
+
+
+_local = _LocalPages()
+
+
 def page_cache_invalidate() -> int:
     """Start a new cache generation: every page stored before now is ignored from now on.
 
@@ -41,12 +91,20 @@ def page_cache_invalidate() -> int:
     """
     generation = time.time_ns()
     _cache().set(GENERATION_KEY, generation, None)
+    _local.forget_generation(generation)
     return generation
+
+
+def page_cache_clear() -> None:
+    """Forget every cached page, here and (through a new generation) in every process."""
+    with _local.lock:
+        _local.pages.clear()
+    page_cache_invalidate()
 
 
 def page_cache_generation() -> int:
     """The current generation: a version for anything cached that published content shows."""
-    generation = _cache().get(GENERATION_KEY)
+    generation = _local.current_generation()
     return generation if generation is not None else page_cache_invalidate()
 
 
@@ -76,10 +134,13 @@ class AnonymousPageCacheMiddleware:
             return self._private(request, self.get_response(request))
         cache = _cache()
         key = _key(request)
-        found = cache.get_many([GENERATION_KEY, key])
-        generation = found.get(GENERATION_KEY)
-        entry = found.get(key)
+        generation = _local.current_generation()
+        entry = _local.get(key)
         if entry is not None and generation is not None and entry[0] == generation:
+            return self._replay(entry)
+        entry = cache.get(key)
+        if entry is not None and generation is not None and entry[0] == generation:
+            _local.put(key, entry)
             return self._replay(entry)
         response = self.get_response(request)
         if self._storable(request, response):
@@ -92,7 +153,9 @@ class AnonymousPageCacheMiddleware:
                 response, public=True, max_age=0, s_maxage=settings.PAGE_CACHE_CDN_SECONDS
             )
             headers = [(k, v) for k, v in response.items() if k.lower() != "content-length"]
-            cache.set(key, (generation, response.status_code, headers, response.content), timeout)
+            entry = (generation, response.status_code, headers, response.content)
+            cache.set(key, entry, timeout)
+            _local.put(key, entry)
             response[HIT_HEADER] = "miss"
         return response
 

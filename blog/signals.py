@@ -14,8 +14,10 @@ from .cache import page_cache_invalidate
 
 
 def _invalidate_after_commit(**kwargs):
-    # After commit, so a request that renders between the change and the commit cannot store
-    # the old content under the new generation.
+    # Now, so this process stops serving the old page at once, and again after commit, so a
+    # request that renders between the change and the commit cannot keep the old content
+    # under the new generation.
+    page_cache_invalidate()
     transaction.on_commit(page_cache_invalidate)
 
 

@@ -361,6 +361,9 @@ WAGTAILIMAGES_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
 PAGE_CACHE_ENABLED = env.bool("PAGE_CACHE_ENABLED", default=True)
 PAGE_CACHE_SECONDS = 600  # an upper bound on staleness for changes no signal reports
 PAGE_CACHE_CDN_SECONDS = 300  # s-maxage sent to a CDN with cacheable anonymous pages
+# Each web process keeps its last pages in memory and re-reads the cache generation this often,
+# so a publish reaches every process within this many seconds (its own process at once).
+PAGE_CACHE_GENERATION_CHECK_SECONDS = env.float("PAGE_CACHE_GENERATION_CHECK_SECONDS", default=0.5)
 # Page models outside the blog whose anonymous responses may be cached.
 PAGE_CACHE_PAGE_MODELS = ["portal.HomePage"]
 # Saving or deleting one of these changes what cached pages show, so it empties the cache.

@@ -4,7 +4,7 @@ else, and fresh as soon as something is published, unpublished or moved."""
 import pytest
 from django.core.cache import cache
 
-from blog.cache import HIT_HEADER
+from blog.cache import HIT_HEADER, page_cache_clear
 from tests.blog.factories import SECRET, make_index, make_post
 from tests.factories import MemberFactory
 
@@ -14,8 +14,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def empty_cache():
     cache.clear()
+    page_cache_clear()
     yield
     cache.clear()
+    page_cache_clear()
 
 
 def test_second_anonymous_request_is_served_from_the_cache(client):
