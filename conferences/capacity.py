@@ -109,13 +109,16 @@ def seat_use(
     holding = Attendee.objects.filter(
         order__conference_id=conference_id, order__status__in=SEAT_HOLDING_STATUSES
     )
-    offers = WaitlistEntry.objects.filter(
+    open_offers = WaitlistEntry.objects.filter(
         conference_id=conference_id,
         status=WaitlistEntry.OFFERED,
         offer_expires_at__gt=timezone.now(),
     )
     if exclude_offer_id:
-        offers = offers.exclude(pk=exclude_offer_id)
+        open_offers = open_offers.exclude(pk=exclude_offer_id)
+    # A ticket offer holds a new seat at the conference; a break-out offer holds a seat in
+    # that break-out for someone already coming.
+    offers = open_offers.filter(session__isnull=True)
 
     # Every count as a scalar subquery of one statement: one round trip, which matters most
     # while the capacity locks are held and everyone else waits.
@@ -131,10 +134,11 @@ def seat_use(
                 session_id=pk, attendee__order__status__in=SEAT_HOLDING_STATUSES
             )
         )
+        counts[f"offered_s{pk}"] = _count(open_offers.filter(session_id=pk))
     row = ConferencePage.objects.filter(pk=conference_id).annotate(**counts).values(*counts).get()
     use = SeatUse(conference=row["held"] + row["offered"])
     use.by_ticket_type = {pk: row[f"held_t{pk}"] + row[f"offered_t{pk}"] for pk in ticket_type_ids}
-    use.by_session = {pk: row[f"s{pk}"] for pk in session_ids}
+    use.by_session = {pk: row[f"s{pk}"] + row[f"offered_s{pk}"] for pk in session_ids}
     return use
 
 

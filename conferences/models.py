@@ -452,6 +452,14 @@ class WaitlistEntry(models.Model):
         ConferencePage, on_delete=models.CASCADE, related_name="waitlist"
     )
     ticket_type = models.ForeignKey(TicketType, on_delete=models.CASCADE, related_name="waitlist")
+    # A break-out waitlist entry: an attendee who already has a ticket waits for a seat in a
+    # full break-out; the offer moves them into it (their other choice in that slot is freed).
+    session = models.ForeignKey(
+        Session, null=True, blank=True, on_delete=models.CASCADE, related_name="waitlist"
+    )
+    attendee = models.ForeignKey(
+        Attendee, null=True, blank=True, on_delete=models.CASCADE, related_name="waitlist"
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conference_waitlist"
     )
@@ -468,13 +476,18 @@ class WaitlistEntry(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["ticket_type", "user"],
-                condition=Q(status__in=["waiting", "offered"]),
+                condition=Q(status__in=["waiting", "offered"], session__isnull=True),
                 name="one_open_waitlist_entry",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["session", "attendee"],
+                condition=Q(status__in=["waiting", "offered"], session__isnull=False),
+                name="one_open_breakout_waitlist_entry",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.email} waiting for {self.ticket_type}"
+        return f"{self.email} waiting for {self.session or self.ticket_type}"
 
 
 # --- Ledgers --------------------------------------------------------------------------------

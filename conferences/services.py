@@ -674,8 +674,9 @@ def waitlist_join(*, ticket_type_id: int, user) -> WaitlistEntry:
 def waitlist_offer_seats(*, conference_id: int) -> list[WaitlistEntry]:
     """Offer free seats to the people waiting longest, one seat each, for 48 hours.
 
-    Runs under the conference's capacity locks so an offer never promises a seat a buyer is
-    taking at the same moment. Returns the entries offered now.
+    Ticket entries wait for a seat at the conference (and of their ticket type); break-out
+    entries wait for a seat in one break-out. Runs under the capacity locks so an offer never
+    promises a seat a buyer is taking at the same moment. Returns the entries offered now.
     """
     from . import tasks
 
@@ -685,30 +686,111 @@ def waitlist_offer_seats(*, conference_id: int) -> list[WaitlistEntry]:
         waiting = list(
             WaitlistEntry.objects.filter(
                 conference_id=conference_id, status=WaitlistEntry.WAITING
-            ).select_related("ticket_type")
+            ).select_related("ticket_type", "session")
         )
         if not waiting:
             return offered
-        type_ids = {e.ticket_type_id for e in waiting if e.ticket_type.capacity is not None}
-        seats = capacity.lock_capacity_rows(conference_id=conference_id, ticket_type_ids=type_ids)
-        use = capacity.seat_use(conference_id=conference_id, ticket_type_ids=type_ids)
+        type_ids = {
+            e.ticket_type_id
+            for e in waiting
+            if e.session_id is None and e.ticket_type.capacity is not None
+        }
+        session_ids = {e.session_id for e in waiting if e.session_id}
+        seats = capacity.lock_capacity_rows(
+            conference_id=conference_id, ticket_type_ids=type_ids, session_ids=session_ids
+        )
+        use = capacity.seat_use(
+            conference_id=conference_id, ticket_type_ids=type_ids, session_ids=session_ids
+        )
         for entry in waiting:
-            if use.conference >= seats:
-                break
-            limit = entry.ticket_type.capacity
-            if limit is not None and use.by_ticket_type.get(entry.ticket_type_id, 0) >= limit:
-                continue
+            if entry.session_id:
+                taken = use.by_session.get(entry.session_id, 0)
+                if taken >= entry.session.capacity:
+                    continue
+                use.by_session[entry.session_id] = taken + 1
+            else:
+                limit = entry.ticket_type.capacity
+                taken = use.by_ticket_type.get(entry.ticket_type_id, 0)
+                if use.conference >= seats or (limit is not None and taken >= limit):
+                    continue
+                use.conference += 1
+                use.by_ticket_type[entry.ticket_type_id] = taken + 1
             entry.status = WaitlistEntry.OFFERED
             entry.offered_at = now
             entry.offer_expires_at = now + timedelta(hours=settings.CONFERENCE_OFFER_HOURS)
             entry.save(update_fields=["status", "offered_at", "offer_expires_at"])
-            use.conference += 1
-            use.by_ticket_type[entry.ticket_type_id] = (
-                use.by_ticket_type.get(entry.ticket_type_id, 0) + 1
-            )
             offered.append(entry)
             transaction.on_commit(lambda pk=entry.pk: tasks.send_waitlist_offer.delay(pk))
     return offered
+
+
+def waitlist_join_breakout(*, attendee_id: int, session_id: int, by_user) -> WaitlistEntry:
+    """Wait for a seat in a full break-out for an attendee of a confirmed order.
+
+    Only the order's owner (or staff) may ask. Raises RegistrationError when the ticket does
+    not include the break-out or the attendee already has it; PermissionError for others.
+    """
+    with transaction.atomic():
+        attendee = Attendee.objects.select_related("order", "ticket_type").get(pk=attendee_id)
+        if attendee.order.owner_id != by_user.pk and not by_user.is_staff:
+            raise PermissionError("Only the person who placed the order can do that.")
+        if attendee.order.status != PAID:
+            raise RegistrationError("Only confirmed attendees can wait for a break-out.")
+        session = Session.objects.get(
+            pk=session_id, conference_id=attendee.order.conference_id, kind=Session.BREAKOUT
+        )
+        if not attendee.ticket_type.allows_session(session):
+            raise RegistrationError(f"{attendee.first_name}'s ticket does not include it.")
+        if attendee.choices.filter(session=session).exists():
+            raise RegistrationError(f"{attendee.first_name} already has a seat there.")
+        entry, _ = WaitlistEntry.objects.get_or_create(
+            session=session,
+            attendee=attendee,
+            status__in=[WaitlistEntry.WAITING, WaitlistEntry.OFFERED],
+            defaults={
+                "conference_id": session.conference_id,
+                "ticket_type": attendee.ticket_type,
+                "user": attendee.order.owner,
+                "email": attendee.order.email,
+                "status": WaitlistEntry.WAITING,
+            },
+        )
+    return entry
+
+
+def attendee_take_breakout_offer(*, token: str, by_user) -> Attendee:
+    """Move an attendee into the break-out a waitlist offer holds for them.
+
+    Their previous break-out in that time slot, if any, is given up (and offered on in turn).
+    Raises RegistrationError when the offer has lapsed.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        entry = (
+            WaitlistEntry.objects.select_related("session", "attendee")
+            .filter(token=token, user=by_user, session__isnull=False)
+            .first()
+        )
+        if entry is None or entry.status != WaitlistEntry.OFFERED or entry.offer_expires_at <= now:
+            raise RegistrationError("This offer is no longer valid.")
+        session, attendee = entry.session, entry.attendee
+        capacity.lock_capacity_rows(conference_id=entry.conference_id, session_ids=[session.pk])
+        use = capacity.seat_use(
+            conference_id=entry.conference_id, session_ids=[session.pk], exclude_offer_id=entry.pk
+        )
+        if use.by_session.get(session.pk, 0) >= session.capacity:
+            raise SoldOut(_sold_out_message(f"The break-out “{session.title}”", 0))
+        gave_up = attendee.choices.filter(slot_starts_at=session.starts_at)
+        freed = gave_up.exists()
+        gave_up.delete()
+        BreakoutChoice.objects.create(
+            attendee=attendee, session=session, slot_starts_at=session.starts_at
+        )
+        entry.status = WaitlistEntry.ACCEPTED
+        entry.save(update_fields=["status"])
+        if freed:
+            _seats_freed(entry.conference_id)
+    return attendee
 
 
 def waitlist_lapse_offers(*, now=None) -> int:

@@ -17,6 +17,11 @@ urlpatterns = [
         views.attendee_substitute,
         name="attendee-substitute",
     ),
+    path(
+        "orders/<str:code>/attendees/<int:attendee_id>/breakout-waitlist/",
+        views.breakout_waitlist_join,
+        name="breakout-waitlist-join",
+    ),
     path("tickets/<str:code>/", views.ticket, name="ticket"),
     path("tickets/<str:code>/calendar.ics", views.ticket_ics, name="ticket-ics"),
     path("waitlist/join/<int:ticket_type_id>/", views.waitlist_join, name="waitlist-join"),

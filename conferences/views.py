@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from membership.stripe_gateway import GatewayError
 
-from . import selectors, services, tickets
+from . import capacity, selectors, services, tickets
 from .forms import AttendeeFormSet, CheckInForm, OrderForm, SubstituteForm
 from .models import HELD, PAID, Attendee, ConferencePage, Order, Session, TicketType, WaitlistEntry
 
@@ -162,8 +162,17 @@ def order_detail(request, code: str):
             "policy": services.describe_refund_policy(order.conference),
             "can_substitute": order.status == PAID
             and order.conference.substitution_allowed(timezone.localdate()),
+            "full_breakouts": _full_breakouts(order) if order.status == PAID else [],
         },
     )
+
+
+def _full_breakouts(order: Order) -> list[Session]:
+    """Break-outs with no seat left, which an attendee may wait for."""
+    left = capacity.seats_left_by_session(order.conference)
+    return [
+        s for s in order.conference.sessions.filter(kind=Session.BREAKOUT) if left.get(s.pk, 0) == 0
+    ]
 
 
 @login_required
@@ -285,12 +294,53 @@ def waitlist_join(request, ticket_type_id: int):
 
 @login_required
 def waitlist_offer(request, token: str):
-    entry = get_object_or_404(WaitlistEntry, token=token, user=request.user)
+    entry = get_object_or_404(
+        WaitlistEntry.objects.select_related("session", "attendee", "conference"),
+        token=token,
+        user=request.user,
+    )
     if entry.status != WaitlistEntry.OFFERED or entry.offer_expires_at <= timezone.now():
         messages.error(request, "This offer has lapsed. You can join the waitlist again.")
         return redirect(entry.conference.url or "/")
-    url = reverse("conferences:register", args=[entry.conference_id])
-    return redirect(f"{url}?offer={token}&ticket_type={entry.ticket_type_id}")
+    if entry.session_id is None:
+        url = reverse("conferences:register", args=[entry.conference_id])
+        return redirect(f"{url}?offer={token}&ticket_type={entry.ticket_type_id}")
+    if request.method == "POST":
+        try:
+            attendee = services.attendee_take_breakout_offer(token=token, by_user=request.user)
+        except services.RegistrationError as error:
+            messages.error(request, str(error))
+            return redirect(entry.conference.url or "/")
+        messages.success(request, f"{attendee.full_name} now has a seat in {entry.session.title}.")
+        return redirect("conferences:order", attendee.order.code)
+    current = entry.attendee.choices.filter(slot_starts_at=entry.session.starts_at).first()
+    return render(
+        request,
+        "conferences/breakout_offer.html",
+        {"entry": entry, "conference": entry.conference, "current": current},
+    )
+
+
+@login_required
+@require_POST
+def breakout_waitlist_join(request, code: str, attendee_id: int):
+    order = _own_order(request, code)
+    attendee = get_object_or_404(order.attendees, pk=attendee_id)
+    try:
+        entry = services.waitlist_join_breakout(
+            attendee_id=attendee.pk,
+            session_id=int(request.POST.get("session", 0) or 0),
+            by_user=request.user,
+        )
+    except (services.RegistrationError, PermissionError, Session.DoesNotExist) as error:
+        messages.error(request, str(error) or "Choose a break-out.")
+    else:
+        messages.success(
+            request,
+            f"{attendee.first_name} is on the waitlist for {entry.session.title}. When a seat "
+            "frees up we email you a link that holds it for 48 hours.",
+        )
+    return redirect("conferences:order", order.code)
 
 
 # --- Staff tools --------------------------------------------------------------------------------

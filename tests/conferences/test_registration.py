@@ -425,3 +425,40 @@ def test_sold_out_note_answers_the_crowd_and_is_dropped_when_a_seat_frees(
         conference_id=conference.pk, owner=late, attendees=[spec(full_ticket, breakout)]
     )
     assert again.status == HELD
+
+
+def test_breakout_waitlist_moves_the_attendee_when_a_seat_frees(conference, full_ticket):
+    full = SessionFactory(conference=conference, title="Coding clinic", capacity=1)
+    parallel = SessionFactory(conference=conference, starts_at=full.starts_at, capacity=10)
+    holder_owner = MemberFactory()
+    holder = services.order_create(
+        conference_id=conference.pk, owner=holder_owner, attendees=[spec(full_ticket, full)]
+    )
+    owner = MemberFactory()
+    order = services.order_create(
+        conference_id=conference.pk, owner=owner, attendees=[spec(full_ticket, parallel)]
+    )
+    services.order_mark_paid(order_id=order.pk)
+    attendee = order.attendees.get()
+    entry = services.waitlist_join_breakout(
+        attendee_id=attendee.pk, session_id=full.pk, by_user=owner
+    )
+    with pytest.raises(PermissionError):
+        services.waitlist_join_breakout(
+            attendee_id=attendee.pk, session_id=full.pk, by_user=UserFactory()
+        )
+    assert services.waitlist_offer_seats(conference_id=conference.pk) == []
+
+    services.order_cancel(order_id=holder.pk, by_user=holder_owner)
+    assert services.waitlist_offer_seats(conference_id=conference.pk) == [entry]
+    # The freed seat is kept for the attendee offered it, not for the next buyer.
+    with pytest.raises(services.SoldOut):
+        services.order_create(
+            conference_id=conference.pk, owner=UserFactory(), attendees=[spec(full_ticket, full)]
+        )
+    entry.refresh_from_db()
+    services.attendee_take_breakout_offer(token=entry.token, by_user=owner)
+
+    assert [c.session for c in attendee.choices.all()] == [full]
+    entry.refresh_from_db()
+    assert entry.status == WaitlistEntry.ACCEPTED

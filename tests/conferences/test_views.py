@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from conferences import services
-from conferences.models import HELD, PAID, Order
+from conferences.models import HELD, PAID, Order, WaitlistEntry
 from conferences.services import AttendeeSpec
 from tests.factories import (
     ConferencePageFactory,
@@ -290,3 +290,30 @@ def test_owner_cancels_a_held_order_and_seats_free_up(client, conference):
 
     order.refresh_from_db()
     assert order.status == "cancelled"
+
+
+def test_order_owner_joins_a_full_breakout_waitlist_and_takes_the_offer(client, conference):
+    owner = MemberFactory()
+    order = paid_order(conference, owner)
+    attendee = order.attendees.get()
+    full = conference.sessions.get(title="Infusion billing")
+    full.capacity = 0
+    full.save()
+    client.force_login(owner)
+
+    page = client.get(reverse("conferences:order", args=[order.code])).content.decode()
+    assert "Wait for a seat in a full break-out" in page
+    client.post(
+        reverse("conferences:breakout-waitlist-join", args=[order.code, attendee.pk]),
+        {"session": full.pk},
+    )
+    entry = WaitlistEntry.objects.get(session=full, attendee=attendee)
+    full.capacity = 1
+    full.save()
+    services.waitlist_offer_seats(conference_id=conference.pk)
+    url = reverse("conferences:waitlist-offer", args=[entry.token])
+
+    assert "Take the seat" in client.get(url).content.decode()
+    assert client.get(url).status_code == 200
+    assert client.post(url).status_code == 302
+    assert list(attendee.sessions.all()) == [full]
