@@ -374,7 +374,8 @@ def order_mark_paid(*, order_id: int, payment_intent_id: str = "", amount_cents:
     """Confirm an order whose payment Stripe reports complete. Safe to call any number of times.
 
     A payment that arrives after the hold expired takes the seats again if they are still free;
-    when they are gone, the order is cancelled and the whole payment refunded.
+    when they are gone, the order is cancelled and the whole payment refunded. A payment for an
+    order cancelled before it was paid is refunded in full.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -387,7 +388,12 @@ def order_mark_paid(*, order_id: int, payment_intent_id: str = "", amount_cents:
         if order.status == HELD:
             _confirm(order, now=now)
             return order
-        if order.status == CANCELLED and order.paid_at:
+        if order.status == CANCELLED:
+            if not order.paid_at:
+                # Cancelled while the Checkout page was still open: give the money back.
+                order.paid_at = now
+                order.save(update_fields=["paid_at"])
+                _queue_refund(order, amount_cents=order.total_cents, reason="Paid after cancelling")
             return order
     # The hold lapsed before the money came: take the seats again under the locks.
     try:
@@ -762,8 +768,11 @@ def attendee_take_breakout_offer(*, token: str, by_user) -> Attendee:
     """Move an attendee into the break-out a waitlist offer holds for them.
 
     Their previous break-out in that time slot, if any, is given up (and offered on in turn).
-    Raises RegistrationError when the offer has lapsed.
+    Raises RegistrationError when the offer has lapsed. The attendee gets an updated ticket
+    mail with the new calendar.
     """
+    from . import tasks
+
     now = timezone.now()
     with transaction.atomic():
         entry = (
@@ -788,6 +797,7 @@ def attendee_take_breakout_offer(*, token: str, by_user) -> Attendee:
         )
         entry.status = WaitlistEntry.ACCEPTED
         entry.save(update_fields=["status"])
+        transaction.on_commit(lambda: tasks.send_attendee_ticket.delay(attendee.pk))
         if freed:
             _seats_freed(entry.conference_id)
     return attendee

@@ -53,8 +53,12 @@ def send_attendee_ticket(attendee_id: int) -> None:
     attendee = Attendee.objects.select_related("order__conference", "ticket_type").get(
         pk=attendee_id
     )
-    # Keyed by ticket code: a substitute (new code) gets a mail of their own.
-    _send_once(f"attendee-ticket:{attendee.ticket_code}", lambda: _ticket_mail(attendee))
+    # Keyed by ticket code and break-outs: a substitute (new code) or a move to another
+    # break-out (new calendar) gets a fresh mail; a retried task gets none.
+    sessions = "-".join(
+        str(pk) for pk in sorted(attendee.choices.values_list("session_id", flat=True))
+    )
+    _send_once(f"attendee-ticket:{attendee.ticket_code}:{sessions}", lambda: _ticket_mail(attendee))
 
 
 def _ticket_mail(attendee: Attendee):

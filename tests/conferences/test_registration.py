@@ -462,3 +462,18 @@ def test_breakout_waitlist_moves_the_attendee_when_a_seat_frees(conference, full
     assert [c.session for c in attendee.choices.all()] == [full]
     entry.refresh_from_db()
     assert entry.status == WaitlistEntry.ACCEPTED
+
+
+def test_payment_for_an_order_cancelled_before_paying_is_refunded(conference, full_ticket):
+    owner = MemberFactory()
+    order = services.order_create(
+        conference_id=conference.pk, owner=owner, attendees=[spec(full_ticket)]
+    )
+    services.order_cancel(order_id=order.pk, by_user=owner)
+
+    services.order_mark_paid(order_id=order.pk, payment_intent_id="pi_after_cancel")
+    services.order_mark_paid(order_id=order.pk, payment_intent_id="pi_after_cancel")
+
+    order.refresh_from_db()
+    assert order.status == CANCELLED
+    assert order.refunds.get().amount_cents == order.total_cents

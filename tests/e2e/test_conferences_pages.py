@@ -82,3 +82,18 @@ def test_attendee_ticket_and_staff_tools(browser_page, live_server, paid_order):
     page.get_by_role("button", name="Check in", exact=True).click()
     assert "Maria Lopez" in page.locator(".checkin-result").text_content()
     screenshot(page, "conference-checkin-search-phone")
+
+
+def test_registration_form_fits_a_phone(browser_page, live_server, demo_site):
+    page = browser_page
+    page.set_viewport_size({"width": 360, "height": 740})
+    log_in(page, live_server, MemberFactory())
+    conference = ConferencePage.objects.get(slug="annual-conference")
+    page.goto(f"/conferences/{conference.pk}/register/")
+    page.get_by_role("button", name="+ Add another attendee").click()
+
+    assert page.get_by_text("Attendee 2").is_visible()
+    assert page.locator(".errorlist").count() == 0  # adding a form is not submitting it
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"registration form is {overflow}px wider than a 360px phone"
+    screenshot(page, "conference-register-phone")
