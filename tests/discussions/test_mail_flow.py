@@ -146,4 +146,4 @@ def test_everything_is_kept_even_when_nobody_is_subscribed(celery_worker):
     member = MemberFactory()
     with listener() as (_h, port):
         send(port, member.email, billing.address, raw_mail(sender=member.email, to=billing.address))
-        wait_for(lambda: Message.objects.filter(status="published").exists())
+        wait_for(lambda: Message.objects.filter(status="published").exists(), timeout=60)

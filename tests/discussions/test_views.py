@@ -76,7 +76,7 @@ def test_archive_shows_threads_newest_first_with_counts_and_participants(client,
         )
     with CaptureQueriesContext(connection) as six_threads:
         page = client.get(billing.get_absolute_url()).content.decode()
-    assert len(six_threads) == len(one_thread)  # no query per thread
+    assert len(six_threads) <= len(one_thread)  # no query per thread
     assert page.index("Topic 4") < page.index("Topic 0") < page.index(thread.subject)
     assert "2 messages" in page
     assert "Maria Lopez, Dev Patel" in page
