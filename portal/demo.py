@@ -1,7 +1,7 @@
 """Demo content owned by the portal: the home page, navigation, testimonials, demo accounts."""
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from wagtail.models import Page, Site
 
 from .models import HomePage, NavigationSettings, Testimonial
@@ -171,7 +171,6 @@ def _users(stdout) -> None:
     from allauth.account.models import EmailAddress
 
     User = get_user_model()
-    admin_access = Permission.objects.get(codename="access_admin")
     for email, password, first, last, role in DEMO_USERS:
         user = User.objects.filter(email=email).first()
         if user is None:
@@ -189,10 +188,9 @@ def _users(stdout) -> None:
             user.is_staff = user.is_superuser = True
             user.save(update_fields=["is_staff", "is_superuser"])
         elif role in {"editor", "moderator"}:
+            # The groups and their Wagtail rights come from blog's migration 0002.
             group_name = "Editors" if role == "editor" else "Moderators"
-            group, _ = Group.objects.get_or_create(name=group_name)
-            group.permissions.add(admin_access)
-            user.groups.add(group)
+            user.groups.add(Group.objects.get(name=group_name))
     stdout.write("Demo logins (demo mode only):")
     for email, password, _first, _last, role in DEMO_USERS:
         stdout.write(f"  {role:<15} {email:<24} {password}")
