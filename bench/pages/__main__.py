@@ -148,6 +148,10 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per page")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    # gthread keeps wrk's connections open between requests (sync workers close each one);
+    # two threads per process overlap a request's database waits with another's work.
+    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379")
     args = parser.parse_args()
@@ -197,6 +201,10 @@ def main() -> int:
             str(args.workers),
             "--bind",
             f"127.0.0.1:{port}",
+            "--worker-class",
+            args.worker_class,
+            "--threads",
+            str(args.threads),
             "--log-level",
             "warning",
         ],
@@ -226,8 +234,9 @@ def main() -> int:
 
     print()
     print(
-        f"bench/pages: gunicorn {args.workers} sync workers, production settings, PostgreSQL + "
-        f"Redis, wrk -t2 -c{args.connections} -d{args.duration}s"
+        f"bench/pages: gunicorn {args.workers} {args.worker_class} workers"
+        f"{f' x {args.threads} threads' if args.worker_class == 'gthread' else ''}, production "
+        f"settings, PostgreSQL + Redis, wrk -t2 -c{args.connections} -d{args.duration}s"
     )
     print(f"{'page':<18} {'reader':<10} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'queries':>8}")
     for name, who, result, queries, _status in rows:
