@@ -272,7 +272,8 @@ def bounce_record(
     now = timezone.now()
     with transaction.atomic():
         subscription = (
-            Subscription.objects.select_for_update()
+            # of=self: PostgreSQL cannot lock the outer-joined address rows the OR below needs.
+            Subscription.objects.select_for_update(of=("self",))
             .filter(mailing_list=mailing_list)
             .filter(Q(user__email__iexact=email) | Q(user__emailaddress__email__iexact=email))
             .first()
