@@ -282,10 +282,6 @@ class BlogPostPage(Page):
             [FieldPanel("featured_image"), FieldPanel("featured_image_alt")],
             heading="Featured image",
         ),
-        FieldPanel("body"),
-    ]
-    promote_panels = [
-        *Page.promote_panels,
         MultiFieldPanel(
             [
                 FieldPanel("date"),
@@ -296,6 +292,7 @@ class BlogPostPage(Page):
             ],
             heading="Article details",
         ),
+        FieldPanel("body"),
     ]
     search_fields = [
         *Page.search_fields,
