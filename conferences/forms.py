@@ -6,7 +6,6 @@ from django import forms
 from django.forms import formset_factory
 from django.utils import timezone
 
-from .models import format_cents
 from .services import AttendeeSpec
 
 MAX_ATTENDEES = 20
@@ -97,7 +96,3 @@ class SubstituteForm(forms.Form):
 
 class CheckInForm(forms.Form):
     code = forms.CharField(max_length=12, label="Ticket code")
-
-
-def price_label(cents: int) -> str:
-    return format_cents(cents)

@@ -39,7 +39,7 @@ def ticket_offers(*, conference: ConferencePage, user) -> list[dict]:
                 "price": format_cents(price) if price else "Free",
                 "price_cents": price,
                 "regular": format_cents(regular) if regular != price else "",
-                "member_price": format_cents(t.member_price_cents),
+                "member_price": format_cents(t.price_cents(access.MEMBER)),
                 "early_bird": t.is_early_bird() and price != regular,
                 "left": left,
                 "sold_out": conference_full or left == 0,

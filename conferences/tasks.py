@@ -1,7 +1,7 @@
 """Thin Celery tasks: load rows by primary key, call a service or send a mail once.
 
-Every mail is recorded in SentMail under a key before it leaves, inside the same transaction
-as the send, so a retried task finds the key and sends nothing twice.
+Every mail is claimed in SentMail under a key before it leaves, so a retried or redelivered
+task finds the key and sends nothing twice; a send that fails gives the claim back.
 """
 
 from __future__ import annotations
@@ -28,14 +28,21 @@ RETRY = {
 
 
 def _send_once(key: str, build) -> bool:
-    """Send the message `build()` makes unless `key` was sent before. True when sent now."""
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                SentMail.objects.create(key=key)
-        except IntegrityError:
-            return False
+    """Send the message `build()` makes unless `key` was claimed before. True when sent now.
+
+    The claim is committed before the send, so no database lock is held while the mail server
+    talks; a failed send withdraws the claim so the task's retry sends it after all.
+    """
+    try:
+        with transaction.atomic():
+            SentMail.objects.create(key=key)
+    except IntegrityError:
+        return False
+    try:
         build().send()
+    except Exception:
+        SentMail.objects.filter(key=key).delete()
+        raise
     return True
 
 

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from membership import access
 from membership.stripe_gateway import GatewayError
 
 from . import capacity, selectors, services, tickets
@@ -125,7 +126,7 @@ def _render_register(
             "sold_out": sold_out,
             # After "add another attendee" the half-filled forms are shown without errors.
             "adding": adding,
-            "is_member": selectors.access.is_active_member(request.user),
+            "is_member": access.is_active_member(request.user),
         },
         status=409 if sold_out else 200,
     )

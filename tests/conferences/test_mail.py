@@ -71,3 +71,30 @@ def test_waitlist_offer_mail_links_to_the_held_seat():
     assert entry.status == WaitlistEntry.OFFERED
     assert len(mail.outbox) == 1
     assert f"/conferences/waitlist/offers/{entry.token}/" in mail.outbox[0].body
+
+
+def test_a_failed_send_gives_the_claim_back_so_the_retry_sends(settings):
+    from conferences.models import SentMail
+    from tests.conftest import free_port
+
+    conference = ConferencePageFactory()
+    ticket = TicketTypeFactory(conference=conference)
+    order = services.order_create(
+        conference_id=conference.pk,
+        owner=MemberFactory(),
+        attendees=[
+            AttendeeSpec(first_name="A", last_name="B", email="a@x.org", ticket_type_id=ticket.pk)
+        ],
+    )
+    services.order_mark_paid(order_id=order.pk)
+    attendee = order.attendees.get()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nobody listens
+
+    with pytest.raises(OSError):
+        tasks.send_attendee_ticket.run(attendee.pk)
+    assert not SentMail.objects.exists()
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    tasks.send_attendee_ticket.run(attendee.pk)
+    assert [m.to for m in mail.outbox] == [["a@x.org"]]
