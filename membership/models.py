@@ -157,6 +157,9 @@ class Membership(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = MembershipQuerySet.as_manager()
+    # Saved on every Stripe event; nothing links to a membership from content, so Wagtail's
+    # reference index (which the admin viewset would keep for it) is only overhead.
+    wagtail_reference_index_ignore = True
 
     class Meta:
         constraints = [

@@ -16,7 +16,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from . import stripe_gateway as gateway
@@ -99,7 +99,9 @@ def _on_enter(membership: Membership, from_state: str, *, key: str) -> None:
 
 
 def _lock(pk: int) -> Membership:
-    return Membership.objects.select_for_update().select_related("plan", "user").get(pk=pk)
+    return (
+        Membership.objects.select_for_update(of=("self",)).select_related("plan", "user").get(pk=pk)
+    )
 
 
 # --- joining -------------------------------------------------------------------------------------
@@ -442,24 +444,33 @@ def _queue_subscription_cancel(membership: Membership) -> None:
 
 
 def stripe_event_store(event: dict) -> bool:
-    """Keep a verified webhook event once; returns False for a duplicate. The apply task is
-    queued when the row commits."""
+    """Keep a verified webhook event once; returns False for a duplicate. For the types we
+    handle, the apply task is queued as soon as the row is committed."""
     obj = (event.get("data") or {}).get("object") or {}
+    handled = event.get("type") in gateway.HANDLED_EVENTS
+    row = StripeEvent(
+        id=event["id"],
+        type=event.get("type", ""),
+        object_id=obj.get("id", "") or "",
+        created=datetime.fromtimestamp(event.get("created") or 0, tz=UTC),
+        payload=event,
+        # Types nobody handles are kept for the record, with nothing left to do.
+        processed_at=None if handled else timezone.now(),
+    )
     try:
-        with transaction.atomic():
-            StripeEvent.objects.create(
-                id=event["id"],
-                type=event.get("type", ""),
-                object_id=obj.get("id", "") or "",
-                created=datetime.fromtimestamp(event.get("created") or 0, tz=UTC),
-                payload=event,
-            )
+        if transaction.get_connection().in_atomic_block:
+            # Inside a caller's transaction a savepoint keeps a duplicate from spoiling it.
+            with transaction.atomic():
+                row.save(force_insert=True)
+        else:
+            # On its own a single INSERT commits by itself: one round trip, not three.
+            row.save(force_insert=True)
     except IntegrityError:
         return False
-    from .tasks import stripe_event_apply
+    if handled:
+        from .tasks import stripe_event_apply
 
-    event_id = event["id"]
-    transaction.on_commit(lambda: stripe_event_apply.delay(event_id))
+        transaction.on_commit(lambda: stripe_event_apply.delay(row.id))
     return True
 
 
@@ -469,18 +480,21 @@ def stripe_event_apply(*, event_id: str) -> bool:
     Returns False if it was applied before. Raises GatewayError when Stripe is unreachable
     (the task retries).
     """
-    event = StripeEvent.objects.filter(pk=event_id).only("type", "object_id", "processed_at")
-    event = event.first()
-    if event is None or event.processed_at is not None:
+    event = (
+        StripeEvent.objects.filter(pk=event_id, processed_at__isnull=True)
+        .values("type", "object_id")
+        .first()
+    )
+    if event is None:
         return False
-    StripeEvent.objects.filter(pk=event_id).update(attempts=event.attempts + 1)
+    rows = StripeEvent.objects.filter(pk=event_id)
     try:
-        if event.type in gateway.HANDLED_EVENTS and event.object_id:
-            gateway.dispatch_event(event.type, event.object_id)
+        if event["type"] in gateway.HANDLED_EVENTS and event["object_id"]:
+            gateway.dispatch_event(event["type"], event["object_id"])
     except Exception as exc:
-        StripeEvent.objects.filter(pk=event_id).update(error=f"{type(exc).__name__}: {exc}"[:2000])
+        rows.update(attempts=F("attempts") + 1, error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
-    StripeEvent.objects.filter(pk=event_id).update(processed_at=timezone.now(), error="")
+    rows.update(attempts=F("attempts") + 1, processed_at=timezone.now(), error="")
     return True
 
 
@@ -682,7 +696,11 @@ def seat_accept(*, seat: Seat, user) -> Seat:
 def seat_remove(*, seat: Seat, actor) -> Seat:
     """Take a seat (or an invitation) back; the person loses member access at once."""
     with transaction.atomic():
-        seat = Seat.objects.select_for_update().select_related("membership").get(pk=seat.pk)
+        seat = (
+            Seat.objects.select_for_update(of=("self",))
+            .select_related("membership")
+            .get(pk=seat.pk)
+        )
         if seat.membership.user_id != actor.pk:
             raise MembershipError("Only the practice admin can remove staff.")
         if seat.user_id == actor.pk:

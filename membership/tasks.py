@@ -103,7 +103,7 @@ def send_notice(notice_id: int) -> bool:
 
     with transaction.atomic():
         notice = (
-            Notice.objects.select_for_update()
+            Notice.objects.select_for_update(of=("self",))
             .select_related("membership__user", "membership__plan", "membership__practice")
             .filter(pk=notice_id)
             .first()

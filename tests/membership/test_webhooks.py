@@ -241,7 +241,8 @@ def test_bad_signatures_are_refused_and_change_nothing(stripe_standin, stripe_we
 
 
 def test_webhook_answers_fast_and_only_stores(stripe_standin, stripe_webhook):
-    """The endpoint does no Stripe call: with the stand-in stopped it still answers 200."""
+    """The endpoint does no Stripe call: with the stand-in stopped it still answers 200. Types
+    nobody handles are kept as done; the rest wait for the worker."""
     join(stripe_standin)
     events = stripe_standin.events()
     stripe_standin.stop()
@@ -252,7 +253,8 @@ def test_webhook_answers_fast_and_only_stores(stripe_standin, stripe_webhook):
     elapsed = time.monotonic() - started
 
     assert StripeEvent.objects.count() == len(events)
-    assert StripeEvent.objects.filter(processed_at__isnull=False).count() == 0
+    handled = [e for e in events if e["type"] in gateway.HANDLED_EVENTS]
+    assert StripeEvent.objects.filter(processed_at__isnull=True).count() == len(handled) > 0
     assert elapsed / len(events) < 0.25
 
 
