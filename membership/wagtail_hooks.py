@@ -187,6 +187,7 @@ class MembershipAdminGroup(ModelViewSetGroup):
     menu_icon = "group"
     menu_order = 250
     items = (MembershipViewSet, PlanViewSet)
+    submenu_hook = "register_membership_menu_item"
 
 
 @hooks.register("register_admin_viewset")
@@ -249,13 +250,13 @@ def register_membership_admin_urls():
     return [path("membership-tools/", (urls, "membership_admin", "membership_admin"))]
 
 
-@hooks.register("register_admin_menu_item")
+@hooks.register("register_membership_menu_item")
 def register_complimentary_menu_item():
     return MenuItem(
-        "Complimentary membership",
+        "Grant complimentary",
         reverse("membership_admin:complimentary"),
         icon_name="pick",
-        order=251,
+        order=3,
     )
 
 
@@ -271,8 +272,14 @@ class MembershipPanel(Component):
         counts = selectors.state_counts()
         revenue = selectors.dues_by_month()
         top = max((cents for _, cents in revenue), default=0) or 1
+        labels = [
+            ("active", "active"),
+            ("grace", "in grace"),
+            ("lapsed", "lapsed"),
+            ("pending", "pending payment"),
+        ]
         return {
-            "counts": counts,
+            "states": [(key, label, counts[key]) for key, label in labels],
             "revenue": [
                 {"month": month, "dollars": cents / 100, "width": round(100 * cents / top)}
                 for month, cents in revenue
