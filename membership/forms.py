@@ -43,6 +43,7 @@ class ProfileForm(forms.ModelForm):
         self.fields["last_name"].initial = user.last_name
 
     def save(self, commit=True):
+        self.instance.user = self.user
         profile = super().save(commit=commit)
         self.user.first_name = self.cleaned_data["first_name"]
         self.user.last_name = self.cleaned_data["last_name"]

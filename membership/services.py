@@ -714,11 +714,6 @@ def seat_remove(*, seat: Seat, actor) -> Seat:
 # --- profile and account --------------------------------------------------------------------------
 
 
-def profile_for(user) -> MemberProfile:
-    profile, _ = MemberProfile.objects.get_or_create(user=user)
-    return profile
-
-
 def account_delete(*, user) -> None:
     """Delete a person's account but keep the financial records.
 

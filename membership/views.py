@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from . import access, selectors, services
 from . import stripe_gateway as gateway
 from .forms import DeleteAccountForm, DirectorySearchForm, InviteForm, PracticeForm, ProfileForm
-from .models import Plan, Seat
+from .models import MemberProfile, Plan, Seat
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def account(request):
             "history": history,
             "seats": seats,
             "invite_form": InviteForm(),
-            "profile": services.profile_for(user),
+            "profile": MemberProfile.objects.filter(user=user).first(),
         },
     )
 
@@ -226,7 +226,7 @@ def invitation(request, token):
 
 @login_required
 def profile_edit(request):
-    profile = services.profile_for(request.user)
+    profile = MemberProfile.objects.filter(user=request.user).first()
     form = ProfileForm(
         request.POST or None, request.FILES or None, instance=profile, user=request.user
     )

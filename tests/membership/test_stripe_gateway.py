@@ -76,3 +76,27 @@ def test_webhook_routes_checkout_and_refund_to_the_registered_handlers(
     assert [kind for kind, _ in seen] == ["paid", "refund"]
     assert seen[0][1] == ref.id
     assert StripeEvent.objects.filter(processed_at__isnull=False).count() == 2
+
+
+def test_plan_sync_makes_product_and_yearly_price_and_a_new_price_takes_the_lookup_key(
+    stripe_standin,
+):
+    from membership import services
+    from tests.factories import PlanFactory
+
+    plan = services.plan_sync_stripe(plan=PlanFactory())
+    first = plan.stripe_price_id
+    assert services.plan_sync_stripe(plan=plan).stripe_price_id == first  # nothing to change
+
+    plan.yearly_price_cents = 21000
+    plan.save()
+    assert plan.needs_stripe_sync
+    services.plan_sync_stripe(plan=plan)
+
+    client = gateway._client()
+    found = client.v1.prices.list(params={"lookup_keys": [plan.lookup_key]})
+    assert [p.id for p in found.data] == [plan.stripe_price_id] != [first]
+    assert found.data[0].unit_amount == 21000
+    assert found.data[0].recurring.interval == "year"
+    assert client.v1.prices.retrieve(first).active is False
+    assert client.v1.products.retrieve(plan.stripe_product_id).name == "NORM membership: Individual"
