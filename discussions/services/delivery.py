@@ -63,8 +63,8 @@ def message_fan_out(*, message_id: int) -> int:
     """
     from ..tasks import send_batch
 
-    message = Message.objects.get(pk=message_id)
-    if message.status != Message.Status.PUBLISHED:
+    message = Message.objects.filter(pk=message_id).first()
+    if message is None or message.status != Message.Status.PUBLISHED:
         return 0
     now = timezone.now()
     rows = [
@@ -228,7 +228,9 @@ def deliveries_send_batch(*, message_id: int, limit: int | None = None) -> int:
     """
     from .inbound import bounce_record
 
-    message = Message.objects.select_related("mailing_list", "thread").get(pk=message_id)
+    message = Message.objects.select_related("mailing_list", "thread").filter(pk=message_id).first()
+    if message is None:
+        return 0
     rows = deliveries_claim(message_id=message_id, limit=limit or settings.DISCUSSIONS_BATCH_SIZE)
     if not rows:
         return 0

@@ -93,7 +93,7 @@ def _finish(inbound: InboundMessage, status: str, detail: str = "") -> InboundMe
     return inbound
 
 
-def inbound_ingest(*, inbound_id: int) -> InboundMessage:
+def inbound_ingest(*, inbound_id: int) -> InboundMessage | None:
     """Parse a stored message and post, hold, discard or process it as a bounce.
 
     Runs at most once per row (the status is checked under a row lock). Never raises on bad
@@ -104,7 +104,11 @@ def inbound_ingest(*, inbound_id: int) -> InboundMessage:
 
     try:
         with transaction.atomic():
-            inbound = InboundMessage.objects.select_for_update().get(pk=inbound_id)
+            inbound = InboundMessage.objects.select_for_update().filter(pk=inbound_id).first()
+            if inbound is None:
+                # Deleted since it was queued (an admin purge): nothing left to do.
+                log.warning("Inbound #%s no longer exists; nothing to ingest", inbound_id)
+                return None
             if inbound.status != InboundMessage.Status.RECEIVED:
                 return inbound
             return _ingest(inbound)

@@ -233,3 +233,26 @@ def test_moderation_queue_approve_reject_and_ban(client, billing):
     assert billing.bans.filter(email="spam@example.net").exists()
     dashboard = client.get("/admin/").content.decode()
     assert "Discussion lists" in dashboard
+
+
+def test_attachments_download_for_members_only(client, billing, thread, settings, tmp_path):
+    from django.core.files.base import ContentFile
+
+    from discussions.models import Attachment
+
+    settings.MEDIA_ROOT = tmp_path
+    item = Attachment.objects.create(
+        message=thread.messages.first(),
+        file=ContentFile(b"%PDF-1.4 form", name="pa.pdf"),
+        filename="pa.pdf",
+        content_type="application/pdf",
+        size=13,
+    )
+    url = f"/discussions/attachments/{item.pk}/"
+    client.force_login(UserFactory())
+    assert client.get(url).status_code == 403
+    client.force_login(MemberFactory())
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith('attachment; filename="pa.pdf"')
+    assert b"".join(response.streaming_content) == b"%PDF-1.4 form"
