@@ -126,36 +126,29 @@ def membership_prepare(
     if not plan.is_active:
         raise MembershipError("That plan is no longer offered.")
     with transaction.atomic():
-        if plan.is_practice:
-            membership = (
-                Membership.objects.select_for_update()
-                .filter(user=user, practice__isnull=False)
-                .first()
+        membership = (
+            Membership.objects.select_for_update()
+            .filter(user=user, practice__isnull=not plan.is_practice)
+            .first()
+        )
+        if membership is None and plan.is_practice:
+            if not practice_name.strip():
+                raise MembershipError("Please give your practice's name.")
+            practice = Practice.objects.create(
+                name=practice_name.strip(), city=practice_city, state=practice_state
             )
-            if membership is None:
-                if not practice_name.strip():
-                    raise MembershipError("Please give your practice's name.")
-                practice = Practice.objects.create(
-                    name=practice_name.strip(), city=practice_city, state=practice_state
-                )
-                membership = Membership.objects.create(user=user, practice=practice, plan=plan)
-                Seat.objects.create(
-                    membership=membership,
-                    email=user.email,
-                    user=user,
-                    invited_by=user,
-                    accepted_at=timezone.now(),
-                )
-                _record(membership, "", reason="practice membership started at checkout")
-        else:
-            membership = (
-                Membership.objects.select_for_update()
-                .filter(user=user, practice__isnull=True)
-                .first()
+            membership = Membership.objects.create(user=user, practice=practice, plan=plan)
+            Seat.objects.create(
+                membership=membership,
+                email=user.email,
+                user=user,
+                invited_by=user,
+                accepted_at=timezone.now(),
             )
-            if membership is None:
-                membership = Membership.objects.create(user=user, plan=plan)
-                _record(membership, "", reason="membership started at checkout")
+            _record(membership, "", reason="practice membership started at checkout")
+        elif membership is None:
+            membership = Membership.objects.create(user=user, plan=plan)
+            _record(membership, "", reason="membership started at checkout")
         if (
             membership.state == State.ACTIVE
             and not membership.is_complimentary
@@ -240,7 +233,8 @@ def membership_checkout(
 
 # --- applying Stripe's state ----------------------------------------------------------------------
 
-_LIVE_STRIPE = {"active", "trialing", "past_due", "unpaid"}
+_PAID_STRIPE = {"active", "trialing"}
+_LIVE_STRIPE = {*_PAID_STRIPE, "past_due", "unpaid"}
 
 
 def _membership_for_subscription(sub: gateway.SubscriptionData) -> Membership | None:
@@ -306,9 +300,13 @@ def membership_apply_subscription(
                 payment_record(membership=membership, invoice=inv)
         current = membership.stripe_subscription_id
         if current and current != sub.id:
-            current_ended = membership.stripe_subscription_status not in _LIVE_STRIPE
-            if not (current_ended and sub.status in _LIVE_STRIPE):
+            # A new subscription takes over only when it is paid for and the current one is not
+            # (a rejoin, or a renewal by Checkout while in grace); the one it replaces is ended.
+            current_paid = membership.stripe_subscription_status in _PAID_STRIPE
+            if current_paid or sub.status not in _PAID_STRIPE:
                 return membership
+            if membership.stripe_subscription_status in _LIVE_STRIPE:
+                _queue_subscription_cancel(current)
         before = membership.state
         membership.stripe_subscription_id = sub.id
         membership.stripe_subscription_status = sub.status
@@ -358,7 +356,7 @@ def membership_apply_subscription(
             reason = (
                 f"dues refunded in full (invoice {refunded.number or refunded.stripe_invoice_id})"
             )
-            _queue_subscription_cancel(membership)
+            _end_stripe_subscription(membership)
         _settle_by_clock(membership, now)
         if membership.state == State.LAPSED and before != State.LAPSED:
             reason = "grace period over"
@@ -432,12 +430,16 @@ def _dues_refunded(membership: Membership, sub: gateway.SubscriptionData) -> Pay
     ).first()
 
 
-def _queue_subscription_cancel(membership: Membership) -> None:
-    if membership.stripe_subscription_id and membership.stripe_subscription_status in _LIVE_STRIPE:
-        from .tasks import subscription_cancel
+def _queue_subscription_cancel(subscription_id: str) -> None:
+    from .tasks import subscription_cancel
 
-        sub_id = membership.stripe_subscription_id
-        transaction.on_commit(lambda: subscription_cancel.delay(sub_id))
+    transaction.on_commit(lambda: subscription_cancel.delay(subscription_id))
+
+
+def _end_stripe_subscription(membership: Membership) -> None:
+    """Stop billing a membership that ended on our side (lapse, refund, cancel, deletion)."""
+    if membership.stripe_subscription_id and membership.stripe_subscription_status in _LIVE_STRIPE:
+        _queue_subscription_cancel(membership.stripe_subscription_id)
 
 
 # --- webhook events ------------------------------------------------------------------------------
@@ -538,7 +540,7 @@ def memberships_advance(*, now: datetime | None = None) -> int:
             _record(m, before, reason=reason)
             _on_enter(m, before, key=f"{m.grace_started_at or now:%Y-%m-%d}")
             if m.state == State.LAPSED:
-                _queue_subscription_cancel(m)
+                _end_stripe_subscription(m)
             changed += 1
     return changed
 
@@ -636,7 +638,7 @@ def membership_cancel(*, membership: Membership, actor, reason: str) -> Membersh
         StateChange.objects.create(
             membership=m, from_state=before, to_state=m.state, actor=actor, reason=reason[:300]
         )
-        _queue_subscription_cancel(m)
+        _end_stripe_subscription(m)
     return m
 
 
@@ -732,7 +734,7 @@ def account_delete(*, user) -> None:
                 m.auto_renew = False
                 m.save()
                 _record(m, before, reason="account deleted by its owner", actor=user)
-                _queue_subscription_cancel(m)
+                _end_stripe_subscription(m)
         Seat.objects.filter(user=user, removed_at__isnull=True).update(removed_at=timezone.now())
         MemberProfile.objects.filter(user=user).delete()
         EmailAddress.objects.filter(user=user).delete()

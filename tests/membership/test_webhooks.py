@@ -299,3 +299,32 @@ def test_standin_delivers_duplicates_out_of_order_to_the_live_endpoint_and_a_wor
     assert m.payments.filter(status=Payment.Status.PAID).count() == 2
     attempts = [d for e in events for d in e["deliveries"]]
     assert len(attempts) >= 2 * len(events)
+
+
+def test_renewing_by_checkout_while_in_grace_takes_over_and_ends_the_failing_subscription(
+    stripe_standin, stripe_webhook, django_capture_on_commit_callbacks, monkeypatch
+):
+    from portal.celery import app
+
+    membership, first = join(stripe_standin)
+    old_sub = subscription_id(first)
+    stripe_standin.advance(old_sub, fail=True)  # renewal declined: past_due, grace
+    deliver(stripe_webhook, stripe_standin.events(), django_capture_on_commit_callbacks)
+    assert Membership.objects.get(pk=membership.pk).state == State.GRACE
+    seen = {e["id"] for e in stripe_standin.events()}
+
+    _, second = join(stripe_standin, user=membership.user)
+    # Queued tasks run at once here, so the old subscription is really canceled on Stripe.
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    for event in [e for e in stripe_standin.events() if e["id"] not in seen]:
+        with django_capture_on_commit_callbacks(execute=True):
+            stripe_webhook(event)
+
+    assert gateway.retrieve_subscription(old_sub).status == "canceled"
+    late = [e for e in stripe_standin.events() if e["id"] not in seen]
+    for event in late:  # including the old subscription's deletion
+        with django_capture_on_commit_callbacks(execute=True):
+            stripe_webhook(event)
+    m = Membership.objects.get(pk=membership.pk)
+    assert m.state == State.ACTIVE
+    assert m.stripe_subscription_id == subscription_id(second)
