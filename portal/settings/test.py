@@ -37,3 +37,11 @@ else:
         "global_keyprefix": f"{_run_id}:",
     }
 CACHES["default"]["KEY_PREFIX"] = _run_id  # noqa: F405
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A test database in a file, not in shared-cache memory: threads (the live server, the
+    # Celery worker) then wait on SQLite's busy timeout instead of failing at once with
+    # "database table is locked".
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(tempfile.mkdtemp(prefix="guildhall-testdb-")) / "test.sqlite3")
+    }
