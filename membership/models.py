@@ -7,7 +7,6 @@ Other apps never read these tables: they ask `membership.access`. Every write go
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -192,12 +191,6 @@ class Membership(models.Model):
     def practice_state(self) -> str:
         return self.practice.state if self.practice_id else ""
 
-    @property
-    def grace_ends_at(self):
-        if self.grace_started_at is None:
-            return None
-        return self.grace_started_at + timedelta(days=settings.MEMBERSHIP_GRACE_DAYS)
-
 
 class Seat(models.Model):
     """A place on a practice membership: an invitation by email, then a person who holds it."""
@@ -231,10 +224,6 @@ class Seat(models.Model):
 
     def __str__(self):
         return f"{self.email} on {self.membership_id}"
-
-    @property
-    def is_pending(self) -> bool:
-        return self.user_id is None and self.removed_at is None
 
 
 class StateChange(models.Model):
