@@ -22,6 +22,8 @@ import threading
 import time
 from collections import Counter
 
+from bench._harness import run_on_scratch_database
+
 
 class CountingSink:
     """An SMTP server that only counts recipients, so the sink is not what we measure."""
@@ -51,22 +53,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=200)
     args = parser.parse_args()
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.test")
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.db import connection, connections
-
-    if connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL.startswith("redis"):
-        print("bench/fanout needs PostgreSQL and Redis: set DATABASE_URL and CELERY_BROKER_URL")
-        return 2
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        return run(args, settings, connection)
-    finally:
-        connections.close_all()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+    return run_on_scratch_database("fanout", run, args)
 
 
 def run(args, settings, connection) -> int:

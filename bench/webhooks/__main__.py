@@ -39,6 +39,8 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+from bench._harness import run_on_scratch_database
+
 WEBHOOK_SECRET = "whsec_bench"  # noqa: S105 - the bench signs its own events
 LATENCY_SKIP = ("invoice.", "customer.subscription.")
 
@@ -55,22 +57,7 @@ def main() -> int:
     parser.add_argument("--senders", type=int, default=24, help="concurrent webhook senders")
     args = parser.parse_args()
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.test")
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.db import connection, connections
-
-    if connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL.startswith("redis"):
-        print("bench/webhooks needs PostgreSQL and Redis: set DATABASE_URL and CELERY_BROKER_URL")
-        return 2
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        return run(args, settings, connection)
-    finally:
-        connections.close_all()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+    return run_on_scratch_database("webhooks", run, args)
 
 
 def run(args, settings, connection) -> int:

@@ -1,0 +1,27 @@
+"""What the PostgreSQL + Redis benchmarks share: Django set up on a scratch database."""
+
+import os
+
+
+def run_on_scratch_database(name: str, run, args) -> int:
+    """Set Django up, create a throwaway test database, call run(args, settings, connection).
+
+    Refuses (exit code 2) unless DATABASE_URL names PostgreSQL and CELERY_BROKER_URL Redis,
+    because the figures only mean something on the production stack.
+    """
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.test")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL.startswith("redis"):
+        print(f"bench/{name} needs PostgreSQL and Redis: set DATABASE_URL and CELERY_BROKER_URL")
+        return 2
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        return run(args, settings, connection)
+    finally:
+        connections.close_all()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
