@@ -22,49 +22,26 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from collections import OrderedDict
 
 from django.conf import settings
-from django.core.cache import caches
 from django.http import HttpResponse
 from django.utils.cache import patch_cache_control
 
-GENERATION_KEY = "page-cache:generation"
+from portal.cache import content_changed, current_generation, shared_cache
+
 HIT_HEADER = "X-Page-Cache"
 
 
-def _cache():
-    return caches[getattr(settings, "PAGE_CACHE_ALIAS", "default")]
-
-
 class _LocalPages:
-    """A small in-process copy of recently served pages and of the current generation.
-
-    A hit then needs no round trip to Redis at all: the generation is re-read from the shared
-    cache at most every PAGE_CACHE_GENERATION_CHECK_SECONDS, so another process's publish
-    reaches this one within that time (this process's own publishes at once). Entries are
-    only ever served while their generation is the current one, exactly as the shared ones.
-    """
+    """A small in-process copy of recently served pages, so a hit needs no round trip to Redis
+    at all. Entries are only ever served while their generation is the current one (which
+    portal.cache re-reads at most twice a second), exactly as the shared ones."""
 
     def __init__(self, size: int = 256):
         self.size = size
         self.lock = threading.Lock()
         self.pages: OrderedDict[str, tuple] = OrderedDict()
-        self.generation: int | None = None
-        self.checked_at = 0.0
-
-    def current_generation(self) -> int | None:
-        interval = getattr(settings, "PAGE_CACHE_GENERATION_CHECK_SECONDS", 0.5)
-        now = time.monotonic()
-        if self.generation is None or now - self.checked_at >= interval:
-            self.generation = _cache().get(GENERATION_KEY)
-            self.checked_at = now
-        return self.generation
-
-    def forget_generation(self, generation: int | None = None) -> None:
-        self.generation = generation
-        self.checked_at = time.monotonic() if generation is not None else 0.0
 
     def get(self, key: str):
         with self.lock:
@@ -84,28 +61,11 @@ class _LocalPages:
 _local = _LocalPages()
 
 
-def page_cache_invalidate() -> int:
-    """Start a new cache generation: every page stored before now is ignored from now on.
-
-    Returns the new generation. Safe to call often and from any process sharing the cache.
-    """
-    generation = time.time_ns()
-    _cache().set(GENERATION_KEY, generation, None)
-    _local.forget_generation(generation)
-    return generation
-
-
 def page_cache_clear() -> None:
     """Forget every cached page, here and (through a new generation) in every process."""
     with _local.lock:
         _local.pages.clear()
-    page_cache_invalidate()
-
-
-def page_cache_generation() -> int:
-    """The current generation: a version for anything cached that published content shows."""
-    generation = _local.current_generation()
-    return generation if generation is not None else page_cache_invalidate()
+    content_changed()
 
 
 def _key(request) -> str:
@@ -132,9 +92,9 @@ class AnonymousPageCacheMiddleware:
             return self.get_response(request)
         if request.method != "GET" or not _anonymous(request) or getattr(request, "is_dummy", 0):
             return self._private(request, self.get_response(request))
-        cache = _cache()
+        cache = shared_cache()
         key = _key(request)
-        generation = _local.current_generation()
+        generation = current_generation()
         entry = _local.get(key)
         if entry is not None and generation is not None and entry[0] == generation:
             return self._replay(entry)
@@ -145,7 +105,7 @@ class AnonymousPageCacheMiddleware:
         response = self.get_response(request)
         if self._storable(request, response):
             if generation is None:
-                generation = page_cache_invalidate()
+                generation = content_changed()
             if hasattr(response, "render") and not response.is_rendered:
                 response.render()
             timeout = getattr(settings, "PAGE_CACHE_SECONDS", 600)

@@ -6,9 +6,8 @@ from __future__ import annotations
 import math
 import re
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.core.paginator import EmptyPage, Paginator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -20,14 +19,14 @@ from taggit.models import Tag, TaggedItemBase
 from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import StreamField
-from wagtail.models import Orderable, Page, PageViewRestriction
+from wagtail.models import Orderable, Page
 from wagtail.search import index
 from wagtail.snippets.models import register_snippet
 
 from membership.access import can_read_members_only
+from portal.cache import CachedViewRestrictionsMixin, content_generation, exclude_restricted
 
 from .blocks import ArticleBodyBlock
-from .cache import page_cache_generation
 
 WORDS_PER_MINUTE = 230
 POSTS_PER_PAGE = 9
@@ -95,7 +94,7 @@ class BlogPostAuthor(Orderable):
         ]
 
 
-class BlogIndexPage(RoutablePageMixin, Page):
+class BlogIndexPage(CachedViewRestrictionsMixin, RoutablePageMixin, Page):
     """The list of articles, filtered by category or tag, with feeds and search as sub-routes."""
 
     intro = models.TextField(blank=True)
@@ -147,22 +146,22 @@ class BlogIndexPage(RoutablePageMixin, Page):
         if slug := request.GET.get("tag"):
             tag = Tag.objects.filter(slug=slug).first()
             posts = posts.filter(tagged_items__tag=tag) if tag else posts.none()
-        paginator = Paginator(posts, POSTS_PER_PAGE)
-        try:
-            page_of_posts = paginator.page(request.GET.get("page", 1))
-        except PageNotAnInteger:
-            page_of_posts = paginator.page(1)
-        except EmptyPage:
-            page_of_posts = paginator.page(paginator.num_pages)
+        page_number = request.GET.get("page", "1")
+        page_number = page_number if page_number.isdigit() and len(page_number) < 6 else "1"
         request.page_cache_ok = True
+        preview = getattr(request, "is_preview", False)
         return self.render(
             request,
             context_overrides={
-                "posts": page_of_posts,
+                # Counted and fetched only if the template's fragment cache misses.
+                "posts": SimpleLazyObject(lambda: _page_of(posts, page_number)),
                 "active_category": category,
                 "active_tag": tag,
                 "categories": BlogCategory.objects.all(),
                 "filter_query": _filter_query(category, tag),
+                "fragment_timeout": 0 if preview else FRAGMENT_SECONDS,
+                "fragment_version": f"{self.pk}.{self.live_revision_id}.{content_generation()}."
+                f"{category.pk if category else ''}.{tag.pk if tag else ''}.{page_number}",
             },
         )
 
@@ -202,25 +201,12 @@ class BlogIndexPage(RoutablePageMixin, Page):
         return [self.url + self.reverse_subpage(name) for name in ("feed-rss", "feed-atom")]
 
 
-RESTRICTED_PATHS_KEY = "blog:restricted-page-paths"
-
-
-def restricted_paths() -> list[str]:
-    """Tree paths of pages with a Wagtail view restriction (login, group, password), from the
-    cache; blog/signals.py forgets them whenever a restriction is saved or deleted."""
-    paths = cache.get(RESTRICTED_PATHS_KEY)
-    if paths is None:
-        paths = list(PageViewRestriction.objects.values_list("page__path", flat=True))
-        cache.set(RESTRICTED_PATHS_KEY, paths, None)
-    return paths
-
-
-def exclude_restricted(queryset):
-    """`queryset` without pages under a view restriction: what Wagtail's `.public()` does,
-    without its query on every call."""
-    for restricted in restricted_paths():
-        queryset = queryset.exclude(path__startswith=restricted)
-    return queryset
+def _page_of(posts, number: str):
+    paginator = Paginator(posts, POSTS_PER_PAGE)
+    try:
+        return paginator.page(number)
+    except EmptyPage:
+        return paginator.page(paginator.num_pages)
 
 
 def _filter_query(category, tag) -> str:
@@ -243,7 +229,7 @@ def popular_tags(limit: int = 12):
     )
 
 
-class BlogPostPage(Page):
+class BlogPostPage(CachedViewRestrictionsMixin, Page):
     """One article. Members-only articles show their title and intro to everyone and their body
     only to active members (membership.access decides who that is)."""
 
@@ -410,7 +396,7 @@ class BlogPostPage(Page):
         # everything else published (related posts, authors), which the generation tracks.
         # Previews are never cached (timeout 0).
         context["fragment_timeout"] = 0 if preview else FRAGMENT_SECONDS
-        context["fragment_version"] = f"{self.pk}.{self.live_revision_id}.{page_cache_generation()}"
+        context["fragment_version"] = f"{self.pk}.{self.live_revision_id}.{content_generation()}"
         return context
 
     def serve(self, request, *args, **kwargs):

@@ -2,8 +2,8 @@
 
 Wagtail finds a page by walking the tree from the site's root, two queries per level (the
 child, then its specific row): four queries before an article is even fetched. The articles
-index pages are few and change rarely, so this middleware keeps them in the cache (refreshed
-with the page-cache generation, i.e. whenever anything is published, unpublished or moved) and
+index pages are few and change rarely, so this middleware keeps them in memory (rebuilt with
+each content generation, i.e. whenever anything is published, unpublished or moved) and
 hands the request straight to the index's own `route()`, which fetches a post in one query.
 
 Wagtail's serve view then uses the route found here (`Page.route_for_request` keeps the result
@@ -16,24 +16,12 @@ from __future__ import annotations
 from django.http import Http404
 from wagtail.models import Site
 
-from .cache import GENERATION_KEY, _cache, page_cache_invalidate
-
-ROUTES_KEY = "blog:index-routes"
+from portal.cache import per_generation, site_for_request
 
 
-def _index_routes() -> list[tuple[int, str, object]]:
-    """[(site id, index path relative to its site root, index page)] for live articles
-    indexes, from the cache when it is as new as the page-cache generation."""
+def _build_index_routes() -> list[tuple[int, str, object]]:
     from .models import BlogIndexPage
 
-    cache = _cache()
-    found = cache.get_many([GENERATION_KEY, ROUTES_KEY])
-    generation = found.get(GENERATION_KEY)
-    entry = found.get(ROUTES_KEY)
-    if entry is not None and generation is not None and entry[0] == generation:
-        return entry[1]
-    if generation is None:
-        generation = page_cache_invalidate()
     routes = []
     root_paths = Site.get_site_root_paths()
     for index in BlogIndexPage.objects.live():
@@ -41,8 +29,13 @@ def _index_routes() -> list[tuple[int, str, object]]:
             if index.url_path.startswith(site_root.root_path):
                 relative = "/" + index.url_path[len(site_root.root_path) :]
                 routes.append((site_root.site_id, relative, index))
-    cache.set(ROUTES_KEY, (generation, routes), None)
     return routes
+
+
+def _index_routes() -> list[tuple[int, str, object]]:
+    """[(site id, index path relative to its site root, index page)] for live articles
+    indexes, built once per content generation in each process."""
+    return per_generation("blog:index-routes", _build_index_routes)
 
 
 def route_article_request(request) -> None:
@@ -54,7 +47,7 @@ def route_article_request(request) -> None:
     candidates = [route for route in routes if path.startswith(route[1])]
     if not candidates:
         return
-    site = Site.find_for_request(request)
+    site = site_for_request(request)
     for site_id, relative, index in candidates:
         if site is None or site.pk != site_id:
             continue

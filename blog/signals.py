@@ -10,15 +10,15 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from wagtail.signals import page_published, page_unpublished, post_page_move
 
-from .cache import page_cache_invalidate
+from portal.cache import content_changed
 
 
 def _invalidate_after_commit(**kwargs):
     # Now, so this process stops serving the old page at once, and again after commit, so a
     # request that renders between the change and the commit cannot keep the old content
     # under the new generation.
-    page_cache_invalidate()
-    transaction.on_commit(page_cache_invalidate)
+    content_changed()
+    transaction.on_commit(content_changed)
 
 
 def _page_changed(sender, instance, **kwargs):
@@ -34,15 +34,6 @@ def _page_deleted(sender, instance, **kwargs):
     _invalidate_after_commit()
 
 
-def _restrictions_changed(sender, instance, **kwargs):
-    from django.core.cache import cache
-
-    from .models import RESTRICTED_PATHS_KEY
-
-    transaction.on_commit(lambda: cache.delete(RESTRICTED_PATHS_KEY))
-    _invalidate_after_commit()
-
-
 def connect() -> None:
     page_published.connect(_page_changed, dispatch_uid="blog-page-cache-published")
     page_unpublished.connect(_page_changed, dispatch_uid="blog-page-cache-unpublished")
@@ -51,8 +42,9 @@ def connect() -> None:
 
     post_delete.connect(_page_deleted, sender=Page, dispatch_uid="blog-page-cache-deleted")
     for signal in (post_save, post_delete):
+        # portal.cache keeps the restricted pages per generation.
         signal.connect(
-            _restrictions_changed,
+            _page_deleted,
             sender=PageViewRestriction,
             dispatch_uid=f"blog-restrictions-{signal is post_save}",
         )

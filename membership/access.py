@@ -18,6 +18,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from portal.cache import may_use_admin
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
     from django.db.models import QuerySet
@@ -56,7 +58,7 @@ def can_read_members_only(user: AbstractBaseUser | AnonymousUser | None) -> bool
     """
     if user is None or not user.is_authenticated or not user.is_active:
         return False
-    if user.is_staff or user.is_superuser or user.has_perm("wagtailadmin.access_admin"):
+    if user.is_staff or user.is_superuser or may_use_admin(user):
         return True
     return is_active_member(user)
 

@@ -10,9 +10,10 @@ from wagtail.search import index
 from wagtail.snippets.models import register_snippet
 
 from .blocks import LinkBlock, OfferBlock
+from .cache import CachedViewRestrictionsMixin, exclude_restricted
 
 
-class HomePage(Page):
+class HomePage(CachedViewRestrictionsMixin, Page):
     hero_kicker = models.CharField(max_length=80, blank=True)
     hero_title = models.CharField(max_length=120)
     hero_text = models.TextField(max_length=500, blank=True)
@@ -58,18 +59,17 @@ class HomePage(Page):
         """The newest public pages under the chosen articles index, whatever their type."""
         if not self.articles_index_id:
             return Page.objects.none()
-        return (
-            Page.objects.live()
-            .public()
-            .child_of(self.articles_index)
-            .order_by("-first_published_at")
-            .specific()[:count]
-        )
+        return exclude_restricted(
+            Page.objects.live().child_of(self.articles_index).order_by("-first_published_at")
+        ).specific()[:count]
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
         context["testimonials"] = Testimonial.objects.filter(is_shown=True)[:3]
         context["latest_articles"] = self.latest_articles()
+        # The page's content is the same for every reader, so the template keeps it rendered
+        # per revision and content generation; a preview is never kept.
+        context["fragment_timeout"] = 0 if getattr(request, "is_preview", False) else 3600
         return context
 
 

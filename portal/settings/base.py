@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Replays cached pages to anonymous readers before sessions or routing run (blog/cache.py).
     "blog.cache.AnonymousPageCacheMiddleware",
+    # Finds the Wagtail site of the request's host without a query (portal/cache.py).
+    "portal.cache.CachedSiteMiddleware",
     # Routes article URLs in one query instead of a walk down the page tree (blog/routing.py).
     "blog.routing.ArticleRouteMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -396,6 +398,13 @@ CACHES["renditions"] = {
     **CACHES["default"],
     "KEY_PREFIX": f"renditions:{Path(str(DATABASES['default']['NAME'])).name}",
     "TIMEOUT": 24 * 3600,
+}
+# Rendered pieces of the site's chrome (navigation, footer), kept in each process: they are
+# small, versioned by the content generation (portal/cache.py) and needed on every page.
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "fragments",
+    "TIMEOUT": 3600,
 }
 WAGTAILIMAGES_FORMAT_CONVERSIONS = {"bmp": "png", "gif": "png"}
 # Sessions read from the cache and written through to the database: a logged-in reader's page

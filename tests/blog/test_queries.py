@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from blog.cache import page_cache_invalidate
+from portal.cache import content_changed
 from tests.blog.factories import make_author, make_category, make_image, make_index, make_post
 from tests.factories import MemberFactory
 
@@ -43,7 +43,7 @@ def _count(client, url, *, fresh: bool = False) -> int:
     rendered fragments and the routing shortcut miss and the page is built from the database."""
     client.get(url)
     if fresh:
-        page_cache_invalidate()
+        content_changed()
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url).status_code == 200
     return len(queries)
@@ -61,7 +61,7 @@ def test_post_page_query_count_is_constant(client, reader, django_assert_max_num
     assert big_counts == small_counts
     with django_assert_max_num_queries(MAX_QUERIES):
         client.get(big.url)
-    page_cache_invalidate()
+    content_changed()
     with django_assert_max_num_queries(MAX_QUERIES + 4):
         # Built from scratch: tags, authors, related posts and the route's index on top.
         client.get(big.url)
