@@ -10,6 +10,9 @@ class ConferencesConfig(AppConfig):
         # "kind" we put on our Checkout Sessions, so membership never imports this app.
         from membership import stripe_gateway
 
+        from . import signals
         from .services import order_checkout_completed
+
+        signals.connect()
 
         stripe_gateway.register_checkout_handler("conference_order", order_checkout_completed)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Count, Q, Sum
 
 from membership import access
+from portal.cache import per_generation
 
 from . import capacity
 from .models import (
@@ -17,6 +20,51 @@ from .models import (
     TicketType,
     format_cents,
 )
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """What a checkout needs to know about a conference before it takes the seat lock."""
+
+    registration_open: bool
+    end_date: object
+    ticket_types: dict  # id -> active TicketType
+    breakouts: dict  # id -> break-out Session
+
+
+def checkout_catalogue(conference_id: int) -> Catalogue | None:
+    """The conference's registration window, active ticket types and break-outs, kept per
+    content generation in this process (None when there is no such conference).
+
+    Every checkout needs them and staff change them rarely, so three queries per checkout are
+    saved; saving a conference, ticket type or session starts a new generation (apps.py), which
+    reaches other processes within half a second. Capacities that decide a sale are not taken
+    from here: seats are counted, and the conference's capacity read, under the lock. The
+    objects are shared between requests, so callers must not change them.
+    """
+
+    def build():
+        conference = (
+            ConferencePage.objects.filter(pk=conference_id)
+            .values("registration_open", "end_date")
+            .first()
+        )
+        if conference is None:
+            return None
+        return Catalogue(
+            registration_open=conference["registration_open"],
+            end_date=conference["end_date"],
+            ticket_types={
+                t.pk: t
+                for t in TicketType.objects.filter(conference_id=conference_id, is_active=True)
+            },
+            breakouts={
+                s.pk: s
+                for s in Session.objects.filter(conference_id=conference_id, kind=Session.BREAKOUT)
+            },
+        )
+
+    return per_generation(f"conferences:catalogue:{conference_id}", build)
 
 
 def ticket_offers(*, conference: ConferencePage, user) -> list[dict]:

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from membership import access
 
-from . import capacity
+from . import capacity, selectors
 from .models import (
     CANCELLED,
     EXPIRED,
@@ -130,27 +130,13 @@ def order_create(
 
 def _order_create_locked(*, conference_id, owner, attendees, discount_code, waitlist_token):
     now = timezone.now()
-    # Only the conference's own columns: loading the whole Wagtail page joins its page row.
-    conference = (
-        ConferencePage.objects.filter(pk=conference_id)
-        .values("page_ptr_id", "registration_open", "end_date", "capacity")
-        .first()
-    )
-    if conference is None:
+    catalogue = selectors.checkout_catalogue(conference_id)
+    if catalogue is None:
         raise RegistrationError("There is no such conference.")
-    if not conference["registration_open"] or conference["end_date"] < timezone.localdate():
+    if not catalogue.registration_open or catalogue.end_date < timezone.localdate():
         raise RegistrationError("Registration for this conference is closed.")
-
-    ticket_types = {
-        t.pk: t for t in TicketType.objects.filter(conference_id=conference_id, is_active=True)
-    }
-    wanted_sessions = {pk for spec in attendees for pk in spec.session_ids}
-    sessions = {
-        s.pk: s
-        for s in Session.objects.filter(
-            conference_id=conference_id, pk__in=wanted_sessions, kind=Session.BREAKOUT
-        )
-    }
+    ticket_types = catalogue.ticket_types
+    sessions = catalogue.breakouts
     for spec in attendees:
         ticket_type = ticket_types.get(spec.ticket_type_id)
         if ticket_type is None:
@@ -210,8 +196,8 @@ def _order_create_locked(*, conference_id, owner, attendees, discount_code, wait
                     _sold_out_message(f"The break-out “{session.title}”", left),
                     what="" if left else f"session:{pk}",
                 )
-        if use.conference + len(attendees) > conference["capacity"]:
-            left = max(0, conference["capacity"] - use.conference)
+        if use.conference + len(attendees) > conference_capacity:
+            left = max(0, conference_capacity - use.conference)
             raise SoldOut(
                 _sold_out_message("The conference", left), what="" if left else "conference"
             )
@@ -254,24 +240,8 @@ def _order_create_locked(*, conference_id, owner, attendees, discount_code, wait
     if code and not discounted_tickets:
         raise RegistrationError(f"The code {code.code} does not apply to these tickets.")
 
-    # A cheap look without locks first: once something is sold out, the crowd still trying
-    # hears so at once instead of queueing for the locks only to be told the same.
-    check_and_note(count())
-    conference["capacity"] = capacity.lock_capacity_rows(
-        conference_id=conference_id,
-        ticket_type_ids=limited_types,
-        session_ids=session_counts,
-        discount_code_id=code.pk if code else None,
-    )
-    # Everything from here to the commit runs while others wait on the locks: keep it short.
-    check_and_note(count())
-    if code and code.max_uses is not None:
-        used = Attendee.objects.filter(
-            order__discount_code=code, order__status__in=(HELD, PAID), discount_cents__gt=0
-        ).count()
-        if used + discounted_tickets > code.max_uses:
-            raise RegistrationError(f"The code {code.code} has been used up.")
-
+    # The order is written before the lock is taken, so that the lock is held only to count
+    # and commit; if the count then shows too many seats taken, raising rolls all of it back.
     subtotal = sum(price for _, _, price, _ in priced)
     discount_total = sum(discount for _, _, _, discount in priced)
     order = Order.objects.create(
@@ -305,11 +275,28 @@ def _order_create_locked(*, conference_id, owner, attendees, discount_code, wait
         for attendee, (spec, *_) in zip(created, priced, strict=True)
         for s in (sessions[pk] for pk in spec.session_ids)
     )
+    if order.total_cents == 0:
+        _confirm(order, now=now)
+
+    # From here to the commit others wait on the lock: one statement to count, then commit.
+    conference_capacity = capacity.lock_capacity(conference_id=conference_id)
+    use = count()
+    # The count includes this order's own seats; check as if they were not there yet.
+    use.conference -= len(attendees)
+    for pk in use.by_ticket_type:
+        use.by_ticket_type[pk] -= ticket_counts[pk]
+    for pk in use.by_session:
+        use.by_session[pk] -= session_counts[pk]
+    check_and_note(use)
+    if code and code.max_uses is not None:
+        used = Attendee.objects.filter(
+            order__discount_code=code, order__status__in=(HELD, PAID), discount_cents__gt=0
+        ).count()
+        if used > code.max_uses:
+            raise RegistrationError(f"The code {code.code} has been used up.")
     if offer:
         offer.status = WaitlistEntry.ACCEPTED
         offer.save(update_fields=["status"])
-    if order.total_cents == 0:
-        _confirm(order, now=now)
     return order
 
 
@@ -414,9 +401,7 @@ def _retake_seats(*, order_id: int, now) -> None:
     attendees = list(order.attendees.select_related("ticket_type").prefetch_related("choices"))
     type_ids = {a.ticket_type_id for a in attendees if a.ticket_type.capacity is not None}
     session_ids = {c.session_id for a in attendees for c in a.choices.all()}
-    seats = capacity.lock_capacity_rows(
-        conference_id=order.conference_id, ticket_type_ids=type_ids, session_ids=session_ids
-    )
+    seats = capacity.lock_capacity(conference_id=order.conference_id)
     use = capacity.seat_use(
         conference_id=order.conference_id, ticket_type_ids=type_ids, session_ids=session_ids
     )
@@ -702,9 +687,7 @@ def waitlist_offer_seats(*, conference_id: int) -> list[WaitlistEntry]:
             if e.session_id is None and e.ticket_type.capacity is not None
         }
         session_ids = {e.session_id for e in waiting if e.session_id}
-        seats = capacity.lock_capacity_rows(
-            conference_id=conference_id, ticket_type_ids=type_ids, session_ids=session_ids
-        )
+        seats = capacity.lock_capacity(conference_id=conference_id)
         use = capacity.seat_use(
             conference_id=conference_id, ticket_type_ids=type_ids, session_ids=session_ids
         )
@@ -783,7 +766,7 @@ def attendee_take_breakout_offer(*, token: str, by_user) -> Attendee:
         if entry is None or entry.status != WaitlistEntry.OFFERED or entry.offer_expires_at <= now:
             raise RegistrationError("This offer is no longer valid.")
         session, attendee = entry.session, entry.attendee
-        capacity.lock_capacity_rows(conference_id=entry.conference_id, session_ids=[session.pk])
+        capacity.lock_capacity(conference_id=entry.conference_id)
         use = capacity.seat_use(
             conference_id=entry.conference_id, session_ids=[session.pk], exclude_offer_id=entry.pk
         )

@@ -53,6 +53,31 @@ def test_non_member_pays_non_member_price_and_member_pays_member_price(conferenc
     assert (member.price_tier, member.total_cents) == ("member", 49_500)
 
 
+def test_checkout_sees_staff_changes_to_prices_break_outs_and_registration_at_once(
+    conference, full_ticket
+):
+    # Checkouts read the catalogue from a per-process cache; saving must refresh it.
+    services.order_create(
+        conference_id=conference.pk, owner=UserFactory(), attendees=[spec(full_ticket)]
+    )
+    full_ticket.non_member_price_cents = 70_000
+    full_ticket.save()
+    breakout = SessionFactory(conference=conference, capacity=5)
+
+    order = services.order_create(
+        conference_id=conference.pk, owner=UserFactory(), attendees=[spec(full_ticket, breakout)]
+    )
+    assert order.total_cents == 70_000
+    assert order.attendees.get().choices.get().session == breakout
+
+    conference.registration_open = False
+    conference.save()
+    with pytest.raises(services.RegistrationError, match="closed"):
+        services.order_create(
+            conference_id=conference.pk, owner=UserFactory(), attendees=[spec(full_ticket)]
+        )
+
+
 def test_early_bird_price_applies_until_its_deadline(conference):
     ticket = TicketTypeFactory(
         conference=conference,
