@@ -10,19 +10,11 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from wagtail.signals import page_published, page_unpublished, post_page_move
 
-from portal.cache import content_changed
-
-
-def _invalidate_after_commit(**kwargs):
-    # Now, so this process stops serving the old page at once, and again after commit, so a
-    # request that renders between the change and the commit cannot keep the old content
-    # under the new generation.
-    content_changed()
-    transaction.on_commit(content_changed)
+from portal.cache import content_changed_on_commit
 
 
 def _page_changed(sender, instance, **kwargs):
-    _invalidate_after_commit()
+    content_changed_on_commit()
     if getattr(settings, "WAGTAILFRONTENDCACHE", None):
         from .tasks import frontend_cache_purge_listings
 
@@ -31,7 +23,7 @@ def _page_changed(sender, instance, **kwargs):
 
 
 def _page_deleted(sender, instance, **kwargs):
-    _invalidate_after_commit()
+    content_changed_on_commit()
 
 
 def connect() -> None:

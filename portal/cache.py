@@ -65,6 +65,27 @@ def content_changed() -> int:
     return generation
 
 
+def forget_local() -> None:
+    """Drop what this process keeps (the generation, values derived from it, the chrome's
+    fragments), so the next request reads everything afresh. For tests, which empty the shared
+    cache between cases and must not see another case's sites or pages."""
+    with _generation.lock:
+        _generation.derived.clear()
+    _generation.set(None)
+    caches["fragments"].clear()
+
+
+def content_changed_on_commit() -> None:
+    """For a change made inside a transaction: start a new generation now, so this process
+    stops serving the old content at once, and again after the commit, so a request that
+    caches between the change and the commit cannot keep the old content under the new
+    generation."""
+    from django.db import transaction
+
+    content_changed()
+    transaction.on_commit(content_changed)
+
+
 def current_generation() -> int | None:
     """The generation as this process last read it, or None when the cache has none yet."""
     return _generation.current()

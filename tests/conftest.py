@@ -68,7 +68,10 @@ def _empty_cache():
     """Every test starts with an empty cache, so no page or count leaks from the one before."""
     from django.core.cache import cache
 
+    from portal.cache import forget_local
+
     cache.clear()
+    forget_local()
 
 
 # --- Celery ---------------------------------------------------------------------------------

@@ -351,6 +351,9 @@ STORAGES = {
 # ---------------------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "NORM"
 WAGTAILADMIN_BASE_URL = SITE_URL
+# No avatars from gravatar.com: the portal makes no calls to outside hosts, and staff e-mail
+# hashes are not sent to a third party. Wagtail shows its bundled default avatar instead.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "pptx", "rtf", "txt", "xlsx"]
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 10 * 1024 * 1024

@@ -4,6 +4,7 @@ with a comment; readers then find it on the index, in the feeds and in search.""
 import re
 
 import pytest
+from playwright.sync_api import expect
 from django.db import OperationalError
 from wagtail.images import get_image_model
 from wagtail.models import TaskState
@@ -66,6 +67,9 @@ def test_editor_submits_moderator_approves_and_readers_find_the_post(
     insert_block(page, "Heading")
     page.fill("#body-0-value", "Start with the bank")
     insert_block(page, "Image")
+    # The featured image has a "Choose an image" button too: wait until the new block's own
+    # chooser exists, so that `.last` is the block's and not the featured image's.
+    page.locator("#body-1-value-image").wait_for(state="attached")
     page.get_by_role("button", name="Choose an image").last.click()
     choice = page.locator(".modal a.image-choice").first
     choice.wait_for(state="visible")
@@ -75,7 +79,8 @@ def test_editor_submits_moderator_approves_and_readers_find_the_post(
     insert_block(page, "Quote")
     page.fill("#body-2-value-quote", QUOTE)
     page.fill("#body-2-value-attribution", "Practice administrator, Ohio")
-    assert page.locator('input[name="body-1-value-image"]').input_value() != ""
+    # The chooser fills the block's hidden input once its "chosen" response arrives.
+    expect(page.locator('input[name="body-1-value-image"]')).not_to_have_value("")
     screenshot(page, "blog-admin-editor-compose")
     # "Submit to Moderators approval" sits in the save button's drop-down menu.
     page.eval_on_selector('button[name="action-submit"]', "button => button.click()")

@@ -66,3 +66,21 @@ def test_unknown_page_gets_a_helpful_404(client, demo_site):
 
     assert response.status_code == 404
     assert "We can't find that page" in response.content.decode()
+
+
+@pytest.mark.parametrize("reader", ["anonymous", "member"])
+def test_home_page_stays_within_ten_queries_built_from_scratch(
+    client, demo_site, reader, django_assert_max_num_queries, settings
+):
+    from portal.cache import content_changed
+    from tests.factories import MemberFactory
+
+    settings.PAGE_CACHE_ENABLED = False  # measure building the page, not replaying it
+    if reader == "member":
+        client.force_login(MemberFactory())
+    client.get("/")
+    content_changed()
+    with django_assert_max_num_queries(10):
+        assert client.get("/").status_code == 200
+    with django_assert_max_num_queries(2):
+        client.get("/")

@@ -49,3 +49,18 @@ def test_production_settings_refuse_the_filesystem_broker():
 
     assert result.returncode != 0
     assert "CELERY_BROKER_URL" in result.stderr
+
+
+def test_admin_pages_load_no_avatars_from_outside_hosts(client, db):
+    from django.contrib.auth.models import Group
+
+    from tests.factories import UserFactory
+
+    editor = UserFactory()
+    editor.groups.add(Group.objects.get(name="Editors"))
+    client.force_login(editor)
+
+    html = client.get("/admin/").content.decode()
+
+    assert "default-user-avatar" in html
+    assert "gravatar" not in html
