@@ -4,8 +4,8 @@ with a comment; readers then find it on the index, in the feeds and in search.""
 import re
 
 import pytest
-from playwright.sync_api import expect
 from django.db import OperationalError
+from playwright.sync_api import expect
 from wagtail.images import get_image_model
 from wagtail.models import TaskState
 
