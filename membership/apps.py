@@ -17,3 +17,17 @@ class MembershipConfig(AppConfig):
         stripe_gateway.register_refund_handler(
             stripe_gateway.MEMBERSHIP_KIND, services.membership_apply_refund
         )
+        from allauth.account.signals import email_changed
+
+        email_changed.connect(_queue_customer_email_sync, dispatch_uid="membership-email-sync")
+
+
+def _queue_customer_email_sync(sender, user, **kwargs):
+    # A member confirmed a new address: Stripe's copy (receipts, card reminders) follows,
+    # through a job, since the request must not wait on Stripe.
+    from django.db import transaction
+
+    from .tasks import customer_email_sync
+
+    user_id = user.pk
+    transaction.on_commit(lambda: customer_email_sync.delay(user_id))

@@ -205,6 +205,26 @@ def membership_customer(*, membership: Membership) -> str:
     return customer_id
 
 
+def membership_customer_email_sync(*, user_id: int) -> int:
+    """Give the Stripe Customers this person pays through their current email address, so
+    receipts and card reminders follow an email change. Reads the address now, so a late or
+    repeated run sends the newest one. Calls Stripe; returns how many customers it updated."""
+    updated = 0
+    memberships = Membership.objects.filter(user_id=user_id).exclude(stripe_customer_id="")
+    for membership in memberships.select_related("user", "practice"):
+        user = membership.user
+        name = membership.practice.name if membership.practice_id else user.get_full_name()
+        gateway.customer_upsert(
+            customer_id=membership.stripe_customer_id,
+            email=user.email,
+            name=name or user.email,
+            metadata={"membership": str(membership.pk), "user": str(user.pk)},
+            idempotency_key=f"membership-{membership.pk}-customer-email",
+        )
+        updated += 1
+    return updated
+
+
 def membership_checkout(
     *, membership: Membership, success_url: str, cancel_url: str
 ) -> gateway.CheckoutSessionRef:

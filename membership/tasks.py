@@ -67,6 +67,11 @@ def subscription_cancel(subscription_id: str) -> None:
 
 
 @shared_task(**_RETRY)
+def customer_email_sync(user_id: int) -> int:
+    return services.membership_customer_email_sync(user_id=user_id)
+
+
+@shared_task(**_RETRY)
 def plan_sync(plan_id: int) -> None:
     from .models import Plan
 

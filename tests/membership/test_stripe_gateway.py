@@ -100,3 +100,37 @@ def test_plan_sync_makes_product_and_yearly_price_and_a_new_price_takes_the_look
     assert found.data[0].recurring.interval == "year"
     assert client.v1.prices.retrieve(first).active is False
     assert client.v1.products.retrieve(plan.stripe_product_id).name == "NORM membership: Individual"
+
+
+def test_confirming_a_new_email_address_updates_the_stripe_customer(
+    client, stripe_standin, django_capture_on_commit_callbacks
+):
+    from allauth.account.models import EmailAddress, EmailConfirmationHMAC
+
+    from membership import services
+    from membership.models import Membership
+    from membership.tasks import customer_email_sync
+    from tests.factories import MemberFactory
+
+    member = MemberFactory(email="old@clinic.example")
+    customer_id = services.membership_customer(membership=Membership.objects.get(user=member))
+    client.force_login(member)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/accounts/email/", {"email": "new@clinic.example", "action_add": ""})
+    key = EmailConfirmationHMAC(EmailAddress.objects.get(email="new@clinic.example")).key
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        client.post(f"/accounts/confirm-email/{key}/")
+
+    member.refresh_from_db()
+    assert member.email == "new@clinic.example"
+    # Confirming the address queued the Stripe update (to run after the commit).
+    assert any("customer_email_sync" in callback.__code__.co_freevars for callback in queued)
+    assert customer_email_sync(member.pk) == 1  # the queued job, as the worker runs it
+    assert customer_email_sync(member.pk) == 1  # and again: the same address, no harm
+    updates = [
+        e["data"]["object"]
+        for e in stripe_standin.events("customer.updated")
+        if e["data"]["object"]["id"] == customer_id
+    ]
+    assert updates and updates[-1]["email"] == "new@clinic.example"
