@@ -9,3 +9,4 @@ class BlogConfig(AppConfig):
         from . import signals
 
         signals.connect()
+        signals.connect_moderation_mail()

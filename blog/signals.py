@@ -26,6 +26,45 @@ def _page_deleted(sender, instance, **kwargs):
     content_changed_on_commit()
 
 
+def _queue_moderation_mail(dispatch_uid):
+    def handler(sender, instance, user=None, **kwargs):
+        from .tasks import moderation_notify
+
+        label, pk, user_pk = instance._meta.label, instance.pk, getattr(user, "pk", None)
+        transaction.on_commit(lambda: moderation_notify.delay(dispatch_uid, label, pk, user_pk))
+
+    return handler
+
+
+def connect_moderation_mail() -> None:
+    """Send Wagtail's moderation emails from a Celery job instead of the editor's request.
+
+    Our handlers are connected under Wagtail's own dispatch_uids before wagtail.admin's ready()
+    connects its in-request senders, which Django then ignores as already connected. That
+    needs this app above wagtail.admin in INSTALLED_APPS; tests/blog/test_workflow.py checks
+    that the mail does not go out in the request.
+    """
+    from wagtail.models import TaskState, WorkflowState
+    from wagtail.signals import (
+        task_submitted,
+        workflow_approved,
+        workflow_rejected,
+        workflow_submitted,
+    )
+
+    from .tasks import MODERATION_NOTIFIERS
+
+    signals = {
+        "group_approval_task_submitted_email_notification": (task_submitted, TaskState),
+        "workflow_state_submitted_email_notification": (workflow_submitted, WorkflowState),
+        "workflow_state_rejected_email_notification": (workflow_rejected, WorkflowState),
+        "workflow_state_approved_email_notification": (workflow_approved, WorkflowState),
+    }
+    for uid in MODERATION_NOTIFIERS:
+        signal, sender = signals[uid]
+        signal.connect(_queue_moderation_mail(uid), sender=sender, dispatch_uid=uid, weak=False)
+
+
 def connect() -> None:
     page_published.connect(_page_changed, dispatch_uid="blog-page-cache-published")
     page_unpublished.connect(_page_changed, dispatch_uid="blog-page-cache-unpublished")

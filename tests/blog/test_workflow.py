@@ -95,3 +95,39 @@ def test_beat_schedule_runs_the_publishing_job_every_minute(settings):
 
     assert entry["task"] == "portal.tasks.publish_scheduled"
     assert entry["schedule"] <= 60
+
+
+def test_moderation_mail_is_sent_by_a_job_after_the_commit_not_in_the_request(celery_worker):
+    from django.core import mail
+    from django.db import transaction
+    from wagtail.signals import task_submitted
+
+    from blog.tasks import moderation_notify
+
+    # Our handler holds Wagtail's dispatch_uid, so Wagtail's in-request sender never connected.
+    receivers = [r for r in task_submitted.receivers if r[0][0] == MODERATION_SUBMITTED_UID]
+    ((_key, receiver, *_rest),) = receivers
+    assert "_queue_moderation_mail" in receiver.__qualname__
+    editor, moderator = _member_of("Editors"), _member_of("Moderators")
+    post = make_post(publish=False)
+    post.save_revision(user=editor)
+    mail.outbox.clear()
+
+    with transaction.atomic():
+        post.get_workflow().start(post, editor)
+        assert mail.outbox == []  # nothing sent while the editor's request is still running
+
+    sent = wait_for(
+        lambda: [m for m in mail.outbox if moderator.email in m.to],
+        message="the moderator was never told about the submission",
+    )
+    assert post.title in sent[0].subject
+    # A second delivery of the same job sends nothing more.
+    task_state = TaskState.objects.get(workflow_state__base_content_type__isnull=False)
+    assert not moderation_notify(
+        MODERATION_SUBMITTED_UID, task_state._meta.label, task_state.pk, editor.pk
+    )
+    assert len([m for m in mail.outbox if moderator.email in m.to]) == 1
+
+
+MODERATION_SUBMITTED_UID = "group_approval_task_submitted_email_notification"
