@@ -141,7 +141,7 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # ---------------------------------------------------------------------------------------------
-# Cache: REDIS_URL, local memory when unset.
+# Cache: REDIS_URL; without it, files under var/cache/.
 # ---------------------------------------------------------------------------------------------
 if REDIS_URL:
     CACHES = {
@@ -152,7 +152,15 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Files, not each process's memory: `make run`'s web server, worker and beat must share
+    # the content generation, so that a post the beat job publishes shows on the site at once.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
+    }
 
 # ---------------------------------------------------------------------------------------------
 # Celery: https://docs.celeryq.dev/en/stable/userguide/configuration.html

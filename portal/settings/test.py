@@ -37,6 +37,11 @@ else:
         "global_keyprefix": f"{_run_id}:",
     }
 CACHES["default"]["KEY_PREFIX"] = _run_id  # noqa: F405
+if CACHES["default"]["BACKEND"].endswith("FileBasedCache"):  # noqa: F405
+    # A folder of the run's own: tests empty the cache before each case, which must never
+    # touch a `make run` beside them.
+    CACHES["default"]["LOCATION"] = tempfile.mkdtemp(prefix="guildhall-cache-")  # noqa: F405
+    CACHES["renditions"]["LOCATION"] = CACHES["default"]["LOCATION"]  # noqa: F405
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A test database in a file, not in shared-cache memory: threads (the live server, the
