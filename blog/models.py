@@ -148,6 +148,12 @@ class BlogIndexPage(CachedViewRestrictionsMixin, RoutablePageMixin, Page):
             posts = posts.filter(tagged_items__tag=tag) if tag else posts.none()
         page_number = request.GET.get("page", "1")
         page_number = page_number if page_number.isdigit() and len(page_number) < 6 else "1"
+        # What the rendered list depends on; an unknown slug lists nothing, so it must not
+        # share a key with no filter at all.
+        filters = [
+            str(found.pk) if found else ("?" if request.GET.get(name) else "")
+            for name, found in (("category", category), ("tag", tag))
+        ]
         request.page_cache_ok = True
         preview = getattr(request, "is_preview", False)
         return self.render(
@@ -161,7 +167,7 @@ class BlogIndexPage(CachedViewRestrictionsMixin, RoutablePageMixin, Page):
                 "filter_query": _filter_query(category, tag),
                 "fragment_timeout": 0 if preview else FRAGMENT_SECONDS,
                 "fragment_version": f"{self.pk}.{self.live_revision_id}.{content_generation()}."
-                f"{category.pk if category else ''}.{tag.pk if tag else ''}.{page_number}",
+                f"{'.'.join(filters)}.{page_number}",
             },
         )
 

@@ -133,6 +133,26 @@ def test_index_filters_by_category_and_tag(client):
     assert "No articles here yet" in unknown
 
 
+@pytest.mark.parametrize("reader", ["anonymous", "member"])
+def test_index_rendered_for_one_filter_is_never_shown_for_another(client, reader):
+    # The index's list is kept rendered per filter and page; an unknown category (which lists
+    # nothing) must not be kept under the unfiltered index's key, nor the other way round.
+    from tests.factories import MemberFactory
+
+    if reader == "member":
+        client.force_login(MemberFactory())
+    index = make_index()
+    make_post(title="Coding rules", category=make_category("Revenue cycle"))
+    make_post(title="Team morale", tags=["Leadership"])
+
+    assert "No articles here yet" in client.get(index.url + "?category=nope").content.decode()
+    assert "No articles here yet" in client.get(index.url + "?tag=nope").content.decode()
+    everything = client.get(index.url).content.decode()
+    assert "Coding rules" in everything and "Team morale" in everything
+    assert "Team morale" not in client.get(index.url + "?category=revenue-cycle").content.decode()
+    assert "Coding rules" in client.get(index.url + "?page=abc").content.decode()
+
+
 def test_rss_and_atom_feeds_list_public_posts_with_links(client):
     index = make_index()
     make_post(title="Prior authorization workflow", authors=[make_author("David Osei")])
