@@ -147,9 +147,9 @@ def wait_until_up(url: str, timeout: float = 30.0) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=5, help="seconds per run")
-    # wrk's keep-alive connections are shared out between the gunicorn processes when they
-    # open, and an uneven share (6 and 2) halves what a CPU-bound page gets; each page is
-    # therefore run several times, on fresh connections, and the median run is reported.
+    # Single runs on this 2-core VM swing by up to 2x (now and then a run gets half the
+    # throughput, cached anonymous pages too, with sync workers as well as gthread), so each
+    # page is run several times and the median run is reported with the range.
     parser.add_argument("--repeat", type=int, default=3, help="runs per page (median shown)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
