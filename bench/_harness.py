@@ -25,3 +25,34 @@ def run_on_scratch_database(name: str, run, args) -> int:
     finally:
         connections.close_all()
         connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def start_thread_workers(env: dict, *, count: int, threads: int, name: str) -> list:
+    """Start `count` real Celery worker processes (thread pool, `threads` each) with `env`,
+    and return them once every one answers a ping. Exits when they do not start in 2 minutes.
+    The caller terminates them."""
+    import subprocess
+    import time
+
+    from django.conf import settings
+
+    from portal.celery import app
+    from tests.discussions import worker_process
+
+    workers = [
+        subprocess.Popen(
+            worker_process.command(
+                "--pool", "threads", "--concurrency", str(threads), "--hostname", f"{name}{n}@%h"
+            ),
+            env=env,
+            cwd=settings.BASE_DIR,
+        )
+        for n in range(count)
+    ]
+    deadline = time.monotonic() + 120
+    while len(app.control.ping(timeout=0.5) or []) < count:
+        if time.monotonic() > deadline:
+            for worker in workers:
+                worker.terminate()
+            raise SystemExit("the Celery workers did not start")
+    return workers

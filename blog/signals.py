@@ -26,12 +26,12 @@ def _page_deleted(sender, instance, **kwargs):
     content_changed_on_commit()
 
 
-def _queue_moderation_mail(dispatch_uid):
+def _queue_moderation_mail(notifier_name):
     def handler(sender, instance, user=None, **kwargs):
         from .tasks import moderation_notify
 
         label, pk, user_pk = instance._meta.label, instance.pk, getattr(user, "pk", None)
-        transaction.on_commit(lambda: moderation_notify.delay(dispatch_uid, label, pk, user_pk))
+        transaction.on_commit(lambda: moderation_notify.delay(notifier_name, label, pk, user_pk))
 
     return handler
 
@@ -52,17 +52,38 @@ def connect_moderation_mail() -> None:
         workflow_submitted,
     )
 
-    from .tasks import MODERATION_NOTIFIERS
-
-    signals = {
-        "group_approval_task_submitted_email_notification": (task_submitted, TaskState),
-        "workflow_state_submitted_email_notification": (workflow_submitted, WorkflowState),
-        "workflow_state_rejected_email_notification": (workflow_rejected, WorkflowState),
-        "workflow_state_approved_email_notification": (workflow_approved, WorkflowState),
-    }
-    for uid in MODERATION_NOTIFIERS:
-        signal, sender = signals[uid]
-        signal.connect(_queue_moderation_mail(uid), sender=sender, dispatch_uid=uid, weak=False)
+    # Wagtail's dispatch_uid, its signal and sender, and the notifier (in
+    # wagtail.admin.signal_handlers) that writes the mail, as wagtail.admin connects them.
+    notifications = [
+        (
+            "group_approval_task_submitted_email_notification",
+            task_submitted,
+            TaskState,
+            "task_submission_email_notifier",
+        ),
+        (
+            "workflow_state_submitted_email_notification",
+            workflow_submitted,
+            WorkflowState,
+            "workflow_submission_email_notifier",
+        ),
+        (
+            "workflow_state_rejected_email_notification",
+            workflow_rejected,
+            WorkflowState,
+            "workflow_rejection_email_notifier",
+        ),
+        (
+            "workflow_state_approved_email_notification",
+            workflow_approved,
+            WorkflowState,
+            "workflow_approval_email_notifier",
+        ),
+    ]
+    for uid, signal, sender, notifier_name in notifications:
+        signal.connect(
+            _queue_moderation_mail(notifier_name), sender=sender, dispatch_uid=uid, weak=False
+        )
 
 
 def connect() -> None:

@@ -12,6 +12,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from . import services
 from .models import MemberProfile, Membership, Plan, Practice, Seat, StateChange
 
 PLANS = [
@@ -140,14 +141,7 @@ def _practice(admin, plan: Plan) -> None:
         practice = Practice.objects.create(
             name="Riverside Rheumatology", city="Springfield", state="IL", specialty="Rheumatology"
         )
-        membership = Membership.objects.create(user=admin, practice=practice, plan=plan)
-        Seat.objects.create(
-            membership=membership,
-            email=admin.email,
-            user=admin,
-            invited_by=admin,
-            accepted_at=timezone.now(),
-        )
+        membership = services.practice_membership_create(admin=admin, practice=practice, plan=plan)
         # An invitation not yet accepted, so the seats table shows both kinds.
         Seat.objects.create(
             membership=membership, email="frontdesk@riverside.example", invited_by=admin

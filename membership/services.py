@@ -137,14 +137,7 @@ def membership_prepare(
             practice = Practice.objects.create(
                 name=practice_name.strip(), city=practice_city, state=practice_state
             )
-            membership = Membership.objects.create(user=user, practice=practice, plan=plan)
-            Seat.objects.create(
-                membership=membership,
-                email=user.email,
-                user=user,
-                invited_by=user,
-                accepted_at=timezone.now(),
-            )
+            membership = practice_membership_create(admin=user, practice=practice, plan=plan)
             _record(membership, "", reason="practice membership started at checkout")
         elif membership is None:
             membership = Membership.objects.create(user=user, plan=plan)
@@ -184,6 +177,19 @@ def plan_sync_stripe(*, plan: Plan) -> Plan:
     plan.stripe_product_id, plan.stripe_price_id = product_id, price_id
     plan.stripe_synced_cents = plan.yearly_price_cents
     return plan
+
+
+def practice_membership_create(*, admin, practice: Practice, plan: Plan) -> Membership:
+    """A new (pending) membership for `practice`, bought by `admin`, who holds its first seat."""
+    membership = Membership.objects.create(user=admin, practice=practice, plan=plan)
+    Seat.objects.create(
+        membership=membership,
+        email=admin.email,
+        user=admin,
+        invited_by=admin,
+        accepted_at=timezone.now(),
+    )
+    return membership
 
 
 def membership_customer(*, membership: Membership) -> str:

@@ -22,7 +22,6 @@ from django.core.cache import caches
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 GENERATION_KEY = "page-cache:generation"
-RESTRICTED_PATHS_KEY = "portal:restricted-page-paths"
 ADMIN_ACCESS_VERSION_KEY = "portal:admin-access-version"
 ADMIN_ACCESS_SECONDS = 3600
 
@@ -149,22 +148,13 @@ class CachedSiteMiddleware:
 
 
 def restricted_paths() -> list[str]:
-    """Tree paths of pages with a Wagtail view restriction (login, group, password).
-
-    Saving or deleting a restriction starts a new generation, so the list is kept per generation
-    in this process, with a copy in the shared cache for the other processes.
-    """
+    """Tree paths of pages with a Wagtail view restriction (login, group, password), read once
+    per generation in each process: saving or deleting a restriction starts a new one."""
 
     def build():
         from wagtail.models import PageViewRestriction
 
-        cache = shared_cache()
-        found = cache.get(RESTRICTED_PATHS_KEY)
-        if found is not None and found[0] == content_generation():
-            return found[1]
-        paths = list(PageViewRestriction.objects.values_list("page__path", flat=True))
-        cache.set(RESTRICTED_PATHS_KEY, (content_generation(), paths), None)
-        return paths
+        return list(PageViewRestriction.objects.values_list("page__path", flat=True))
 
     return per_generation("restricted-paths", build)
 

@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import subprocess
 import sys
 import threading
 import time
 from collections import Counter
 
-from bench._harness import run_on_scratch_database
+from bench._harness import run_on_scratch_database, start_thread_workers
 
 
 class CountingSink:
@@ -104,29 +103,8 @@ def run(args, settings, connection) -> int:
     env = worker_process.environment(
         database_url=worker_process.database_url(connection), overrides=overrides
     )
-    workers = [
-        subprocess.Popen(
-            worker_process.command(
-                "--pool",
-                "threads",
-                "--concurrency",
-                str(args.concurrency),
-                "--hostname",
-                f"bench{n}@%h",
-            ),
-            env=env,
-            cwd=settings.BASE_DIR,
-        )
-        for n in range(args.workers)
-    ]
+    workers = start_thread_workers(env, count=args.workers, threads=args.concurrency, name="bench")
     try:
-        from portal.celery import app
-
-        deadline = time.monotonic() + 60
-        while len(app.control.ping(timeout=0.5) or []) < args.workers:
-            if time.monotonic() > deadline:
-                print("workers did not start")
-                return 1
         print(
             f"{args.subscribers:,} subscribers, {args.workers} worker processes x "
             f"{args.concurrency} threads, batches of {args.batch}, sink on 127.0.0.1:{port}"

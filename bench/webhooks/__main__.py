@@ -39,7 +39,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-from bench._harness import run_on_scratch_database
+from bench._harness import run_on_scratch_database, start_thread_workers
 
 WEBHOOK_SECRET = "whsec_bench"  # noqa: S105 - the bench signs its own events
 LATENCY_SKIP = ("invoice.", "customer.subscription.")
@@ -137,21 +137,8 @@ def run(args, settings, connection) -> int:
 
     def start_workers() -> None:
         workers.extend(
-            subprocess.Popen(
-                worker_process.command(
-                    "--pool",
-                    "threads",
-                    "--concurrency",
-                    str(args.threads),
-                    "--hostname",
-                    f"wh{n}@%h",
-                ),
-                env=env,
-                cwd=settings.BASE_DIR,
-            )
-            for n in range(args.workers)
+            start_thread_workers(env, count=args.workers, threads=args.threads, name="wh")
         )
-        wait_for_workers(args.workers)
 
     url = f"http://127.0.0.1:{port}/stripe/webhook/"
     try:
@@ -248,15 +235,6 @@ def wait_for_web(url: str) -> None:
             if time.monotonic() > deadline:
                 raise SystemExit("gunicorn did not start") from None
             time.sleep(0.2)
-
-
-def wait_for_workers(workers: int) -> None:
-    from portal.celery import app
-
-    deadline = time.monotonic() + 120
-    while len(app.control.ping(timeout=0.5) or []) < workers:
-        if time.monotonic() > deadline:
-            raise SystemExit("the Celery workers did not start")
 
 
 def wait_applied(total: int, timeout: float = 600) -> None:

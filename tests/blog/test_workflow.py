@@ -125,7 +125,7 @@ def test_moderation_mail_is_sent_by_a_job_after_the_commit_not_in_the_request(ce
     # A second delivery of the same job sends nothing more.
     task_state = TaskState.objects.get(workflow_state__base_content_type__isnull=False)
     assert not moderation_notify(
-        MODERATION_SUBMITTED_UID, task_state._meta.label, task_state.pk, editor.pk
+        "task_submission_email_notifier", task_state._meta.label, task_state.pk, editor.pk
     )
     assert len([m for m in mail.outbox if moderator.email in m.to]) == 1
 
