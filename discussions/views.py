@@ -20,7 +20,8 @@ from membership.access import is_active_member
 from . import services
 from .forms import PostForm, ReplyForm, SearchForm, SubscriptionForm, ThreadPreferenceForm
 from .models import Attachment, MailingList, Message, Subscription, Thread, ThreadPreference
-from .services.common import can_read
+from .services.common import can_read, confirmation_token_read
+from .services.posting import CONFIRMATION_MAX_AGE
 
 
 def _readable_list(request, slug: str) -> MailingList:
@@ -306,6 +307,34 @@ def unsubscribe(request, token):
         "discussions/unsubscribe.html",
         {"mailing_list": mailing_list, "done": False, "token": token},
     )
+
+
+# The member's one-click answer for a post that came in their name unverified. A GET only
+# shows the two buttons (mail scanners follow links); the POST acts, once.
+@require_http_methods(["GET", "POST"])
+def post_confirm(request, token):
+    context = {"token": token}
+    try:
+        pk = confirmation_token_read(token, max_age=CONFIRMATION_MAX_AGE)
+        message = Message.objects.select_related("mailing_list").get(pk=pk)
+    except signing.SignatureExpired:
+        return render(request, _CONFIRM, {**context, "state": "expired"}, status=410)
+    except (signing.BadSignature, Message.DoesNotExist):
+        return render(request, _CONFIRM, {**context, "state": "invalid"}, status=404)
+    context["message"] = message
+    if message.status != Message.Status.HELD or message.sender_verified:
+        return render(request, _CONFIRM, {**context, "state": "decided"})
+    if request.method == "GET":
+        return render(request, _CONFIRM, {**context, "state": "ask"})
+    action = request.POST.get("action")
+    if action not in {"publish", "discard"}:
+        return render(request, _CONFIRM, {**context, "state": "ask"}, status=400)
+    message = services.message_confirm(message=message, publish=action == "publish")
+    state = "published" if action == "publish" else "discarded"
+    return render(request, _CONFIRM, {**context, "message": message, "state": state})
+
+
+_CONFIRM = "discussions/post_confirmation.html"
 
 
 def search(request):
