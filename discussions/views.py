@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -20,8 +22,8 @@ from membership.access import is_active_member
 from . import services
 from .forms import PostForm, ReplyForm, SearchForm, SubscriptionForm, ThreadPreferenceForm
 from .models import Attachment, MailingList, Message, Subscription, Thread, ThreadPreference
-from .services.common import can_read, confirmation_token_read
-from .services.posting import CONFIRMATION_MAX_AGE
+from .services.common import can_read, confirmation_token_read, is_moderator
+from .services.posting import ALLOWED_ATTACHMENT_TYPES, CONFIRMATION_MAX_AGE
 
 
 def _readable_list(request, slug: str) -> MailingList:
@@ -361,17 +363,42 @@ def search(request):
     )
 
 
+# Markup a browser would run as a page of ours if it ever rendered the file: never sent as
+# such, whatever the sender declared or the name says.
+_ACTIVE_TYPES = re.compile(r"html|svg|xml|javascript|ecmascript|x-shockwave", re.I)
+_ACTIVE_NAMES = re.compile(r"\.(?:x?html?|svgz?|xml|xsl|xht|js|mjs|swf)$", re.I)
+
+
+def _download_type(item: Attachment) -> str:
+    ctype = (item.content_type or "").lower()
+    if (
+        ctype not in ALLOWED_ATTACHMENT_TYPES
+        or _ACTIVE_TYPES.search(ctype)
+        or _ACTIVE_NAMES.search(item.filename or "")
+    ):
+        return "application/octet-stream"
+    return ctype
+
+
 def attachment(request, pk):
-    item = get_object_or_404(
-        Attachment.objects.select_related("message__mailing_list"),
-        pk=pk,
-        message__status=Message.Status.PUBLISHED,
+    """An attachment, only ever as a download (Content-Disposition: attachment, nosniff).
+
+    Files live in private storage and leave it only through here: a published post's to its
+    list's readers, a held or rejected post's to the list's moderators alone.
+    """
+    item = get_object_or_404(Attachment.objects.select_related("message__mailing_list"), pk=pk)
+    mailing_list = item.message.mailing_list
+    if item.message.status == Message.Status.PUBLISHED:
+        if not can_read(request.user, mailing_list):
+            return _members_only(request, mailing_list)
+    elif not is_moderator(request.user, mailing_list):
+        raise Http404("No such attachment.")
+    try:
+        handle = item.file.open("rb")
+    except (FileNotFoundError, OSError):
+        raise Http404("The file is missing.") from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=item.filename, content_type=_download_type(item)
     )
-    if not can_read(request.user, item.message.mailing_list):
-        return _members_only(request, item.message.mailing_list)
-    return FileResponse(
-        item.file.open("rb"),
-        as_attachment=True,
-        filename=item.filename,
-        content_type=item.content_type,
-    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
