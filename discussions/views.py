@@ -20,6 +20,7 @@ from mailparser_reply import EmailReplyParser
 from membership.access import is_active_member
 
 from . import services
+from .archive_html import archive_html
 from .forms import PostForm, ReplyForm, SearchForm, SubscriptionForm, ThreadPreferenceForm
 from .models import Attachment, MailingList, Message, Subscription, Thread, ThreadPreference
 from .services.common import can_read, confirmation_token_read, is_moderator
@@ -131,8 +132,14 @@ def thread_detail(request, slug, pk):
         .prefetch_related("attachments")
         .order_by("published_at", "pk")
     )
+    # ?images=<pk> shows remote images for that one message; none load otherwise.
+    show_images_for = request.GET.get("images", "")
     for post in posts:
         post.latest_text, post.has_folded = split_body(post.body_text)
+        post.show_images = show_images_for == str(post.pk)
+        post.html_view, post.images_hidden = archive_html(
+            post.body_html, show_images=post.show_images
+        )
     preference = None
     if request.user.is_authenticated:
         preference = (
