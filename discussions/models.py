@@ -7,7 +7,10 @@ else is derived from it by the ingest task. Outbound mail is driven by Delivery 
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
+from django.core.files.storage import storages
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -206,7 +209,12 @@ class Message(models.Model):
     )
     moderated_at = models.DateTimeField(null=True, blank=True)
     moderation_note = models.TextField(blank=True)
+    # Whether the From address is proven (our MTA's DMARC/DKIM/SPF verdict, a web login, or the
+    # member's click on the emailed confirmation), and what the check found.
+    sender_verified = models.BooleanField(default=False)
+    sender_check = models.CharField(max_length=200, blank=True)
     # Ledger for hold and rejection notices: each is sent once even if its task runs twice.
+    confirm_notified_at = models.DateTimeField(null=True, blank=True)
     hold_notified_at = models.DateTimeField(null=True, blank=True)
     moderators_notified_at = models.DateTimeField(null=True, blank=True)
     reject_notified_at = models.DateTimeField(null=True, blank=True)
@@ -227,9 +235,19 @@ class Message(models.Model):
         return self.from_name or self.from_email.split("@")[0]
 
 
+def attachment_storage():
+    """The private storage (STORAGES["attachments"]): never served as /media/."""
+    return storages["attachments"]
+
+
+def attachment_path(instance, filename: str) -> str:
+    """A random name: nobody can guess where another post's file is."""
+    return f"discussions/{secrets.token_hex(16)}"
+
+
 class Attachment(models.Model):
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
-    file = models.FileField(upload_to="discussions/%Y/%m/")
+    file = models.FileField(upload_to=attachment_path, storage=attachment_storage, max_length=200)
     filename = models.CharField(max_length=255)
     content_type = models.CharField(max_length=120)
     size = models.PositiveIntegerField()

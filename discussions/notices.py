@@ -37,7 +37,37 @@ def _notice(*, to: str, subject: str, heading: str, body: str, mailing_list=None
     return email
 
 
+def confirmation_notice(message: Message):
+    """Ask the member, at their own address, whether they sent a post that came in their name
+    but could not be verified; the link opens a page with "Publish" and "I didn't send this"."""
+    from .services.common import confirmation_token
+
+    author = message.author
+    to = (author.email if author else "") or message.from_email
+    if author is None or not to:
+        return None
+    return _notice(
+        to=to,
+        subject=f"Did you send this to {message.mailing_list.name}?",
+        heading="Please confirm your post",
+        body=(
+            f'We received "{message.subject}" for {message.mailing_list.name} in your name, '
+            f"from {message.from_email}, but your mail provider's signature could not prove it "
+            "came from you, so it has not been sent to the list. Open the link to publish it, "
+            "or to tell us you did not send it. The link works for 7 days."
+        ),
+        mailing_list=message.mailing_list,
+        action_url=site_url(
+            reverse("discussions:confirm", kwargs={"token": confirmation_token(message)})
+        ),
+        action_label="Publish or discard the post",
+    )
+
+
 def hold_notice(message: Message):
+    if not message.sender_verified:
+        # Nobody proved the From address: a notice would land on whoever was forged.
+        return None
     return _notice(
         to=message.from_email,
         subject=f"Your post to {message.mailing_list.name} is waiting for a moderator",
@@ -89,6 +119,8 @@ def moderator_notice(message: Message):
 
 
 def rejection_notice(message: Message):
+    if not message.sender_verified:
+        return None
     note = f" The moderator wrote: {message.moderation_note}" if message.moderation_note else ""
     return _notice(
         to=message.from_email,

@@ -85,6 +85,13 @@ def _notify_once(model, pk: int, field: str, build) -> None:
 
 
 @shared_task(**_RETRY)
+def send_confirmation(message_id: int) -> None:
+    from .notices import confirmation_notice
+
+    _notify_once(Message, message_id, "confirm_notified_at", confirmation_notice)
+
+
+@shared_task(**_RETRY)
 def send_hold_notice(message_id: int) -> None:
     from .notices import hold_notice
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("subscriptions/", views.subscriptions, name="subscriptions"),
     path("search/", views.search, name="search"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("confirm/<str:token>/", views.post_confirm, name="confirm"),
     path("attachments/<int:pk>/", views.attachment, name="attachment"),
     path("<slug:slug>/", views.list_archive, name="list"),
     path("<slug:slug>/new/", views.thread_new, name="thread-new"),

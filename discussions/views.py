@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -18,9 +20,11 @@ from mailparser_reply import EmailReplyParser
 from membership.access import is_active_member
 
 from . import services
+from .archive_html import archive_html
 from .forms import PostForm, ReplyForm, SearchForm, SubscriptionForm, ThreadPreferenceForm
 from .models import Attachment, MailingList, Message, Subscription, Thread, ThreadPreference
-from .services.common import can_read
+from .services.common import can_read, confirmation_token_read, is_moderator
+from .services.posting import ALLOWED_ATTACHMENT_TYPES, CONFIRMATION_MAX_AGE
 
 
 def _readable_list(request, slug: str) -> MailingList:
@@ -128,8 +132,14 @@ def thread_detail(request, slug, pk):
         .prefetch_related("attachments")
         .order_by("published_at", "pk")
     )
+    # ?images=<pk> shows remote images for that one message; none load otherwise.
+    show_images_for = request.GET.get("images", "")
     for post in posts:
         post.latest_text, post.has_folded = split_body(post.body_text)
+        post.show_images = show_images_for == str(post.pk)
+        post.html_view, post.images_hidden = archive_html(
+            post.body_html, show_images=post.show_images
+        )
     preference = None
     if request.user.is_authenticated:
         preference = (
@@ -308,6 +318,34 @@ def unsubscribe(request, token):
     )
 
 
+# The member's one-click answer for a post that came in their name unverified. A GET only
+# shows the two buttons (mail scanners follow links); the POST acts, once.
+@require_http_methods(["GET", "POST"])
+def post_confirm(request, token):
+    context = {"token": token}
+    try:
+        pk = confirmation_token_read(token, max_age=CONFIRMATION_MAX_AGE)
+        message = Message.objects.select_related("mailing_list").get(pk=pk)
+    except signing.SignatureExpired:
+        return render(request, _CONFIRM, {**context, "state": "expired"}, status=410)
+    except (signing.BadSignature, Message.DoesNotExist):
+        return render(request, _CONFIRM, {**context, "state": "invalid"}, status=404)
+    context["message"] = message
+    if message.status != Message.Status.HELD or message.sender_verified:
+        return render(request, _CONFIRM, {**context, "state": "decided"})
+    if request.method == "GET":
+        return render(request, _CONFIRM, {**context, "state": "ask"})
+    action = request.POST.get("action")
+    if action not in {"publish", "discard"}:
+        return render(request, _CONFIRM, {**context, "state": "ask"}, status=400)
+    message = services.message_confirm(message=message, publish=action == "publish")
+    state = "published" if action == "publish" else "discarded"
+    return render(request, _CONFIRM, {**context, "message": message, "state": state})
+
+
+_CONFIRM = "discussions/post_confirmation.html"
+
+
 def search(request):
     form = SearchForm(request.GET or None)
     results = []
@@ -332,17 +370,42 @@ def search(request):
     )
 
 
+# Markup a browser would run as a page of ours if it ever rendered the file: never sent as
+# such, whatever the sender declared or the name says.
+_ACTIVE_TYPES = re.compile(r"html|svg|xml|javascript|ecmascript|x-shockwave", re.I)
+_ACTIVE_NAMES = re.compile(r"\.(?:x?html?|svgz?|xml|xsl|xht|js|mjs|swf)$", re.I)
+
+
+def _download_type(item: Attachment) -> str:
+    ctype = (item.content_type or "").lower()
+    if (
+        ctype not in ALLOWED_ATTACHMENT_TYPES
+        or _ACTIVE_TYPES.search(ctype)
+        or _ACTIVE_NAMES.search(item.filename or "")
+    ):
+        return "application/octet-stream"
+    return ctype
+
+
 def attachment(request, pk):
-    item = get_object_or_404(
-        Attachment.objects.select_related("message__mailing_list"),
-        pk=pk,
-        message__status=Message.Status.PUBLISHED,
+    """An attachment, only ever as a download (Content-Disposition: attachment, nosniff).
+
+    Files live in private storage and leave it only through here: a published post's to its
+    list's readers, a held or rejected post's to the list's moderators alone.
+    """
+    item = get_object_or_404(Attachment.objects.select_related("message__mailing_list"), pk=pk)
+    mailing_list = item.message.mailing_list
+    if item.message.status == Message.Status.PUBLISHED:
+        if not can_read(request.user, mailing_list):
+            return _members_only(request, mailing_list)
+    elif not is_moderator(request.user, mailing_list):
+        raise Http404("No such attachment.")
+    try:
+        handle = item.file.open("rb")
+    except (FileNotFoundError, OSError):
+        raise Http404("The file is missing.") from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=item.filename, content_type=_download_type(item)
     )
-    if not can_read(request.user, item.message.mailing_list):
-        return _members_only(request, item.message.mailing_list)
-    return FileResponse(
-        item.file.open("rb"),
-        as_attachment=True,
-        filename=item.filename,
-        content_type=item.content_type,
-    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

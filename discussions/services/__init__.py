@@ -22,7 +22,14 @@ from .members import (
     thread_preference_set,
 )
 from .moderation import message_approve, message_reject, sender_ban
-from .posting import find_parent, hold_reasons, message_create, message_post_web, message_publish
+from .posting import (
+    find_parent,
+    hold_reasons,
+    message_confirm,
+    message_create,
+    message_post_web,
+    message_publish,
+)
 
 __all__ = [
     "bounce_process",
@@ -39,6 +46,7 @@ __all__ = [
     "inbound_store",
     "list_message_prepare",
     "message_approve",
+    "message_confirm",
     "message_create",
     "message_fan_out",
     "message_post_web",

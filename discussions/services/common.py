@@ -20,10 +20,38 @@ def new_message_id(kind: str = "msg") -> str:
     return f"<{kind}.{uuid.uuid4().hex}@{settings.LIST_DOMAIN}>"
 
 
+VERP_SALT = "discussions.verp"
+VERP_HASH_LENGTH = 10
+
+
+def _verp_hash(slug: str, recipient: str) -> str:
+    value = f"{slug.lower()}:{recipient.lower()}"
+    return salted_hmac(VERP_SALT, value).hexdigest()[:VERP_HASH_LENGTH]
+
+
 def bounce_address(mailing_list: MailingList, recipient: str) -> str:
-    """VERP return path: slug-bounces+local=domain@LIST_DOMAIN, as Mailman spells it."""
+    """VERP return path: slug-bounces+<hash>-local=domain@LIST_DOMAIN.
+
+    The short keyed hash (HMAC with SECRET_KEY) is what makes a bounce to this address
+    believable: without it anyone could mail "failed" reports for a member's address and
+    switch their mail off. Hex, since mail systems may change the case of a local part.
+    """
     local, _, domain = recipient.partition("@")
-    return f"{mailing_list.slug}-bounces+{local}={domain}@{settings.LIST_DOMAIN}"
+    digest = _verp_hash(mailing_list.slug, recipient)
+    return f"{mailing_list.slug}-bounces+{digest}-{local}={domain}@{settings.LIST_DOMAIN}"
+
+
+def bounce_address_read(mailing_list: MailingList, detail: str) -> str | None:
+    """The recipient a VERP detail ("<hash>-local=domain") names, or None when the hash is
+    missing or wrong (a forged or old-format address)."""
+    digest, _, encoded = detail.partition("-")
+    local, _, domain = encoded.rpartition("=")
+    if not local or not domain or len(digest) != VERP_HASH_LENGTH:
+        return None
+    recipient = f"{local}@{domain}"
+    if not constant_time_compare(digest, _verp_hash(mailing_list.slug, recipient)):
+        return None
+    return recipient
 
 
 def unsubscribe_token(*, list_pk: int, user_pk: int) -> str:
@@ -39,6 +67,23 @@ def unsubscribe_token_read(token: str) -> tuple[int, int]:
         return int(list_pk), int(user_pk)
     except ValueError as exc:
         raise signing.BadSignature("malformed") from exc
+
+
+CONFIRM_SALT = "discussions.confirm-post"
+
+
+def confirmation_token(message) -> str:
+    """A signed, timestamped token naming one post, for the member's one-click confirmation."""
+    return signing.dumps(message.pk, salt=CONFIRM_SALT, compress=False)
+
+
+def confirmation_token_read(token: str, *, max_age) -> int:
+    """The post's pk; raises signing.BadSignature (or its SignatureExpired) when forged or
+    older than `max_age`."""
+    pk = signing.loads(token, salt=CONFIRM_SALT, max_age=max_age)
+    if not isinstance(pk, int):
+        raise signing.BadSignature("malformed")
+    return pk
 
 
 MODERATE_SALT = "discussions.moderate"

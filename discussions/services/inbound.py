@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from .. import mailparse
+from .. import mailauth, mailparse
 from ..models import (
     Attachment,
     BannedSender,
@@ -167,6 +167,7 @@ def _ingest(inbound: InboundMessage) -> InboundMessage:
         .first()
     )
     user = address.user if address else None
+    verdict = mailauth.sender_verdict(msg, from_email=from_email, peer=inbound.peer)
     content = mailparse.body(msg)
     subject = mailparse.header(msg, "Subject")
     # Strip our own tag so "Re: [Billing and Coding] X" archives as "Re: X".
@@ -202,6 +203,8 @@ def _ingest(inbound: InboundMessage) -> InboundMessage:
         references=" ".join(mailparse.message_ids(mailparse.header(msg, "References"))),
         inbound=inbound,
         extra_hold_reasons=extra,
+        sender_verified=verdict.trusted,
+        sender_check=verdict.reason,
     )
     for filename, ctype, payload in kept:
         safe_name = get_valid_filename(filename)[:200] or "attachment"
@@ -237,11 +240,21 @@ def _dsn_status(msg) -> str:
 
 
 def bounce_process(*, inbound: InboundMessage, mailing_list: MailingList, verp: str, msg):
-    """Score a bounce that came back to a VERP address; disable delivery when it adds up."""
-    local, _, domain = verp.rpartition("=")
-    if not local or not domain:
+    """Score a bounce that came back to a VERP address; disable delivery when it adds up.
+
+    Only addresses we made count (bounce_address carries a keyed hash); a report to any other
+    is logged and ignored, so forged bounces cannot stop a member's mail.
+    """
+    from .common import bounce_address_read
+
+    if not verp:
         return _finish(inbound, InboundMessage.Status.DISCARDED, "Bounce without a VERP address.")
-    email = f"{local}@{domain}"
+    email = bounce_address_read(mailing_list, verp)
+    if email is None:
+        log.warning("Bounce to unverifiable VERP address %r on %s ignored", verp, mailing_list.slug)
+        return _finish(
+            inbound, InboundMessage.Status.DISCARDED, "Bounce to a VERP address we did not make."
+        )
     temporary, permanent = flufl.bounce.all_failures(msg)
     status = _dsn_status(msg)
     if status.startswith("5.7"):
@@ -312,7 +325,9 @@ def moderation_by_email(*, inbound: InboundMessage, route: Route, msg) -> Inboun
     """A moderator answered a held-post notice: "approve", or "reject" with an optional note.
 
     The token in the address names the message and is checked; the sender must be one of the
-    list's moderators from a verified address. Anything else is recorded and ignored.
+    list's moderators from a verified address, and the mail must prove that sender (our MTA's
+    DMARC/DKIM/SPF verdict, see mailauth), since anyone can write a moderator's From line.
+    Anything else is recorded and ignored.
     """
     from .common import is_moderator, moderation_token_read
     from .moderation import message_approve, message_reject
@@ -327,6 +342,14 @@ def moderation_by_email(*, inbound: InboundMessage, route: Route, msg) -> Inboun
     moderator = address.user if address else None
     if moderator is None or not is_moderator(moderator, route.mailing_list):
         return _finish(inbound, Status.REJECTED, f"{sender} may not moderate this list.")
+    verdict = mailauth.sender_verdict(msg, from_email=sender, peer=inbound.peer)
+    if not verdict.trusted:
+        log.warning("Moderation reply for #%s from %s not verified: %s", pk, sender, verdict.reason)
+        return _finish(
+            inbound,
+            Status.REJECTED,
+            f"Moderation reply from {sender} not verified: {verdict.reason}.",
+        )
     lines = [
         line.strip()
         for line in mailparse.body(msg).text.splitlines()

@@ -14,7 +14,7 @@ from django.utils import timezone
 from membership.access import is_active_member
 
 from .. import mailparse
-from ..models import BannedSender, MailingList, Message, Thread
+from ..models import BannedSender, InboundMessage, MailingList, Message, Thread
 from ..phi import phi_scan, phi_summary
 from .common import is_moderator, new_message_id
 
@@ -150,13 +150,31 @@ def message_create(
     inbound=None,
     parent: Message | None = None,
     extra_hold_reasons: list[str] | None = None,
+    sender_verified: bool = False,
+    sender_check: str = "",
 ) -> Message:
-    """Store a post and either publish it or hold it with the reasons; tell a held sender why."""
-    from ..tasks import send_hold_notice, send_moderator_notice
+    """Store a post and either publish it or hold it with the reasons; tell a held sender why.
 
-    reasons = (extra_hold_reasons or []) + hold_reasons(
-        user=user, mailing_list=mailing_list, subject=subject, text=text, in_reply_to=in_reply_to
-    )
+    A post whose sender is not verified (`sender_verified`) never goes out on the strength of
+    its From line: a member's post waits for the member to confirm it from their own mailbox
+    (the other checks run once they have); anyone else's waits for a moderator, and no notice
+    goes to an address nobody proved, so forged mail makes no backscatter.
+    """
+    from ..tasks import send_confirmation
+
+    awaiting_confirmation = not sender_verified and user is not None
+    if awaiting_confirmation:
+        reasons = [UNVERIFIED_MEMBER]
+    else:
+        reasons = (extra_hold_reasons or []) + hold_reasons(
+            user=user,
+            mailing_list=mailing_list,
+            subject=subject,
+            text=text,
+            in_reply_to=in_reply_to,
+        )
+        if not sender_verified:
+            reasons.insert(0, UNVERIFIED_SENDER)
     with transaction.atomic():
         message = Message.objects.create(
             mailing_list=mailing_list,
@@ -176,12 +194,82 @@ def message_create(
             # Held until message_publish threads it, in this same transaction, if nothing is wrong.
             status=Message.Status.HELD,
             hold_reason="; ".join(reasons)[:300],
+            sender_verified=sender_verified,
+            sender_check=sender_check[:200],
         )
-        if reasons:
-            transaction.on_commit(lambda: send_hold_notice.delay(message.pk))
-            transaction.on_commit(lambda: send_moderator_notice.delay(message.pk))
+        if awaiting_confirmation:
+            transaction.on_commit(lambda: send_confirmation.delay(message.pk))
+        elif reasons:
+            _notify_held(message)
         else:
             message_publish(message=message)
+    return message
+
+
+UNVERIFIED_MEMBER = "Sender not verified: waiting for the member to confirm by email"
+UNVERIFIED_SENDER = "Sender not verified"
+# How long the emailed "Publish" / "I didn't send this" link works.
+CONFIRMATION_MAX_AGE = dt.timedelta(days=7)
+
+
+def _notify_held(message: Message) -> None:
+    from ..tasks import send_hold_notice, send_moderator_notice
+
+    if message.sender_verified:
+        transaction.on_commit(lambda: send_hold_notice.delay(message.pk))
+    transaction.on_commit(lambda: send_moderator_notice.delay(message.pk))
+
+
+def message_confirm(*, message: Message, publish: bool) -> Message:
+    """The member answered the confirmation mail for a post sent in their name.
+
+    "Publish" marks the sender verified and sends the post down the normal path: published
+    at once, or still held (and moderators told) if another check holds it. "I didn't send
+    this" rejects it, logged, with no mail to anyone. Acts once: a second click, or a click
+    after a moderator decided, changes nothing. Returns the message as it now is.
+    """
+    with transaction.atomic():
+        message = Message.objects.select_for_update().get(pk=message.pk)
+        if message.status != Message.Status.HELD or message.sender_verified:
+            return message
+        now = timezone.now()
+        if not publish:
+            message.status = Message.Status.REJECTED
+            message.moderated_at = now
+            message.moderation_note = "The member said they did not send this."
+            message.save(update_fields=["status", "moderated_at", "moderation_note"])
+            if message.inbound_id:
+                InboundMessage.objects.filter(pk=message.inbound_id).update(
+                    status=InboundMessage.Status.REJECTED
+                )
+            log.warning(
+                "Post #%s to %s in the name of %s discarded: the member did not send it",
+                message.pk,
+                message.mailing_list.slug,
+                message.from_email,
+            )
+            return message
+        message.sender_verified = True
+        message.sender_check = f"confirmed by the member at {now:%Y-%m-%d %H:%M %Z}"
+        reasons = hold_reasons(
+            user=message.author,
+            mailing_list=message.mailing_list,
+            subject=message.subject,
+            text=message.body_text,
+            in_reply_to=message.in_reply_to,
+        )
+        if not message.body_text.strip() and not message.attachments.exists():
+            reasons.insert(0, "Empty message")
+        message.hold_reason = "; ".join(reasons)[:300]
+        message.save(update_fields=["sender_verified", "sender_check", "hold_reason"])
+        if reasons:
+            _notify_held(message)
+        else:
+            message_publish(message=message)
+            if message.inbound_id:
+                InboundMessage.objects.filter(pk=message.inbound_id).update(
+                    status=InboundMessage.Status.POSTED
+                )
     return message
 
 
@@ -212,6 +300,8 @@ def message_post_web(
         references=references,
         source=Message.Source.WEB,
         parent=parent,
+        sender_verified=True,
+        sender_check="signed in on the site",
     )
 
 

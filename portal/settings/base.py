@@ -252,6 +252,15 @@ DISCUSSIONS_MAX_ATTACHMENT_BYTES = env.int("DISCUSSIONS_MAX_ATTACHMENT_BYTES", d
 DISCUSSIONS_BATCH_SIZE = env.int("DISCUSSIONS_BATCH_SIZE", default=200)
 # A claim older than this belongs to a worker that died; the sweeper hands it out again.
 DISCUSSIONS_CLAIM_TIMEOUT = env.int("DISCUSSIONS_CLAIM_TIMEOUT", default=600)
+# A post is trusted to come from its From address only when the Authentication-Results header
+# the receiving MTA added on top, under this authserv-id, shows DMARC pass or DKIM/SPF aligned
+# with the From domain (discussions/mailauth.py). Empty: no header is trusted, every post by
+# mail waits for the member to confirm it from their own mailbox.
+DISCUSSIONS_AUTHSERV_ID = env.str("DISCUSSIONS_AUTHSERV_ID", default="")
+# Trust mail handed over from a loopback address without that header. Only for `make run`
+# (local.py), where the listener has no MTA in front; never in production, where Postfix
+# itself connects from loopback.
+DISCUSSIONS_TRUST_LOOPBACK = False
 
 # ---------------------------------------------------------------------------------------------
 # Conferences: registration holds, waitlist offers and capacity locks (conferences/capacity.py).
@@ -349,9 +358,36 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+# Discussion attachments are private: never under MEDIA_ROOT (which the web server may serve
+# as /media/), only ever sent by the access-checked download view. A folder on one machine, or
+# an S3-compatible bucket (django-storages) when web processes run on several.
+ATTACHMENTS_DIR = env.path("ATTACHMENTS_DIR", default=str(VAR_DIR / "private" / "attachments"))
+ATTACHMENTS_S3_BUCKET = env.str("ATTACHMENTS_S3_BUCKET", default="")
+if ATTACHMENTS_S3_BUCKET:
+    # https://django-storages.readthedocs.io/en/latest/backends/amazon-S3.html
+    ATTACHMENTS_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ATTACHMENTS_S3_BUCKET,
+            "endpoint_url": env.str("ATTACHMENTS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("ATTACHMENTS_S3_REGION", default="") or None,
+            "access_key": env.str("ATTACHMENTS_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("ATTACHMENTS_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": "attachments",
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    ATTACHMENTS_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(ATTACHMENTS_DIR)},
+    }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "attachments": ATTACHMENTS_STORAGE,
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -34,7 +34,10 @@ X_FRAME_OPTIONS = "DENY"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "attachments": ATTACHMENTS_STORAGE,  # noqa: F405
 }
+# Postfix hands mail over from loopback: only its Authentication-Results header counts.
+DISCUSSIONS_TRUST_LOOPBACK = False
 # A laptop's filesystem broker and local-memory cache are not for several machines.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")
 if CELERY_BROKER_URL.startswith("filesystem://"):

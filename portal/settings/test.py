@@ -16,7 +16,15 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "attachments": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": tempfile.mkdtemp(prefix="guildhall-attachments-")},
+    },
 }
+# As in production: only our MTA's Authentication-Results header makes a sender trusted (the
+# tests' mail carries one, see tests/discussions/helpers.py), never the loopback peer.
+DISCUSSIONS_AUTHSERV_ID = "mx.lists.norm.local"
+DISCUSSIONS_TRUST_LOOPBACK = False
 WAGTAILADMIN_BASE_URL = "http://testserver"
 
 # Each test run gets a broker of its own, so two runs on one machine (or a `make run` beside

@@ -7,6 +7,7 @@ import smtplib
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
+from django.conf import settings
 from django.utils import timezone
 
 from discussions.models import MailingList, Subscription
@@ -41,8 +42,13 @@ def raw_mail(
     name: str = "Maria Lopez",
     headers: dict[str, str] | None = None,
     message_id: str | None = None,
+    authenticated: bool = True,
 ) -> bytes:
+    """A message as our MTA hands it over: by default with its Authentication-Results header
+    on top vouching for the From domain (DKIM and DMARC pass), as OpenDMARC and rspamd write."""
     msg = EmailMessage()
+    if authenticated:
+        msg["Authentication-Results"] = authentication_results(sender)
     msg["From"] = f"{name} <{sender}>"
     msg["To"] = to
     msg["Subject"] = subject
@@ -52,6 +58,16 @@ def raw_mail(
         msg[key] = value
     msg.set_content(body)
     return msg.as_bytes()
+
+
+def authentication_results(sender: str, verdict: str = "pass", authserv_id: str = "") -> str:
+    domain = sender.rpartition("@")[2]
+    return (
+        f"{authserv_id or settings.DISCUSSIONS_AUTHSERV_ID}; "
+        f"dkim={verdict} (2048-bit key; unprotected) header.d={domain} header.i=@{domain} "
+        f"header.a=rsa-sha256 header.s=s1 header.b=AbCdEf12; "
+        f"dmarc={verdict} (p=none dis=none) header.from={domain}"
+    )
 
 
 @contextlib.contextmanager

@@ -133,3 +133,48 @@ def test_resubscribing_from_the_web_turns_delivery_back_on():
     subscription.refresh_from_db()
     assert subscription.delivery_disabled_at is None
     assert subscription.bounce_score == 0
+
+
+@pytest.mark.parametrize(
+    "verp",
+    [
+        # The old format, with no hash: what anyone could write.
+        "billing-bounces+{local}={domain}",
+        # A made-up hash.
+        "billing-bounces+0123456789-{local}={domain}",
+        # Another list's genuine address, sent to this list's bounce address.
+        "OTHER",
+    ],
+)
+def test_forged_bounces_never_stop_a_members_mail(verp):
+    billing = make_list()
+    other = make_list(slug="compliance", name="Compliance")
+    subscription = subscribe(billing)
+    email = subscription.user.email
+    local, _, domain = email.partition("@")
+    if verp == "OTHER":
+        rcpt = bounce_address(other, email).replace("compliance-bounces", "billing-bounces")
+    else:
+        rcpt = verp.format(local=local, domain=domain) + "@lists.norm.local"
+    for _day in range(3):
+        inbound = services.inbound_store(raw=dsn(email, "5.1.1"), mail_from="", rcpt_to=rcpt)
+        services.inbound_ingest(inbound_id=inbound.pk)
+        inbound.refresh_from_db()
+        assert inbound.status == "discarded"
+        assert "did not make" in inbound.detail
+        yesterday(subscription)
+    subscription.refresh_from_db()
+    assert subscription.bounce_score == 0
+    assert subscription.delivery_disabled_at is None
+    assert not Bounce.objects.exists()
+
+
+def test_verp_addresses_carry_a_short_keyed_hash(settings):
+    billing = make_list()
+    address = bounce_address(billing, "Maria.Lopez@Example.org")
+    local = address.split("@")[0]
+    assert local.startswith("billing-bounces+")
+    digest = local.split("+", 1)[1].split("-", 1)[0]
+    assert len(digest) == 10
+    settings.SECRET_KEY = "another-key-" + "x" * 50
+    assert bounce_address(billing, "Maria.Lopez@Example.org") != address

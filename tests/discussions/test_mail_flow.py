@@ -5,6 +5,7 @@ import smtplib
 import pytest
 
 from discussions.models import Delivery, InboundMessage, Message, Subscription
+from discussions.services.common import bounce_address
 from tests.conftest import wait_for
 from tests.factories import MemberFactory, UserFactory
 
@@ -59,9 +60,8 @@ def test_post_by_email_reaches_every_subscriber_and_reply_threads(
         assert msg["Subject"] == "[Billing and Coding] Prior authorizations for biologics"
         ours = Message.objects.get()
         assert msg["Message-ID"] == ours.list_message_id != "<question-1@example.org>"
-        assert copy.mail_from == (
-            f"billing-bounces+{replier.email.replace('@', '=')}@{settings.LIST_DOMAIN}"
-        )
+        assert copy.mail_from == bounce_address(billing, replier.email)
+        assert copy.mail_from.endswith(f"-{replier.email.replace('@', '=')}@{settings.LIST_DOMAIN}")
         assert "prior authorizations for biologics" in msg.get_body(("plain",)).get_content()
         # Each copy has its own unsubscribe link.
         assert len({m.message["List-Unsubscribe"] for m in received}) == 3
