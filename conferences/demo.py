@@ -6,6 +6,7 @@ from django.utils import timezone
 from wagtail.models import Site
 
 from .models import (
+    AccessCode,
     ConferenceIndexPage,
     ConferencePage,
     DiscountCode,
@@ -306,13 +307,24 @@ def load(stdout) -> None:
             early_bird_until=early if eb_member else None,
             capacity=cap,
             includes_breakouts=breakouts,
+            requires_code=kind == "exhibitor",
             sort_order=n,
         )
     DiscountCode.objects.create(
         conference=conference, code="NORMCOMP", kind="percent", value=100, max_uses=20
     )
     DiscountCode.objects.create(conference=conference, code="TEAM10", kind="percent", value=10)
-    stdout.write(f"Conference: {conference.title} at {conference.url} (comp code NORMCOMP)")
+    exhibitors = AccessCode.objects.create(
+        conference=conference,
+        code="NORMEXHIBIT",
+        max_uses=30,
+        note="Demo: sponsor staff at the exhibit hall.",
+    )
+    exhibitors.ticket_types.set(conference.ticket_types.filter(requires_code=True))
+    stdout.write(
+        f"Conference: {conference.title} at {conference.url} "
+        "(comp code NORMCOMP, exhibitor access code NORMEXHIBIT)"
+    )
 
 
 def _index() -> ConferenceIndexPage:

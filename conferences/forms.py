@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django import forms
-from django.forms import formset_factory
+from django.core.exceptions import ValidationError
+from django.forms import BaseFormSet, formset_factory
 from django.utils import timezone
 
+from .models import MAX_ATTENDEES_PER_ORDER
 from .services import AttendeeSpec
 
-MAX_ATTENDEES = 20
+MAX_ATTENDEES = MAX_ATTENDEES_PER_ORDER
 
 
 class AttendeeForm(forms.Form):
@@ -22,7 +24,9 @@ class AttendeeForm(forms.Form):
         max_length=300, required=False, label="Accessibility requests"
     )
 
-    def __init__(self, *args, offers, slots, **kwargs):
+    def __init__(self, *args, offers, slots, max_attendees=MAX_ATTENDEES, **kwargs):
+        # max_attendees is for the formset (BaseAttendeeFormSet.clean), which reads it from
+        # the form_kwargs it shares with its forms.
         super().__init__(*args, **kwargs)
         self.fields["ticket_type"].choices = [
             (
@@ -74,8 +78,26 @@ class AttendeeForm(forms.Form):
         )
 
 
+class BaseAttendeeFormSet(BaseFormSet):
+    def clean(self):
+        # The conference's own cap, set by staff, below the formset's fixed maximum.
+        limit = self.form_kwargs.get("max_attendees", MAX_ATTENDEES)
+        if self.total_form_count() > limit:
+            raise ValidationError(
+                f"One order can register at most {limit} attendees. Register the others in "
+                "a second order once this one is paid.",
+                code="too_many_attendees",
+            )
+
+
 AttendeeFormSet = formset_factory(
-    AttendeeForm, extra=0, min_num=1, validate_min=True, max_num=MAX_ATTENDEES, validate_max=True
+    AttendeeForm,
+    formset=BaseAttendeeFormSet,
+    extra=0,
+    min_num=1,
+    validate_min=True,
+    max_num=MAX_ATTENDEES,
+    validate_max=True,
 )
 
 

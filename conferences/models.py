@@ -11,6 +11,8 @@ import secrets
 from datetime import date
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -25,6 +27,9 @@ PAID = "paid"
 EXPIRED = "expired"
 CANCELLED = "cancelled"
 SEAT_HOLDING_STATUSES = (HELD, PAID)
+
+# The registration form never offers more attendee forms than this, whatever staff set.
+MAX_ATTENDEES_PER_ORDER = 20
 
 # Ambiguous letters left out so a code read aloud at the desk is typed right.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -73,6 +78,12 @@ class ConferencePage(Page):
     capacity = models.PositiveIntegerField(
         help_text="Most attendees the venue takes, over every ticket type."
     )
+    max_attendees_per_order = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_ATTENDEES_PER_ORDER)],
+        help_text="Most attendees one order may register (at most "
+        f"{MAX_ATTENDEES_PER_ORDER}). Each account has one unpaid order at a time.",
+    )
     substitution_cutoff = models.DateField(
         null=True, blank=True, help_text="Last day an order owner may swap an attendee."
     )
@@ -96,6 +107,7 @@ class ConferencePage(Page):
             [
                 FieldPanel("registration_open"),
                 FieldPanel("capacity"),
+                FieldPanel("max_attendees_per_order"),
                 FieldPanel("substitution_cutoff"),
             ],
             heading="Registration",
@@ -262,6 +274,12 @@ class TicketType(models.Model):
     includes_breakouts = models.BooleanField(
         default=True, help_text="Holders choose one break-out per time slot."
     )
+    requires_code = models.BooleanField(
+        "Hidden: needs an access code",
+        default=False,
+        help_text="Not shown on the conference page; only an access code that unlocks it "
+        "shows and sells it (exhibitor, speaker, staff and comp tickets).",
+    )
     is_active = models.BooleanField(default=True)
     sort_order = models.PositiveIntegerField(default=0)
 
@@ -270,6 +288,14 @@ class TicketType(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self):
+        # A free ticket anyone can take lets one account mail "tickets" to any address.
+        free = not self.member_price_cents and not self.non_member_price_cents
+        if free and not self.requires_code:
+            raise ValidationError(
+                {"requires_code": "A free ticket type must be hidden behind an access code."}
+            )
 
     def is_early_bird(self, at=None) -> bool:
         at = at or timezone.now()
@@ -336,6 +362,46 @@ class DiscountCode(models.Model):
         return min(self.value, price_cents)
 
 
+class AccessCode(models.Model):
+    """Unlocks hidden ticket types (as pretix's vouchers do): whoever holds the code sees
+    and may buy them, up to `max_uses` tickets in all, until `valid_until`."""
+
+    conference = models.ForeignKey(
+        ConferencePage, on_delete=models.CASCADE, related_name="access_codes"
+    )
+    code = models.CharField(
+        max_length=40,
+        default=random_code,
+        help_text="Stored in capitals; matched ignoring case. The suggested one is random.",
+    )
+    ticket_types = models.ManyToManyField(
+        TicketType, related_name="access_codes", help_text="The hidden ticket types it unlocks."
+    )
+    max_uses = models.PositiveIntegerField(
+        default=1, help_text="Tickets it may unlock in total, over every order."
+    )
+    valid_until = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True, help_text="Who it is for; staff only.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conference", "code"], name="unique_access_code_per_conference"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def save(self, *args, **kwargs):
+        # As for discount codes: lookups rely on capitals.
+        self.code = self.code.strip().upper()
+        super().save(*args, **kwargs)
+
+    def is_valid(self, at=None) -> bool:
+        return self.valid_until is None or (at or timezone.now()) <= self.valid_until
+
+
 # --- Orders and attendees -------------------------------------------------------------------
 
 
@@ -358,6 +424,9 @@ class Order(models.Model):
     discount_code = models.ForeignKey(
         DiscountCode, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
     )
+    access_code = models.ForeignKey(
+        AccessCode, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
     subtotal_cents = models.PositiveIntegerField(default=0)
     discount_cents = models.PositiveIntegerField(default=0)
     total_cents = models.PositiveIntegerField(default=0)
@@ -372,6 +441,15 @@ class Order(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "hold_expires_at"])]
+        constraints = [
+            # One unpaid order per account and conference, so one account cannot hold a
+            # break-out's every seat with several carts (services.order_create says which).
+            models.UniqueConstraint(
+                fields=["conference", "owner"],
+                condition=Q(status="held"),
+                name="one_unpaid_order_per_owner",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Order {self.code}"
@@ -379,6 +457,14 @@ class Order(models.Model):
     @property
     def holds_seats(self) -> bool:
         return self.status in SEAT_HOLDING_STATUSES
+
+    def hold_lapsed(self, at=None) -> bool:
+        """An unpaid order past its hold: it can no longer be paid, only registered again."""
+        return (
+            self.status == HELD
+            and self.hold_expires_at is not None
+            and self.hold_expires_at <= (at or timezone.now())
+        )
 
     @property
     def total_display(self) -> str:

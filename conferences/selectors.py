@@ -13,6 +13,7 @@ from . import capacity
 from .models import (
     PAID,
     SEAT_HOLDING_STATUSES,
+    AccessCode,
     Attendee,
     ConferencePage,
     Order,
@@ -28,6 +29,7 @@ class Catalogue:
 
     registration_open: bool
     end_date: object
+    max_attendees: int
     ticket_types: dict  # id -> active TicketType
     breakouts: dict  # id -> break-out Session
 
@@ -46,7 +48,7 @@ def checkout_catalogue(conference_id: int) -> Catalogue | None:
     def build():
         conference = (
             ConferencePage.objects.filter(pk=conference_id)
-            .values("registration_open", "end_date")
+            .values("registration_open", "end_date", "max_attendees_per_order")
             .first()
         )
         if conference is None:
@@ -54,6 +56,7 @@ def checkout_catalogue(conference_id: int) -> Catalogue | None:
         return Catalogue(
             registration_open=conference["registration_open"],
             end_date=conference["end_date"],
+            max_attendees=conference["max_attendees_per_order"],
             ticket_types={
                 t.pk: t
                 for t in TicketType.objects.filter(conference_id=conference_id, is_active=True)
@@ -67,10 +70,29 @@ def checkout_catalogue(conference_id: int) -> Catalogue | None:
     return per_generation(f"conferences:catalogue:{conference_id}", build)
 
 
-def ticket_offers(*, conference: ConferencePage, user) -> list[dict]:
-    """Each active ticket type with the price this user pays now and whether any are left."""
+def access_code_unlocking(*, conference: ConferencePage, code: str) -> AccessCode | None:
+    """The conference's access code `code` (any case) while it is valid, else None."""
+    found = (
+        AccessCode.objects.filter(conference=conference, code=code.strip().upper())
+        .prefetch_related("ticket_types")
+        .first()
+    )
+    return found if found and found.is_valid() else None
+
+
+def ticket_offers(
+    *, conference: ConferencePage, user, access_code: AccessCode | None = None
+) -> list[dict]:
+    """Each active ticket type with the price this user pays now and whether any are left.
+
+    Hidden ticket types are left out unless `access_code` unlocks them."""
     tier = access.price_tier(user)
-    types = list(conference.ticket_types.filter(is_active=True))
+    unlocked = {t.pk for t in access_code.ticket_types.all()} if access_code else set()
+    types = [
+        t
+        for t in conference.ticket_types.filter(is_active=True)
+        if not t.requires_code or t.pk in unlocked
+    ]
     use = capacity.seat_use(
         conference_id=conference.pk,
         ticket_type_ids=[t.pk for t in types if t.capacity is not None],

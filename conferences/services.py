@@ -7,6 +7,7 @@ refunds) with transaction.on_commit, so a task never sees a row that was rolled 
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -22,6 +23,8 @@ from .models import (
     EXPIRED,
     HELD,
     PAID,
+    SEAT_HOLDING_STATUSES,
+    AccessCode,
     Attendee,
     BreakoutChoice,
     ConferencePage,
@@ -57,6 +60,28 @@ class RegistrationBusy(RegistrationError):
     """The capacity locks were not free within the lock timeout."""
 
 
+class UnpaidOrderExists(RegistrationError):
+    """The account already has an unpaid order for this conference (one at a time)."""
+
+    def __init__(self, order: Order):
+        super().__init__(
+            f"You already have an unpaid order ({order.code}) for this conference. Pay it or "
+            "cancel it before you register again."
+        )
+        self.order = order
+
+
+class HoldLapsed(RegistrationError):
+    """The order's hold ran out before it was paid; it cannot be paid any more."""
+
+
+class SeatsAvailable(RegistrationError):
+    """A waitlist was asked for something that still has seats: register instead."""
+
+
+BUSY_MESSAGE = "Many people are registering at this moment. Please try again in a few seconds."
+
+
 @dataclass
 class AttendeeSpec:
     first_name: str
@@ -75,6 +100,17 @@ def _is_lock_timeout(error: OperationalError) -> bool:
     return code in {"55P03", "40P01"}
 
 
+@contextmanager
+def _busy_as_registration_error():
+    """A seat lock that stays taken becomes RegistrationBusy, for the page to say so."""
+    try:
+        yield
+    except OperationalError as error:
+        if _is_lock_timeout(error):
+            raise RegistrationBusy(BUSY_MESSAGE) from error
+        raise
+
+
 # --- Creating an order --------------------------------------------------------------------------
 
 
@@ -84,14 +120,18 @@ def order_create(
     owner,
     attendees: list[AttendeeSpec],
     discount_code: str = "",
+    access_code: str = "",
     waitlist_token: str = "",
 ) -> Order:
     """Hold seats for named attendees in one order, priced for the owner's membership.
 
     The owner's price tier (member or non-member, early-bird when it applies) prices every
-    ticket; a discount code comes off on top. Seats are held for
-    CONFERENCE_HOLD_MINUTES; an order that costs nothing is confirmed at once.
+    ticket; a discount code comes off on top. Hidden ticket types need an access code that
+    unlocks them, within its uses. Seats are held for CONFERENCE_HOLD_MINUTES; an order that
+    costs nothing is confirmed at once. An account has at most one unpaid order per
+    conference, and an order at most the conference's max_attendees_per_order attendees.
     Raises SoldOut when a ticket type, break-out or the conference is full,
+    UnpaidOrderExists when the owner already has an unpaid order here,
     RegistrationBusy when the capacity locks stay taken, RegistrationError otherwise.
     """
     if not attendees:
@@ -117,24 +157,39 @@ def order_create(
                 owner=owner,
                 attendees=attendees,
                 discount_code=discount_code.strip().upper(),
+                access_code=access_code.strip().upper(),
                 waitlist_token=waitlist_token,
             )
+    except IntegrityError as error:
+        # Two checkouts by one account at once: the one_unpaid_order_per_owner constraint
+        # let the first in and made this one wait for it, then refused it.
+        existing = Order.objects.filter(
+            conference_id=conference_id, owner=owner, status=HELD
+        ).first()
+        if existing is None:
+            raise
+        raise UnpaidOrderExists(existing) from error
     except OperationalError as error:
         if _is_lock_timeout(error):
-            raise RegistrationBusy(
-                "Many people are registering at this moment. Please try again in a few seconds."
-            ) from error
+            raise RegistrationBusy(BUSY_MESSAGE) from error
         raise
     return order
 
 
-def _order_create_locked(*, conference_id, owner, attendees, discount_code, waitlist_token):
+def _order_create_locked(
+    *, conference_id, owner, attendees, discount_code, access_code, waitlist_token
+):
     now = timezone.now()
     catalogue = selectors.checkout_catalogue(conference_id)
     if catalogue is None:
         raise RegistrationError("There is no such conference.")
     if not catalogue.registration_open or catalogue.end_date < timezone.localdate():
         raise RegistrationError("Registration for this conference is closed.")
+    if len(attendees) > catalogue.max_attendees:
+        raise RegistrationError(
+            f"One order can register at most {catalogue.max_attendees} attendees."
+        )
+    _refuse_second_unpaid_order(conference_id=conference_id, owner=owner, now=now)
     ticket_types = catalogue.ticket_types
     sessions = catalogue.breakouts
     for spec in attendees:
@@ -153,6 +208,26 @@ def _order_create_locked(*, conference_id, owner, attendees, discount_code, wait
                     f"{spec.first_name} can attend only one break-out per time slot."
                 )
             slots.add(session.starts_at)
+
+    access_pass, unlocked = None, set()
+    if access_code:
+        access_pass = (
+            AccessCode.objects.filter(conference_id=conference_id, code=access_code)
+            .prefetch_related("ticket_types")
+            .first()
+        )
+        if access_pass is None or not access_pass.is_valid(now):
+            raise RegistrationError(f"The access code {access_code} is not valid.")
+        unlocked = {t.pk for t in access_pass.ticket_types.all()}
+    hidden_tickets = 0
+    for spec in attendees:
+        ticket_type = ticket_types[spec.ticket_type_id]
+        if ticket_type.requires_code:
+            if ticket_type.pk not in unlocked:
+                raise RegistrationError(f"The {ticket_type.name} ticket needs an access code.")
+            hidden_tickets += 1
+    if not hidden_tickets:
+        access_pass = None  # it unlocked nothing this order buys, so it uses nothing up
 
     code = None
     if discount_code:
@@ -250,6 +325,7 @@ def _order_create_locked(*, conference_id, owner, attendees, discount_code, wait
         email=owner.email,
         price_tier=tier,
         discount_code=code,
+        access_code=access_pass,
         subtotal_cents=subtotal,
         discount_cents=discount_total,
         total_cents=subtotal - discount_total,
@@ -288,16 +364,74 @@ def _order_create_locked(*, conference_id, owner, attendees, discount_code, wait
     for pk in use.by_session:
         use.by_session[pk] -= session_counts[pk]
     check_and_note(use)
-    if code and code.max_uses is not None:
-        used = Attendee.objects.filter(
-            order__discount_code=code, order__status__in=(HELD, PAID), discount_cents__gt=0
-        ).count()
-        if used > code.max_uses:
-            raise RegistrationError(f"The code {code.code} has been used up.")
+    _check_code_uses(
+        order=order,
+        discount=code,
+        discounted=discounted_tickets,
+        access_pass=access_pass,
+        unlocked=unlocked,
+        hidden=hidden_tickets,
+    )
     if offer:
         offer.status = WaitlistEntry.ACCEPTED
         offer.save(update_fields=["status"])
     return order
+
+
+def _refuse_second_unpaid_order(*, conference_id: int, owner, now) -> None:
+    """One unpaid order per account and conference. One whose hold has lapsed is released
+    here (the hold job would do it within a minute), so its owner may register again."""
+    existing = Order.objects.filter(conference_id=conference_id, owner=owner, status=HELD).first()
+    if existing is None:
+        return
+    if not existing.hold_lapsed(now):
+        raise UnpaidOrderExists(existing)
+    if Order.objects.filter(pk=existing.pk, status=HELD).update(status=EXPIRED):
+        _seats_freed(conference_id)
+
+
+def _check_code_uses(
+    *,
+    order: Order,
+    discount: DiscountCode | None,
+    discounted: int,
+    access_pass: AccessCode | None,
+    unlocked: set[int],
+    hidden: int,
+) -> None:
+    """Under the seat lock: refuse when this order's `discounted` and `hidden` tickets would
+    take its discount or access code past its uses. Other orders are counted whatever this
+    order's status, so it serves a new order and one whose lapsed hold is retaken alike."""
+    if discount and discount.max_uses is not None:
+        used = (
+            Attendee.objects.filter(
+                order__discount_code=discount,
+                order__status__in=SEAT_HOLDING_STATUSES,
+                discount_cents__gt=0,
+            )
+            .exclude(order=order)
+            .count()
+        )
+        if used + discounted > discount.max_uses:
+            raise RegistrationError(f"The code {discount.code} has been used up.")
+    if access_pass:
+        used = (
+            Attendee.objects.filter(
+                order__access_code=access_pass,
+                order__status__in=SEAT_HOLDING_STATUSES,
+                ticket_type_id__in=unlocked,
+            )
+            .exclude(order=order)
+            .count()
+        )
+        left = max(0, access_pass.max_uses - used)
+        if hidden > left:
+            if left == 0:
+                raise RegistrationError(f"The access code {access_pass.code} has been used up.")
+            raise RegistrationError(
+                f"The access code {access_pass.code} covers only {left} more "
+                f"ticket{'s' if left != 1 else ''}."
+            )
 
 
 def _sold_out_message(what: str, left: int) -> str:
@@ -328,12 +462,23 @@ def order_checkout_start(*, order: Order, success_url: str, cancel_url: str) -> 
     """Open (or reopen) a Stripe Checkout Session for a held order; returns its URL.
 
     The idempotency key is made from the order code, so a double click opens one session.
-    Raises RegistrationError when the order no longer waits for payment.
+    Raises RegistrationError when the order no longer waits for payment, HoldLapsed (and
+    releases the seats) when its hold has run out: a lapsed hold is never paid for again,
+    the owner registers afresh and the seats are counted again under the lock.
     """
     from membership import stripe_gateway
 
     if order.status != HELD:
         raise RegistrationError("This order is not waiting for payment.")
+    if order.hold_lapsed():
+        with transaction.atomic():
+            if Order.objects.filter(pk=order.pk, status=HELD).update(status=EXPIRED):
+                _seats_freed(order.conference_id)
+        raise HoldLapsed(
+            "The seats of this order were held for "
+            f"{settings.CONFERENCE_HOLD_MINUTES} minutes and have been released. "
+            "Register again to take seats."
+        )
     lines = {}
     for attendee in order.attendees.select_related("ticket_type"):
         amount = attendee.price_cents - attendee.discount_cents
@@ -386,7 +531,7 @@ def order_mark_paid(*, order_id: int, payment_intent_id: str = "", amount_cents:
     try:
         with transaction.atomic():
             _retake_seats(order_id=order_id, now=now)
-    except SoldOut:
+    except RegistrationError:  # sold out, or a code's uses went to others meanwhile
         with transaction.atomic():
             order = Order.objects.select_for_update().get(pk=order_id)
             order.status = CANCELLED
@@ -415,7 +560,21 @@ def _retake_seats(*, order_id: int, now) -> None:
         wanted = sum(1 for a in attendees for c in a.choices.all() if c.session_id == session.pk)
         if use.by_session.get(session.pk, 0) + wanted > session.capacity:
             raise SoldOut(f"{session.title} is sold out.")
-    order = Order.objects.select_for_update().get(pk=order_id)
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("discount_code", "access_code")
+        .get(pk=order_id)
+    )
+    access_pass = order.access_code
+    unlocked = {t.pk for t in access_pass.ticket_types.all()} if access_pass else set()
+    _check_code_uses(
+        order=order,
+        discount=order.discount_code,
+        discounted=sum(1 for a in attendees if a.discount_cents),
+        access_pass=access_pass,
+        unlocked=unlocked,
+        hidden=sum(1 for a in attendees if a.ticket_type_id in unlocked),
+    )
     _confirm(order, now=now)
 
 
@@ -636,9 +795,18 @@ def attendee_check_in(*, conference_id: int, ticket_code: str, by_user) -> Check
 
 
 def waitlist_join(*, ticket_type_id: int, user) -> WaitlistEntry:
-    """Put a user on the waitlist of a ticket type (once; joining again returns the entry)."""
-    with transaction.atomic():
+    """Put a user on the waitlist of a sold-out ticket type (once; joining again returns the
+    entry).
+
+    Sold out is counted as a checkout counts, under the seat lock, so an offer only ever
+    goes out for a seat that came free. Raises SeatsAvailable when a ticket can be bought
+    now, RegistrationError for a hidden ticket type (its codes are the way in),
+    RegistrationBusy when the lock stays taken.
+    """
+    with _busy_as_registration_error(), transaction.atomic():
         ticket_type = TicketType.objects.get(pk=ticket_type_id)
+        if ticket_type.requires_code:
+            raise RegistrationError(f"There is no waitlist for {ticket_type.name} tickets.")
         entry = WaitlistEntry.objects.filter(
             ticket_type=ticket_type,
             user=user,
@@ -646,6 +814,17 @@ def waitlist_join(*, ticket_type_id: int, user) -> WaitlistEntry:
         ).first()
         if entry:
             return entry
+        seats = capacity.lock_capacity(conference_id=ticket_type.conference_id)
+        limited = ticket_type.capacity is not None
+        use = capacity.seat_use(
+            conference_id=ticket_type.conference_id,
+            ticket_type_ids=[ticket_type.pk] if limited else [],
+        )
+        type_full = limited and use.by_ticket_type[ticket_type.pk] >= ticket_type.capacity
+        if use.conference < seats and not type_full:
+            raise SeatsAvailable(
+                f"{ticket_type.name} tickets are still available: register to take one."
+            )
         try:
             with transaction.atomic():
                 return WaitlistEntry.objects.create(
@@ -716,10 +895,12 @@ def waitlist_offer_seats(*, conference_id: int) -> list[WaitlistEntry]:
 def waitlist_join_breakout(*, attendee_id: int, session_id: int, by_user) -> WaitlistEntry:
     """Wait for a seat in a full break-out for an attendee of a confirmed order.
 
-    Only the order's owner (or staff) may ask. Raises RegistrationError when the ticket does
-    not include the break-out or the attendee already has it; PermissionError for others.
+    Only the order's owner (or staff) may ask, and only while the break-out is full (counted
+    under the seat lock, as a checkout counts). Raises SeatsAvailable when it has a seat,
+    RegistrationError when the ticket does not include the break-out or the attendee already
+    has it; PermissionError for others.
     """
-    with transaction.atomic():
+    with _busy_as_registration_error(), transaction.atomic():
         attendee = Attendee.objects.select_related("order", "ticket_type").get(pk=attendee_id)
         if attendee.order.owner_id != by_user.pk and not by_user.is_staff:
             raise PermissionError("Only the person who placed the order can do that.")
@@ -732,6 +913,13 @@ def waitlist_join_breakout(*, attendee_id: int, session_id: int, by_user) -> Wai
             raise RegistrationError(f"{attendee.first_name}'s ticket does not include it.")
         if attendee.choices.filter(session=session).exists():
             raise RegistrationError(f"{attendee.first_name} already has a seat there.")
+        capacity.lock_capacity(conference_id=session.conference_id)
+        use = capacity.seat_use(conference_id=session.conference_id, session_ids=[session.pk])
+        if use.by_session[session.pk] < session.capacity:
+            raise SeatsAvailable(
+                f"The break-out “{session.title}” still has seats; its waitlist is only for "
+                "when it is full."
+            )
         entry, _ = WaitlistEntry.objects.get_or_create(
             session=session,
             attendee=attendee,

@@ -56,11 +56,26 @@ def _own_order(request, code: str) -> Order:
 @login_required
 def register(request, conference_id: int):
     conference = _conference(conference_id)
-    offers = selectors.ticket_offers(conference=conference, user=request.user)
+    # An access code (?code= on the link staff send, then a hidden field) unlocks hidden
+    # ticket types; the service checks it again, and counts its uses, under the seat lock.
+    if request.method == "POST":
+        code = request.POST.get("access_code", "")
+    else:
+        code = request.GET.get("code", "")
+    access_code = selectors.access_code_unlocking(conference=conference, code=code[:40])
+    if code.strip() and access_code is None:
+        messages.error(request, "That access code is not valid.")
+    offers = selectors.ticket_offers(
+        conference=conference, user=request.user, access_code=access_code
+    )
     slots = selectors.breakout_slots(conference)
     offer_token = request.GET.get("offer", "") or request.POST.get("offer", "")
-    form_kwargs = {"offers": offers, "slots": slots}
-    sold_out = None
+    form_kwargs = {
+        "offers": offers,
+        "slots": slots,
+        "max_attendees": conference.max_attendees_per_order,
+    }
+    sold_out = unpaid_order = None
 
     if request.method == "POST":
         data = request.POST.copy()
@@ -71,7 +86,14 @@ def register(request, conference_id: int):
             formset = AttendeeFormSet(data, form_kwargs=form_kwargs)
             order_form = OrderForm(data)
             return _render_register(
-                request, conference, offers, formset, order_form, offer_token, adding=True
+                request,
+                conference,
+                offers,
+                formset,
+                order_form,
+                offer_token,
+                access_code=access_code,
+                adding=True,
             )
         formset = AttendeeFormSet(data, form_kwargs=form_kwargs)
         order_form = OrderForm(data)
@@ -82,10 +104,14 @@ def register(request, conference_id: int):
                     owner=request.user,
                     attendees=[form.to_spec() for form in formset.forms],
                     discount_code=order_form.cleaned_data["discount_code"],
+                    access_code=access_code.code if access_code else "",
                     waitlist_token=offer_token,
                 )
             except services.SoldOut as error:
                 sold_out = error
+                messages.error(request, str(error))
+            except services.UnpaidOrderExists as error:
+                unpaid_order = error.order
                 messages.error(request, str(error))
             except services.RegistrationError as error:
                 messages.error(request, str(error))
@@ -107,12 +133,30 @@ def register(request, conference_id: int):
         formset = AttendeeFormSet(initial=initial, form_kwargs=form_kwargs)
         order_form = OrderForm()
     return _render_register(
-        request, conference, offers, formset, order_form, offer_token, sold_out=sold_out
+        request,
+        conference,
+        offers,
+        formset,
+        order_form,
+        offer_token,
+        access_code=access_code,
+        sold_out=sold_out,
+        unpaid_order=unpaid_order,
     )
 
 
 def _render_register(
-    request, conference, offers, formset, order_form, offer_token, sold_out=None, adding=False
+    request,
+    conference,
+    offers,
+    formset,
+    order_form,
+    offer_token,
+    *,
+    access_code=None,
+    sold_out=None,
+    unpaid_order=None,
+    adding=False,
 ):
     return render(
         request,
@@ -124,11 +168,14 @@ def _render_register(
             "order_form": order_form,
             "offer_token": offer_token,
             "sold_out": sold_out,
+            "access_code": access_code,
+            "unpaid_order": unpaid_order,
+            "can_add_attendee": formset.total_form_count() < conference.max_attendees_per_order,
             # After "add another attendee" the half-filled forms are shown without errors.
             "adding": adding,
             "is_member": access.is_active_member(request.user),
         },
-        status=409 if sold_out else 200,
+        status=409 if sold_out or unpaid_order else 200,
     )
 
 
@@ -138,6 +185,9 @@ def _to_checkout(request, order: Order):
         url = services.order_checkout_start(
             order=order, success_url=f"{order_url}?paid=1", cancel_url=order_url
         )
+    except services.RegistrationError as error:
+        messages.error(request, str(error))
+        return redirect("conferences:order", order.code)
     except GatewayError as error:
         messages.error(
             request,
@@ -283,8 +333,18 @@ def ticket_ics(request, code: str):
 @login_required
 @require_POST
 def waitlist_join(request, ticket_type_id: int):
-    ticket_type = get_object_or_404(TicketType, pk=ticket_type_id, is_active=True)
-    services.waitlist_join(ticket_type_id=ticket_type.pk, user=request.user)
+    ticket_type = get_object_or_404(
+        TicketType, pk=ticket_type_id, is_active=True, requires_code=False
+    )
+    try:
+        services.waitlist_join(ticket_type_id=ticket_type.pk, user=request.user)
+    except services.SeatsAvailable as error:
+        messages.error(request, str(error))
+        url = reverse("conferences:register", args=[ticket_type.conference_id])
+        return redirect(f"{url}?ticket_type={ticket_type.pk}")
+    except services.RegistrationError as error:
+        messages.error(request, str(error))
+        return redirect(ticket_type.conference.url or "/")
     messages.success(
         request,
         f"You are on the waitlist for {ticket_type.name}. When a seat frees up we email you a "

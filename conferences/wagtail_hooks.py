@@ -7,6 +7,7 @@ from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 
 from . import selectors
 from .models import (
+    AccessCode,
     ConferencePage,
     DiscountCode,
     Order,
@@ -28,8 +29,9 @@ class TicketTypeViewSet(ModelViewSet):
         "member_price_cents",
         "non_member_price_cents",
         "capacity",
+        "requires_code",
     ]
-    list_filter = ["conference", "kind"]
+    list_filter = ["conference", "kind", "requires_code"]
     form_fields = [
         "conference",
         "name",
@@ -43,6 +45,7 @@ class TicketTypeViewSet(ModelViewSet):
         "early_bird_until",
         "capacity",
         "includes_breakouts",
+        "requires_code",
         "is_active",
         "sort_order",
     ]
@@ -102,6 +105,17 @@ class DiscountCodeViewSet(ModelViewSet):
     ]
 
 
+class AccessCodeViewSet(ModelViewSet):
+    """Codes that unlock hidden ticket types (exhibitor, speaker, staff, comp)."""
+
+    model = AccessCode
+    icon = "key"
+    list_display = ["code", "note", "max_uses", "valid_until", "conference"]
+    list_filter = ["conference"]
+    search_fields = ["code", "note"]
+    form_fields = ["conference", "code", "note", "ticket_types", "max_uses", "valid_until"]
+
+
 class OrderViewSet(ModelViewSet):
     """Read-mostly: orders change through the services (pay, cancel), not by hand."""
 
@@ -134,6 +148,7 @@ class ConferenceViewSetGroup(ModelViewSetGroup):
         SpeakerViewSet("speakers"),
         SponsorViewSet("sponsors"),
         DiscountCodeViewSet("discount_codes"),
+        AccessCodeViewSet("access_codes"),
         OrderViewSet("orders"),
         WaitlistViewSet("waitlist"),
     )

@@ -226,6 +226,22 @@ class DiscountCodeFactory(factory.django.DjangoModelFactory):
     value = 20
 
 
+class AccessCodeFactory(factory.django.DjangoModelFactory):
+    """A code unlocking hidden ticket types: AccessCodeFactory(ticket_types=[exhibitor])."""
+
+    class Meta:
+        model = "conferences.AccessCode"
+
+    conference = factory.SubFactory(ConferencePageFactory)
+    code = factory.Sequence(lambda n: f"EXHIBIT{n}")
+    max_uses = 5
+
+    @factory.post_generation
+    def ticket_types(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.ticket_types.set(extracted)
+
+
 def _today():
     from django.utils import timezone
 

@@ -61,7 +61,16 @@ def test_substitute_gets_a_ticket_of_their_own():
 def test_waitlist_offer_mail_links_to_the_held_seat():
     conference = ConferencePageFactory(capacity=1)
     ticket = TicketTypeFactory(conference=conference)
+    owner = MemberFactory()
+    order = services.order_create(
+        conference_id=conference.pk,
+        owner=owner,
+        attendees=[
+            AttendeeSpec(first_name="A", last_name="B", email="a@x.org", ticket_type_id=ticket.pk)
+        ],
+    )
     entry = services.waitlist_join(ticket_type_id=ticket.pk, user=UserFactory(email="w@x.org"))
+    services.order_cancel(order_id=order.pk, by_user=owner)
     services.waitlist_offer_seats(conference_id=conference.pk)
 
     tasks.send_waitlist_offer(entry.pk)
