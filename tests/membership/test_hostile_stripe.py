@@ -1,6 +1,5 @@
 """Hostile webhooks and ids: refused with a 4xx before anything is stored or sent to Stripe."""
 
-import json
 import logging
 import time
 
