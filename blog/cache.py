@@ -123,6 +123,8 @@ class AnonymousPageCacheMiddleware:
     def _storable(request, response) -> bool:
         if not getattr(request, "page_cache_ok", False) or response.status_code != 200:
             return False
+        if getattr(request, "is_preview", False):
+            return False  # a draft must never be replayed as the live page
         if response.cookies or request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
             return False
         if getattr(response, "streaming", False):

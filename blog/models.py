@@ -24,7 +24,12 @@ from wagtail.search import index
 from wagtail.snippets.models import register_snippet
 
 from membership.access import can_read_members_only
-from portal.cache import CachedViewRestrictionsMixin, content_generation, exclude_restricted
+from portal.cache import (
+    CachedViewRestrictionsMixin,
+    content_generation,
+    exclude_restricted,
+    fragment_cache_alias,
+)
 
 from .blocks import ArticleBodyBlock
 
@@ -166,6 +171,7 @@ class BlogIndexPage(CachedViewRestrictionsMixin, RoutablePageMixin, Page):
                 "categories": BlogCategory.objects.all(),
                 "filter_query": _filter_query(category, tag),
                 "fragment_timeout": 0 if preview else FRAGMENT_SECONDS,
+                "fragment_cache": fragment_cache_alias(request),
                 "fragment_version": f"{self.pk}.{self.live_revision_id}.{content_generation()}."
                 f"{'.'.join(filters)}.{page_number}",
             },
@@ -402,6 +408,7 @@ class BlogPostPage(CachedViewRestrictionsMixin, Page):
         # everything else published (related posts, authors), which the generation tracks.
         # Previews are never cached (timeout 0).
         context["fragment_timeout"] = 0 if preview else FRAGMENT_SECONDS
+        context["fragment_cache"] = fragment_cache_alias(request)
         context["fragment_version"] = f"{self.pk}.{self.live_revision_id}.{content_generation()}"
         return context
 

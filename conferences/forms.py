@@ -118,3 +118,32 @@ class SubstituteForm(forms.Form):
 
 class CheckInForm(forms.Form):
     code = forms.CharField(max_length=12, label="Ticket code")
+
+
+class RegistrationFilterForm(forms.Form):
+    """The staff list's filters, read from the query string; a value that does not parse is
+    dropped (with a message from the view) rather than reaching the database."""
+
+    q = forms.CharField(max_length=200, required=False, strip=True)
+    status = forms.ChoiceField(required=False)
+    ticket_type = forms.ModelChoiceField(queryset=None, required=False)
+
+    def __init__(self, data, *, conference, statuses):
+        super().__init__(data)
+        self.fields["status"].choices = [("", "Any"), *statuses]
+        self.fields["ticket_type"].queryset = conference.ticket_types.all()
+
+    def filters(self) -> dict[str, str]:
+        """The filters that parsed, as the strings the list and its form show."""
+        self.is_valid()
+        clean = {name: self.cleaned_data.get(name) for name in self.fields}
+        ticket_type = clean["ticket_type"]
+        return {
+            "status": clean["status"] or "",
+            "ticket_type": str(ticket_type.pk) if ticket_type else "",
+            "q": clean["q"] or "",
+        }
+
+
+class BreakoutWaitlistForm(forms.Form):
+    session = forms.IntegerField(min_value=1, max_value=2**31 - 1)

@@ -8,31 +8,31 @@ from . import views
 app_name = "conferences"
 
 urlpatterns = [
-    path("<int:conference_id>/register/", views.register, name="register"),
+    path("<id:conference_id>/register/", views.register, name="register"),
     path("orders/<str:code>/", views.order_detail, name="order"),
     path("orders/<str:code>/pay/", views.order_pay, name="order-pay"),
     path("orders/<str:code>/cancel/", views.order_cancel, name="order-cancel"),
     path(
-        "orders/<str:code>/attendees/<int:attendee_id>/",
+        "orders/<str:code>/attendees/<id:attendee_id>/",
         views.attendee_substitute,
         name="attendee-substitute",
     ),
     path(
-        "orders/<str:code>/attendees/<int:attendee_id>/breakout-waitlist/",
+        "orders/<str:code>/attendees/<id:attendee_id>/breakout-waitlist/",
         views.breakout_waitlist_join,
         name="breakout-waitlist-join",
     ),
     path("tickets/<str:code>/", views.ticket, name="ticket"),
     path("tickets/<str:code>/calendar.ics", views.ticket_ics, name="ticket-ics"),
-    path("waitlist/join/<int:ticket_type_id>/", views.waitlist_join, name="waitlist-join"),
+    path("waitlist/join/<id:ticket_type_id>/", views.waitlist_join, name="waitlist-join"),
     path("waitlist/offers/<str:token>/", views.waitlist_offer, name="waitlist-offer"),
-    path("<int:conference_id>/staff/", views.staff_registrations, name="staff-registrations"),
-    path("<int:conference_id>/staff/attendees.csv", views.staff_export, name="staff-export"),
+    path("<id:conference_id>/staff/", views.staff_registrations, name="staff-registrations"),
+    path("<id:conference_id>/staff/attendees.csv", views.staff_export, name="staff-export"),
     path(
-        "<int:conference_id>/staff/sessions/<int:session_id>/",
+        "<id:conference_id>/staff/sessions/<id:session_id>/",
         views.staff_roster,
         name="staff-roster",
     ),
-    path("<int:conference_id>/staff/check-in/", views.staff_checkin, name="staff-checkin"),
-    path("<int:conference_id>/staff/dashboard/", views.staff_dashboard, name="staff-dashboard"),
+    path("<id:conference_id>/staff/check-in/", views.staff_checkin, name="staff-checkin"),
+    path("<id:conference_id>/staff/dashboard/", views.staff_dashboard, name="staff-dashboard"),
 ]

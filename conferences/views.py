@@ -19,7 +19,14 @@ from membership import access
 from membership.stripe_gateway import GatewayError
 
 from . import capacity, selectors, services, tickets
-from .forms import AttendeeFormSet, CheckInForm, OrderForm, SubstituteForm
+from .forms import (
+    AttendeeFormSet,
+    BreakoutWaitlistForm,
+    CheckInForm,
+    OrderForm,
+    RegistrationFilterForm,
+    SubstituteForm,
+)
 from .models import HELD, PAID, Attendee, ConferencePage, Order, Session, TicketType, WaitlistEntry
 
 
@@ -81,7 +88,8 @@ def register(request, conference_id: int):
         data = request.POST.copy()
         if "add_attendee" in data:
             # Another attendee without JavaScript: one more empty form, nothing validated yet.
-            total = int(data.get("form-TOTAL_FORMS", 1))
+            # The management form parses the count (text or a missing one counts as none).
+            total = AttendeeFormSet(data, form_kwargs=form_kwargs).total_form_count()
             data["form-TOTAL_FORMS"] = str(min(total + 1, 20))
             formset = AttendeeFormSet(data, form_kwargs=form_kwargs)
             order_form = OrderForm(data)
@@ -387,10 +395,11 @@ def waitlist_offer(request, token: str):
 def breakout_waitlist_join(request, code: str, attendee_id: int):
     order = _own_order(request, code)
     attendee = get_object_or_404(order.attendees, pk=attendee_id)
+    form = BreakoutWaitlistForm(request.POST)
     try:
         entry = services.waitlist_join_breakout(
             attendee_id=attendee.pk,
-            session_id=int(request.POST.get("session", 0) or 0),
+            session_id=form.cleaned_data["session"] if form.is_valid() else 0,
             by_user=request.user,
         )
     except (services.RegistrationError, PermissionError, Session.DoesNotExist) as error:
@@ -410,11 +419,12 @@ def breakout_waitlist_join(request, code: str, attendee_id: int):
 @staff_required
 def staff_registrations(request, conference_id: int):
     conference = _conference(conference_id)
-    filters = {
-        "status": request.GET.get("status", ""),
-        "ticket_type": request.GET.get("ticket_type", ""),
-        "q": request.GET.get("q", "").strip(),
-    }
+    filter_form = RegistrationFilterForm(
+        request.GET, conference=conference, statuses=Order.STATUSES
+    )
+    filters = filter_form.filters()
+    if filter_form.errors:
+        messages.warning(request, "Some filters were not understood and are not applied.")
     rows = selectors.registrations(conference=conference, **filters)
     return render(
         request,

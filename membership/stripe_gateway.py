@@ -40,7 +40,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -60,7 +62,9 @@ __all__ = [
     "CheckoutSessionData",
     "CheckoutSessionRef",
     "GatewayError",
+    "InvalidEvent",
     "InvalidSignature",
+    "InvalidStripeId",
     "InvoiceData",
     "RefundRef",
     "SubscriptionData",
@@ -86,6 +90,55 @@ class GatewayError(Exception):
 
 class InvalidSignature(GatewayError):
     """A webhook whose signature or timestamp does not verify."""
+
+
+class InvalidEvent(GatewayError):
+    """A correctly signed webhook body that is not shaped like a Stripe event."""
+
+
+class InvalidStripeId(ValueError):
+    """A value that is not a Stripe id of the expected kind. Raised before any request is made,
+    so a hostile id (`cs_x/../../customers`) never becomes part of a URL; not a GatewayError,
+    since trying again cannot help."""
+
+
+# Stripe ids are a short prefix naming the object, an underscore, then letters and digits
+# (with more underscores in some: "cs_test_a1B2"). Nothing else, so never "/", "." or "?".
+# https://docs.stripe.com/api/ (each object's `id`); the length bound is generous. Products
+# may carry ids we chose ("guildhall_plan_3"), hence no prefix for them.
+STRIPE_ID_PREFIXES = {
+    "checkout_session": "cs",
+    "customer": "cus",
+    "subscription": "sub",
+    "invoice": "in",
+    "payment_intent": "pi",
+    "price": "price",
+    "product": "",
+    "event": "evt",
+    "charge": "ch",
+    "refund": "re",
+    "portal_session": "bps",
+}
+_ID_BODY = re.compile(r"[A-Za-z0-9_]+")
+MAX_ID_LENGTH = 80  # what our stripe_*_id columns hold; Stripe's own ids are far shorter
+
+
+def is_stripe_id(value: object, kind: str) -> bool:
+    """True when `value` has the shape of a Stripe id of `kind` (a key of STRIPE_ID_PREFIXES)."""
+    prefix = STRIPE_ID_PREFIXES[kind] + "_" if STRIPE_ID_PREFIXES[kind] else ""
+    return (
+        isinstance(value, str)
+        and len(prefix) < len(value) <= MAX_ID_LENGTH
+        and value.startswith(prefix)
+        and _ID_BODY.fullmatch(value, len(prefix)) is not None
+    )
+
+
+def check_stripe_id(value: object, kind: str) -> str:
+    """Return `value` if it is a Stripe id of `kind`; raise InvalidStripeId otherwise."""
+    if not is_stripe_id(value, kind):
+        raise InvalidStripeId(f"not a Stripe {kind} id: {str(value)[:80]!r}")
+    return value  # type: ignore[return-value]
 
 
 class _DictLike:
@@ -296,7 +349,8 @@ def create_payment_checkout(
 
 
 def retrieve_checkout_session(session_id: str) -> CheckoutSessionData:
-    session = _get(f"/v1/checkout/sessions/{session_id}")
+    """Raises InvalidStripeId for anything but a Checkout Session id, GatewayError."""
+    session = _get(f"/v1/checkout/sessions/{check_stripe_id(session_id, 'checkout_session')}")
     details = session.get("customer_details") or {}
     return CheckoutSessionData(
         id=session["id"],
@@ -322,7 +376,9 @@ def refund_payment(
     metadata: Mapping[str, str] | None = None,
 ) -> RefundRef:
     """Refund a payment in whole (amount_cents None) or in part. Raises GatewayError."""
-    params: dict[str, Any] = {"payment_intent": payment_intent_id}
+    params: dict[str, Any] = {
+        "payment_intent": check_stripe_id(payment_intent_id, "payment_intent")
+    }
     if amount_cents is not None:
         params["amount"] = int(amount_cents)
     if metadata:
@@ -337,7 +393,7 @@ def refund_payment(
 
 
 def retrieve_charge(charge_id: str) -> ChargeData:
-    charge = _get(f"/v1/charges/{charge_id}", expand=["refunds"])
+    charge = _get(f"/v1/charges/{check_stripe_id(charge_id, 'charge')}", expand=["refunds"])
     refunds = (charge.get("refunds") or {}).get("data") or []
     return ChargeData(
         id=charge["id"],
@@ -371,7 +427,9 @@ def customer_upsert(
     """Create the Stripe Customer (or update its email and name); returns its id."""
     params = {"email": email, "name": name, "metadata": dict(metadata)}
     if customer_id:
-        _call(_client().v1.customers.update, customer_id, params=params)
+        _call(
+            _client().v1.customers.update, check_stripe_id(customer_id, "customer"), params=params
+        )
         return customer_id
     customer = _call(_client().v1.customers.create, params=params, options=_opts(idempotency_key))
     return customer["id"]
@@ -393,6 +451,7 @@ def plan_sync(
     The Price is found by `lookup_key`. A new amount makes a new Price that takes the lookup
     key over (Stripe prices are immutable); the old one is archived. Safe to run again.
     """
+    check_stripe_id(product_id, "product")
     client = _client()
     product_params: dict[str, Any] = {
         "name": name,
@@ -434,7 +493,11 @@ def plan_sync(
         options=_opts(f"{idempotency_prefix}-price-{amount_cents}"),
     )
     if current is not None and current["id"] != price["id"]:
-        _call(client.v1.prices.update, current["id"], params={"active": False})
+        _call(
+            client.v1.prices.update,
+            check_stripe_id(current["id"], "price"),
+            params={"active": False},
+        )
     return product_id, price["id"]
 
 
@@ -454,8 +517,8 @@ def create_subscription_checkout(
         _client().v1.checkout.sessions.create,
         params={
             "mode": "subscription",
-            "customer": customer_id,
-            "line_items": [{"price": price_id, "quantity": 1}],
+            "customer": check_stripe_id(customer_id, "customer"),
+            "line_items": [{"price": check_stripe_id(price_id, "price"), "quantity": 1}],
             "client_reference_id": client_reference_id,
             "metadata": md,
             "subscription_data": {"metadata": md},
@@ -471,7 +534,7 @@ def create_portal_session(*, customer_id: str, return_url: str) -> str:
     """The Customer Portal (card changes, cancellation, invoices); returns its URL."""
     session = _call(
         _client().v1.billing_portal.sessions.create,
-        params={"customer": customer_id, "return_url": return_url},
+        params={"customer": check_stripe_id(customer_id, "customer"), "return_url": return_url},
     )
     return session["url"]
 
@@ -509,19 +572,24 @@ def _invoice_data(inv: Any) -> InvoiceData:
 
 
 def retrieve_invoice(invoice_id: str) -> InvoiceData:
-    inv = _get(f"/v1/invoices/{invoice_id}", expand=["payments"])
+    inv = _get(f"/v1/invoices/{check_stripe_id(invoice_id, 'invoice')}", expand=["payments"])
     return _invoice_data(inv)
 
 
 def list_invoices(customer_id: str, *, limit: int = 24) -> list[InvoiceData]:
     """A customer's newest invoices (with their payments)."""
-    found = _get("/v1/invoices", customer=customer_id, limit=limit, expand=["data.payments"])
+    found = _get(
+        "/v1/invoices",
+        customer=check_stripe_id(customer_id, "customer"),
+        limit=limit,
+        expand=["data.payments"],
+    )
     return [_invoice_data(inv) for inv in found["data"]]
 
 
 def retrieve_subscription(subscription_id: str) -> SubscriptionData:
     sub = _get(
-        f"/v1/subscriptions/{subscription_id}",
+        f"/v1/subscriptions/{check_stripe_id(subscription_id, 'subscription')}",
         expand=["latest_invoice", "latest_invoice.payments"],
     )
     items = (sub.get("items") or {}).get("data") or []
@@ -546,6 +614,7 @@ def retrieve_subscription(subscription_id: str) -> SubscriptionData:
 
 def cancel_subscription(subscription_id: str) -> None:
     """End a subscription now (already canceled is fine)."""
+    check_stripe_id(subscription_id, "subscription")
     try:
         _call(_client().v1.subscriptions.cancel, subscription_id)
     except GatewayError as exc:
@@ -601,23 +670,63 @@ def register_subscription_handler(kind: str, handler: SubscriptionHandler) -> No
 def construct_event(payload: bytes, signature_header: str | None) -> dict[str, Any]:
     """Verify a webhook's signature and timestamp on the raw body; returns the event as a dict.
 
-    Raises InvalidSignature for a bad signature, a stale timestamp or a body that is not JSON.
+    Raises InvalidSignature for a bad signature, a timestamp more than
+    STRIPE_WEBHOOK_TOLERANCE seconds behind or ahead of our clock, or a body that is not JSON;
+    InvalidEvent for a signed body that is not shaped like an event (the id, type, created and
+    data.object fields are checked, since they are stored and used as they are).
     """
+    tolerance = settings.STRIPE_WEBHOOK_TOLERANCE
     try:
         # Only the signature and timestamp: building stripe's Event object would cost more
         # than the rest of the request, and the event is stored as JSON anyway.
         stripe.WebhookSignature.verify_header(
-            payload,
-            signature_header or "",
-            settings.STRIPE_WEBHOOK_SECRET,
-            tolerance=settings.STRIPE_WEBHOOK_TOLERANCE,
+            payload, signature_header or "", settings.STRIPE_WEBHOOK_SECRET, tolerance=tolerance
         )
         event = json.loads(payload)
     except (stripe.SignatureVerificationError, ValueError) as exc:
         raise InvalidSignature(str(exc)) from exc
-    if not isinstance(event, dict):
-        raise InvalidSignature("the body is not a JSON object")
+    # stripe-python only refuses timestamps too far in the past; one from the future is as
+    # suspect (a replay prepared ahead, or a clock gone wrong), so refuse it the same way.
+    if _signed_at(signature_header or "") > time.time() + tolerance:
+        raise InvalidSignature("timestamp outside the tolerance zone (ahead of our clock)")
+    _check_event_shape(event, payload)
     return event
+
+
+def _signed_at(header: str) -> int:
+    for item in header.split(","):
+        name, _, value = item.strip().partition("=")
+        if name == "t" and value.isdigit():
+            return int(value)
+    return 0
+
+
+def _check_event_shape(event: Any, payload: bytes) -> None:
+    if not isinstance(event, dict):
+        raise InvalidEvent("the body is not a JSON object")
+    if b"\\u0000" in payload:
+        # No database text column takes a NUL, and no Stripe event carries one.
+        raise InvalidEvent("the body holds a NUL character")
+    if not is_stripe_id(event.get("id"), "event"):
+        raise InvalidEvent("no event id, or not one Stripe would send")
+    kind = event.get("type")
+    if not isinstance(kind, str) or len(kind) > 80 or not _EVENT_TYPE.fullmatch(kind):
+        raise InvalidEvent("no event type, or not one Stripe would send")
+    created = event.get("created")
+    if type(created) is not int or not 0 < created < 2**40:
+        raise InvalidEvent("`created` is not a Unix time")
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict):
+        raise InvalidEvent("`data.object` is not an object")
+    object_id = obj.get("id", "")
+    if not isinstance(object_id, str) or len(object_id) > MAX_ID_LENGTH:
+        raise InvalidEvent("`data.object.id` is not a Stripe id")
+    if object_id and not _ID_BODY.fullmatch(object_id):
+        raise InvalidEvent("`data.object.id` is not a Stripe id")
+
+
+_EVENT_TYPE = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+){1,4}")
 
 
 def dispatch_event(event_type: str, object_id: str) -> bool:

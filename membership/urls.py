@@ -15,7 +15,7 @@ urlpatterns = [
     path("account/delete/", views.account_delete, name="account-delete"),
     path("account/status.json", views.status_json, name="status-json"),
     path("practice/invite/", views.seat_invite, name="seat-invite"),
-    path("practice/seats/<int:pk>/remove/", views.seat_remove, name="seat-remove"),
+    path("practice/seats/<id:pk>/remove/", views.seat_remove, name="seat-remove"),
     path("invitation/<str:token>/", views.invitation, name="invitation"),
     path("directory/", views.directory, name="directory"),
 ]

@@ -93,7 +93,10 @@ def welcome(request):
     from .tasks import checkout_session_sync
 
     session_id = request.GET.get("session_id", "")
-    if session_id.startswith("cs_"):
+    if session_id:
+        if not gateway.is_stripe_id(session_id, "checkout_session"):
+            reason = "That link does not name a checkout session. Your payment, if any, is safe."
+            return render(request, "400.html", {"reason": reason}, status=400)
         checkout_session_sync.delay(session_id)
     if access.is_active_member(request.user):
         messages.success(request, "Welcome to NORM! Your membership is active.")

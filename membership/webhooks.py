@@ -17,14 +17,16 @@ log = logging.getLogger(__name__)
 @csrf_exempt
 @require_POST
 def stripe_webhook(request):
-    """400 and no change for a bad signature or a stale timestamp; 200 for a stored event or
-    a duplicate (Stripe stops resending), so the reply never waits on the work."""
+    """400 and no change for a bad signature, a timestamp outside the tolerance or a body not
+    shaped like an event; 200 for a stored event or a duplicate (Stripe stops resending), so
+    the reply never waits on the work."""
     try:
         event = gateway.construct_event(request.body, request.headers.get("Stripe-Signature"))
     except gateway.InvalidSignature as exc:
         log.warning("rejected a Stripe webhook: %s", exc)
         return HttpResponseBadRequest("invalid signature")
-    if not event.get("id"):
-        return HttpResponseBadRequest("no event id")
+    except gateway.InvalidEvent as exc:
+        log.warning("rejected a signed Stripe webhook: %s", exc)
+        return HttpResponseBadRequest("malformed event")
     created = services.stripe_event_store(event)
     return HttpResponse("stored" if created else "duplicate", content_type="text/plain")

@@ -6,6 +6,9 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal"
 
     def ready(self):
+        from . import converters
         from .cache import connect_admin_access_signals
 
         connect_admin_access_signals()
+        # Before any URLconf is loaded: the apps' URLs use <id:...> for database ids.
+        converters.register()

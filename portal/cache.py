@@ -244,3 +244,15 @@ def connect_admin_access_signals() -> None:
         m2m_changed.connect(
             _groups_or_permissions_changed, sender=through, dispatch_uid=f"admin-access-{through}"
         )
+
+
+# A preview shows a draft under the live page's id and revision, the very key the live page's
+# fragments are cached under; reading that cache would show the live page instead of the
+# draft. Previews render through a cache that keeps nothing (settings: CACHES["preview"]).
+PREVIEW_CACHE_ALIAS = "preview"
+
+
+def fragment_cache_alias(request) -> str:
+    """The cache a page's `{% cache ... using=fragment_cache %}` tags use for this request:
+    none at all for a preview or "View draft", the default cache otherwise."""
+    return PREVIEW_CACHE_ALIAS if getattr(request, "is_preview", False) else "default"

@@ -10,7 +10,7 @@ from wagtail.search import index
 from wagtail.snippets.models import register_snippet
 
 from .blocks import LinkBlock, OfferBlock
-from .cache import CachedViewRestrictionsMixin, exclude_restricted
+from .cache import CachedViewRestrictionsMixin, exclude_restricted, fragment_cache_alias
 
 
 class HomePage(CachedViewRestrictionsMixin, Page):
@@ -70,6 +70,7 @@ class HomePage(CachedViewRestrictionsMixin, Page):
         # The page's content is the same for every reader, so the template keeps it rendered
         # per revision and content generation; a preview is never kept.
         context["fragment_timeout"] = 0 if getattr(request, "is_preview", False) else 3600
+        context["fragment_cache"] = fragment_cache_alias(request)
         return context
 
 

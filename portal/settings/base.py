@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # A NUL anywhere, or malformed input the admins choke on, gets a 400 (portal/badinput.py).
+    "portal.badinput.BadInputMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -398,7 +400,8 @@ WAGTAILADMIN_BASE_URL = SITE_URL
 # No avatars from gravatar.com: the portal makes no calls to outside hosts, and staff e-mail
 # hashes are not sent to a third party. Wagtail shows its bundled default avatar instead.
 WAGTAIL_GRAVATAR_PROVIDER_URL = None
-WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+# Wagtail's database backend, reduced to words before it queries (portal/search.py).
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "portal.search"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "pptx", "rtf", "txt", "xlsx"]
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
 
@@ -453,6 +456,9 @@ CACHES["fragments"] = {
     "LOCATION": "fragments",
     "TIMEOUT": 3600,
 }
+# Previews and "View draft" render their fragments through this one, which keeps nothing, so a
+# draft is never shown from (or stored as) the live page's fragments (portal/cache.py).
+CACHES["preview"] = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
 WAGTAILIMAGES_FORMAT_CONVERSIONS = {"bmp": "png", "gif": "png"}
 # Sessions read from the cache and written through to the database: a logged-in reader's page
 # then costs no session query. https://docs.djangoproject.com/en/5.2/topics/http/sessions/

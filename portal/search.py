@@ -1,0 +1,41 @@
+"""The search backend: Wagtail's database backend, fed only words.
+
+Every search in the portal goes through it: article search, and the Wagtail admin's page,
+image, document and snippet searches. Full-text query syntaxes differ by database (SQLite's
+FTS5 MATCH treats a `"` as the start of a phrase and fails on an unclosed one; PostgreSQL
+refuses a NUL in any string), so a query is reduced to its words before it reaches one: what
+people type into a search box is words, and punctuation only ever made those searches fail.
+"""
+
+from __future__ import annotations
+
+import re
+
+from modelsearch.backends import database
+
+MAX_QUERY_CHARS = 200
+_NOT_WORDS = re.compile(r"[^\w\s]+|[\x00-\x1f\x7f]+")
+
+
+def clean_query(query: str) -> str:
+    """The words of `query`, separated by single spaces, at most MAX_QUERY_CHARS long."""
+    words = _NOT_WORDS.sub(" ", query.replace("\x00", " ")).split()
+    return " ".join(words)[:MAX_QUERY_CHARS].strip()
+
+
+class _WordsOnly:
+    def _search(self, query_compiler_class, query, model_or_queryset, **kwargs):
+        if isinstance(query, str):
+            query = clean_query(query)
+        return super()._search(query_compiler_class, query, model_or_queryset, **kwargs)
+
+
+_classes: dict[type, type] = {}
+
+
+def SearchBackend(params):  # the name Wagtail looks up in a backend module
+    """The database backend Wagtail would pick for this database, taking words only."""
+    cls = type(database.SearchBackend(params))
+    if cls not in _classes:
+        _classes[cls] = type(f"WordsOnly{cls.__name__}", (_WordsOnly, cls), {})
+    return _classes[cls](params)
