@@ -6,6 +6,7 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal"
 
     def ready(self):
+        from . import checks  # noqa: F401  (registers the deploy checks)
         from .cache import connect_admin_access_signals
 
         connect_admin_access_signals()
