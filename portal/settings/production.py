@@ -1,4 +1,6 @@
-"""Production settings: secrets have no default, so a missing one stops the start-up."""
+"""Production settings: secrets have no default, so a missing one stops the start-up, and the
+laptop's stand-ins (files for mail, broker and cache, the Stripe stand-in's public keys, staff
+without a second factor) are refused. `check --deploy` names them too (portal/checks.py)."""
 
 from django.core.exceptions import ImproperlyConfigured
 
