@@ -7,11 +7,12 @@ of the rows it deleted), then puts the database back. `restore()` writes those r
 which is what `load_demo` would have written, at a fraction of the cost.
 
 It knows nothing about what the demo contains; it compares the database before and after.
-Ids cannot clash: the demo was really loaded once, so every id sequence (PostgreSQL sequences,
-SQLite's AUTOINCREMENT counters) is already past the demo's rows, and flushes between tests
-keep them there. Whenever the fast way cannot promise the same result (a test made rows with
-the demo's keys first, or the date changed since the snapshot, which moves the demo's dates),
-`restore()` returns False and the caller loads the demo the slow way.
+The demo's rows keep their ids. Those ids are free: the demo was really loaded once, so every
+id counter (PostgreSQL sequences, SQLite's AUTOINCREMENT) is past them, flushes between tests
+leave counters alone, and `restore()` moves them past the demo's rows again, as `loaddata`
+does. Whenever the fast way cannot promise the same result (a test made rows with the demo's
+keys first, or the date changed since the snapshot, which moves the demo's dates), `restore()`
+returns False and the caller loads the demo the slow way.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.core.management import call_command
+from django.core.management.color import no_style
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -91,6 +93,10 @@ class DemoSnapshot:
                             pks,
                         )
                 connection.creation.deserialize_db_from_string(self.rows)
+                models = [apps.get_model(label) for label in self.added]
+                with connection.cursor() as cursor:
+                    for sql in connection.ops.sequence_reset_sql(no_style(), models):
+                        cursor.execute(sql)
         except IntegrityError:
             return False  # a row the test made first holds a unique value the demo needs
         return True

@@ -9,6 +9,8 @@ from django.core.management import call_command
 from django.db import transaction
 from wagtail.models import Page
 
+from tests.factories import UserFactory
+
 pytestmark = pytest.mark.django_db
 
 
@@ -43,3 +45,14 @@ def test_the_demo_loaded_on_the_snapshot_adds_nothing(demo_site):
     with open(os.devnull, "w") as devnull:
         call_command("load_demo", stdout=devnull)
     assert _contents()["rows"] == before
+
+
+def test_the_snapshot_writes_nothing_over_a_row_a_test_made_first(demo_snapshot):
+    user_model = get_user_model()
+    taken = demo_snapshot.added[user_model._meta.label_lower][0]
+    UserFactory(pk=taken, email="first@example.org")
+    before = _contents()
+
+    assert not demo_snapshot.restore()
+    assert _contents() == before
+    assert user_model.objects.get(pk=taken).email == "first@example.org"
