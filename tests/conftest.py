@@ -230,10 +230,28 @@ def screenshot(page, name: str) -> Path:
 # --- Content --------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="session")
+def demo_snapshot(django_db_setup, django_db_blocker):
+    """`load_demo`'s rows, made once per session (see tests/demo_snapshot.py)."""
+    from tests.demo_snapshot import DemoSnapshot
+
+    with django_db_blocker.unblock():
+        return DemoSnapshot.take()
+
+
+@pytest.fixture(autouse=True)
+def _demo_before_other_fixtures(request):
+    """A test that wants the demo gets it before its other fixtures make rows, as on a site
+    where `make run` loaded it first (and the snapshot's rows then go in as they are)."""
+    if "demo_site" in request.fixturenames:
+        request.getfixturevalue("demo_site")
+
+
 @pytest.fixture
-def demo_site(db):
+def demo_site(db, demo_snapshot):
     """The demo association exactly as `make run` loads it."""
-    call_command("load_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    if not demo_snapshot.restore():
+        call_command("load_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
     return connection.vendor
 
 

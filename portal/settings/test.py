@@ -45,6 +45,9 @@ else:
         "global_keyprefix": f"{_run_id}:",
     }
 CACHES["default"]["KEY_PREFIX"] = _run_id  # noqa: F405
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):  # noqa: F405
+    # Tests empty the cache before each case: only this run's keys (see tests/run_cache.py).
+    CACHES["default"]["BACKEND"] = "tests.run_cache.RunRedisCache"  # noqa: F405
 if CACHES["default"]["BACKEND"].endswith("FileBasedCache"):  # noqa: F405
     # A folder of the run's own: tests empty the cache before each case, which must never
     # touch a `make run` beside them.

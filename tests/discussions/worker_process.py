@@ -6,13 +6,20 @@
 The test settings give every process its own broker key prefix and the in-memory mail outbox;
 a worker that has to share a test's queue and deliver over SMTP needs the parent's values, so
 the parent passes them as JSON and they are applied before Celery reads its configuration.
-Used by the crash test (which kill -9s it) and by bench/fanout.
+Used by the crash test and by bench/fanout.
+
+For the crash test, GUILDHALL_WORKER_KILL_AT_COPY=N makes the worker kill -9 itself while it
+sends the N-th copy of a post: the message body is written, the final "." is not, and the
+ledger row is still claimed. The crash then always comes at the same, worst, moment instead of
+whenever a signal from outside happens to land.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import signal
 import sys
 
 
@@ -25,6 +32,8 @@ def main() -> None:
 
     for key, value in json.loads(os.environ.get("GUILDHALL_WORKER_OVERRIDES", "{}")).items():
         setattr(settings, key, value)
+    if os.environ.get("GUILDHALL_WORKER_KILL_AT_COPY"):
+        _die_while_sending(int(os.environ["GUILDHALL_WORKER_KILL_AT_COPY"]))
     from portal.celery import app
 
     app.conf.broker_transport_options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
@@ -43,14 +52,37 @@ def main() -> None:
     )
 
 
+def _die_while_sending(copy_number: int) -> None:
+    """Kill -9 this process in the middle of sending copy `copy_number`, just before the
+    ledger commit (see discussions.smtp.Outbox.send): the server holds a half-sent message
+    and the row says claimed. Test-only: it wraps the product's Outbox here, not in the app."""
+    from discussions import smtp
+
+    send = smtp.Outbox.send
+    sent = itertools.count(1)
+
+    def die(**kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def send_or_die(self, *, commit, **kwargs):
+        if next(sent) == copy_number:
+            commit = die
+        return send(self, commit=commit, **kwargs)
+
+    smtp.Outbox.send = send_or_die
+
+
 def command(*args: str) -> list[str]:
     return [sys.executable, "-m", "tests.discussions.worker_process", *args]
 
 
-def environment(*, database_url: str, overrides: dict) -> dict:
+def environment(*, database_url: str, overrides: dict, kill_at_copy: int | None = None) -> dict:
     env = dict(os.environ)
     env["DATABASE_URL"] = database_url
     env["GUILDHALL_WORKER_OVERRIDES"] = json.dumps(overrides)
+    env.pop("GUILDHALL_WORKER_KILL_AT_COPY", None)
+    if kill_at_copy is not None:
+        env["GUILDHALL_WORKER_KILL_AT_COPY"] = str(kill_at_copy)
     return env
 
 

@@ -113,7 +113,7 @@ def test_editor_submits_moderator_approves_and_readers_find_the_post(
 
     page.get_by_role("link", name=re.compile("Closing the Books")).click()
     page.wait_for_url("**/articles/closing-the-books-faster-each-month/")
-    assert page.get_by_role("heading", name="Start with the bank").is_visible()
+    expect(page.get_by_role("heading", name="Start with the bank")).to_be_visible()
     assert page.locator("figure.blog-figure picture img").get_attribute("alt") == (
         "A bar chart of closing times"
     )

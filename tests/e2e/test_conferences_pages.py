@@ -2,6 +2,7 @@
 
 import pytest
 from django.test import Client
+from playwright.sync_api import expect
 
 from conferences import services
 from conferences.models import ConferencePage
@@ -65,7 +66,7 @@ def test_attendee_ticket_and_staff_tools(browser_page, live_server, paid_order):
     log_in(page, live_server, paid_order.owner)
     attendee = paid_order.attendees.get()
     page.goto(f"/conferences/tickets/{attendee.ticket_code}/")
-    assert page.locator(".ticket__qr-wrap svg").is_visible()
+    expect(page.locator(".ticket__qr-wrap svg")).to_be_visible()
     screenshot(page, "conference-ticket")
 
     page.context.clear_cookies()
@@ -92,7 +93,7 @@ def test_registration_form_fits_a_phone(browser_page, live_server, demo_site):
     page.goto(f"/conferences/{conference.pk}/register/")
     page.get_by_role("button", name="+ Add another attendee").click()
 
-    assert page.get_by_text("Attendee 2").is_visible()
+    expect(page.get_by_text("Attendee 2")).to_be_visible()
     assert page.locator(".errorlist").count() == 0  # adding a form is not submitting it
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"registration form is {overflow}px wider than a 360px phone"

@@ -2,6 +2,7 @@
 appear threaded in the archive; members post, follow and manage delivery from the web."""
 
 import pytest
+from playwright.sync_api import expect
 
 from discussions.models import Message
 from tests.conftest import screenshot, wait_for
@@ -67,10 +68,10 @@ def test_email_question_and_email_reply_show_threaded_in_the_archive(
 
     row.get_by_role("link").click()
     posts = page.locator(".dx-post")
-    assert posts.count() == 2
+    expect(posts).to_have_count(2)
     assert "in reply to" in posts.nth(1).inner_text()
     quoted = posts.nth(1).locator("details")
-    assert not quoted.locator("pre").is_visible()
+    expect(quoted.locator("pre")).to_be_hidden()
     quoted.locator("summary").click()
     assert "three weeks" in quoted.locator("pre").inner_text()
     screenshot(page, "discussions-thread")
@@ -87,19 +88,19 @@ def test_member_posts_follows_and_changes_delivery_on_the_web(browser_page, demo
     member = MemberFactory(first_name="Ana", last_name="Reyes")
     log_in(page, member)
     page.goto("/discussions/")
-    assert page.get_by_role("link", name="Billing and Coding").is_visible()
+    expect(page.get_by_role("link", name="Billing and Coding")).to_be_visible()
     screenshot(page, "discussions-index")
     page.get_by_role("link", name="Billing and Coding").click()
     page.get_by_role("button", name="Subscribe by email").click()
-    assert "You get: Every message" in page.content()
+    expect(page.locator(".dx-badge")).to_contain_text("You get: Every message")
     page.get_by_role("link", name="Start a thread").click()
     page.get_by_label("Subject").fill("Modifier 25 on infusion days")
     page.get_by_label("Message").fill("Do your payers accept 25 with 96413 on the same day?")
     screenshot(page, "discussions-new-thread")
     page.get_by_role("button", name="Post to the list").click()
-    assert page.get_by_role("heading", name="Modifier 25 on infusion days").is_visible()
+    expect(page.get_by_role("heading", name="Modifier 25 on infusion days")).to_be_visible()
     page.get_by_role("button", name="Follow by email").click()
-    assert page.get_by_text("Following").first.is_visible()
+    expect(page.get_by_text("Following").first).to_be_visible()
 
     page.goto("/discussions/subscriptions/")
     page.get_by_label("Delivery for HR and Staffing").select_option("daily")

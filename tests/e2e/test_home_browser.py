@@ -1,4 +1,5 @@
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import screenshot
 
@@ -21,7 +22,7 @@ def test_home_page_in_chromium_shows_testimonials_and_article_link(browser_page,
         "link", name="Eight Qualities and Skills Medical Office Managers Must Have"
     ).click()
     page.wait_for_url("**/articles/eight-qualities-and-skills-medical-office-managers-must-have/")
-    assert page.get_by_role("heading", name="8. Diligent").is_visible()
+    expect(page.get_by_role("heading", name="8. Diligent")).to_be_visible()
 
 
 def test_home_page_fits_a_360px_phone_and_menu_opens(browser_page, demo_site):
@@ -32,7 +33,7 @@ def test_home_page_fits_a_360px_phone_and_menu_opens(browser_page, demo_site):
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"page is {overflow}px wider than a 360px screen"
     nav_link = page.get_by_role("navigation", name="Main").get_by_role("link", name="Articles")
-    assert not nav_link.is_visible()
+    expect(nav_link).to_be_hidden()
     page.get_by_role("button", name="Menu").click()
-    assert nav_link.is_visible()
+    expect(nav_link).to_be_visible()
     screenshot(page, "home-mobile-menu")

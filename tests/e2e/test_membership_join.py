@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from playwright.sync_api import expect
 from wagtail.models import Page
 
 from membership import access
@@ -17,27 +18,28 @@ EMAIL = "jordan.lee@example.org"
 PASSWORD = "a-long-and-private-passphrase"
 
 
-def members_only_article_url():
-    """A members-only article, if the demo has one (the blog decides what that means)."""
+def members_only_article():
+    """The url and title of a members-only article (the blog decides what that means)."""
     for page in Page.objects.live().specific().iterator():
         if getattr(page, "members_only", False):
-            return page.url
-    return None
+            return page.url, page.title
+    pytest.fail("the demo has no members-only article: nothing to read once a member")
+
+
+def open_article(page, url: str) -> None:
+    response = page.goto(url)
+    assert response is not None, f"no response for the members-only article {url}"
+    assert response.status == 200, f"the members-only article {url} answered {response.status}"
 
 
 def test_new_visitor_joins_pays_with_4242_and_reads_as_a_member(
     browser_page, live_server, smtp_server, stripe_standin, demo_site, celery_worker
 ):
     page = browser_page
-    article = members_only_article_url()
+    article, title = members_only_article()
     gate = "for NORM members"
-    if article:
-        # The blog is built alongside; its own tests own the article page, so a broken page
-        # there leaves this test to check the member area that membership owns.
-        if page.goto(article).status == 200:
-            assert gate in page.content()
-        else:
-            article = None
+    open_article(page, article)
+    expect(page.locator("#gate-title")).to_contain_text(gate)
 
     # Home → "Become a member" → choose a plan → sign up.
     page.goto("/")
@@ -78,9 +80,8 @@ def test_new_visitor_joins_pays_with_4242_and_reads_as_a_member(
 
     # Back at the portal: the webhook and the worker make the membership active.
     page.wait_for_url("**/membership/account/", timeout=30_000)
-    status = page.locator(".page-head .status")
-    assert status.inner_text() == "Active member"
-    assert "Individual" in page.locator("#membership").inner_text()
+    expect(page.locator(".page-head .status")).to_have_text("Active member")
+    expect(page.locator("#membership")).to_contain_text("Individual")
     wait_for(lambda: page.reload() and "View receipt" in page.content(), timeout=20)
     screenshot(page, "membership-account-active")
 
@@ -88,10 +89,11 @@ def test_new_visitor_joins_pays_with_4242_and_reads_as_a_member(
     assert access.is_active_member(user)
 
     page.goto("/membership/directory/")
-    assert page.get_by_role("heading", name="Member directory").is_visible()
+    expect(page.get_by_role("heading", name="Member directory")).to_be_visible()
     assert page.locator(".person").count() >= 2  # the demo colleagues who opted in
     screenshot(page, "membership-directory")
-    if article:
-        page.goto(article)
-        assert gate not in page.content()
-        screenshot(page, "membership-members-only-article")
+    open_article(page, article)
+    expect(page.get_by_role("heading", name=title, exact=True).first).to_be_visible()
+    expect(page.locator("#gate-title")).to_have_count(0)
+    assert gate not in page.content()
+    screenshot(page, "membership-members-only-article")
