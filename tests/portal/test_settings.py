@@ -54,11 +54,12 @@ def test_production_settings_refuse_the_filesystem_broker():
 def test_admin_pages_load_no_avatars_from_outside_hosts(client, db):
     from django.contrib.auth.models import Group
 
+    from tests.conftest import second_factor_client
     from tests.factories import UserFactory
 
     editor = UserFactory()
     editor.groups.add(Group.objects.get(name="Editors"))
-    client.force_login(editor)
+    second_factor_client(editor, client)
 
     html = client.get("/admin/").content.decode()
 
