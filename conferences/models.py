@@ -491,6 +491,8 @@ class Attendee(models.Model):
 
     class Meta:
         ordering = ["pk"]
+        # The check-in role: the check-in screen and nothing else of the staff pages.
+        permissions = [("check_in_attendee", "Can check attendees in")]
 
     def __str__(self) -> str:
         return self.full_name

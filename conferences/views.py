@@ -30,18 +30,28 @@ from .forms import (
 from .models import HELD, PAID, Attendee, ConferencePage, Order, Session, TicketType, WaitlistEntry
 
 
-def staff_required(view):
-    """Staff only: anonymous visitors are sent to log in, everyone else gets 403."""
+def _staff_page(allowed):
+    """A staff page for users `allowed(user)` holds for: anonymous visitors are sent to log in,
+    everyone else gets 403. The second factor is asked for before (membership.middleware)."""
 
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not request.user.is_staff:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not request.user.is_active or not allowed(request.user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorator
+
+
+# Attendee lists, CSV, rosters and the dashboard: staff only.
+staff_required = _staff_page(lambda user: user.is_staff)
+# The check-in screen: staff and the check-in role (membership.access.may_check_in).
+check_in_required = _staff_page(access.may_check_in)
 
 
 def _conference(conference_id: int) -> ConferencePage:
@@ -299,7 +309,7 @@ def ticket(request, code: str):
         Attendee.objects.select_related("order__conference", "ticket_type"), ticket_code=code
     )
     conference = attendee.order.conference
-    if request.user.is_staff:
+    if access.may_check_in(request.user):
         return redirect(
             reverse("conferences:staff-checkin", args=[conference.pk]) + f"?code={code}"
         )
@@ -510,7 +520,7 @@ def staff_roster(request, conference_id: int, session_id: int):
     )
 
 
-@staff_required
+@check_in_required
 def staff_checkin(request, conference_id: int):
     """Phone-sized check-in: scan a QR code or search by name, then tap "Check in"."""
     conference = _conference(conference_id)

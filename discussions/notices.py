@@ -92,7 +92,7 @@ def moderator_notice(message: Message):
 
     mailing_list = message.mailing_list
     moderators = get_user_model().objects.filter(
-        Q(moderated_lists=mailing_list) | Q(groups__name="Moderators") | Q(is_superuser=True),
+        Q(moderated_lists=mailing_list) | Q(is_superuser=True),
         is_active=True,
     )
     to = sorted({u.email for u in moderators if u.email})

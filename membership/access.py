@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from allauth.account.authentication import get_authentication_records
+from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -23,9 +26,19 @@ from portal.cache import may_use_admin
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
     from django.db.models import QuerySet
+    from django.http import HttpRequest
 
 MEMBER = "member"
 NON_MEMBER = "non_member"
+
+# Opens the conference check-in screen and nothing else of the conference staff pages.
+CHECK_IN_PERMISSION = "conferences.check_in_attendee"
+
+# What a request to a staff area lacks (staff_second_factor): nothing, an authenticator set up
+# on the account, or a second factor used in this session.
+SECOND_FACTOR_OK = "ok"
+SECOND_FACTOR_NOT_SET_UP = "not_set_up"
+SECOND_FACTOR_NOT_USED = "not_used"
 
 
 def _membership_condition(at=None) -> Q:
@@ -83,3 +96,45 @@ def price_tier(user: AbstractBaseUser | AnonymousUser | None) -> str:
 def active_members() -> QuerySet:
     """Users who are active members right now, as a queryset other apps can filter and join on."""
     return get_user_model().objects.filter(_membership_condition(timezone.now()), is_active=True)
+
+
+# -- Staff areas ---------------------------------------------------------------------------------
+
+
+def may_reach_staff_area(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+    """Whether any staff area could open for this user: the Wagtail admin (editors, page and
+    list moderators, staff), the Django admin (staff), or the conference staff pages (staff,
+    check-in staff). Everyone it holds for needs a second factor there (staff_second_factor)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return (
+        user.is_staff
+        or user.is_superuser
+        or may_use_admin(user)
+        or user.has_perm(CHECK_IN_PERMISSION)
+    )
+
+
+def may_check_in(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+    """Whether the user may check attendees in (staff, or the check-in role)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_staff or user.has_perm(CHECK_IN_PERMISSION)
+
+
+def staff_second_factor(request: HttpRequest) -> str:
+    """The one rule for staff areas: whoever may reach one has an authenticator set up and has
+    used it in this session (allauth's authentication records), not just a password.
+
+    Returns SECOND_FACTOR_OK, SECOND_FACTOR_NOT_SET_UP or SECOND_FACTOR_NOT_USED. Users who may
+    reach no staff area are OK here; the staff views themselves turn them away.
+    """
+    user = getattr(request, "user", None)
+    if not settings.STAFF_MFA_REQUIRED or not may_reach_staff_area(user):
+        return SECOND_FACTOR_OK
+    if not is_mfa_enabled(user):
+        return SECOND_FACTOR_NOT_SET_UP
+    records = get_authentication_records(request, user)
+    if not any(record.get("method") == "mfa" for record in records):
+        return SECOND_FACTOR_NOT_USED
+    return SECOND_FACTOR_OK

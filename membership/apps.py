@@ -18,8 +18,10 @@ class MembershipConfig(AppConfig):
             stripe_gateway.MEMBERSHIP_KIND, services.membership_apply_refund
         )
         from allauth.account.signals import email_changed
+        from allauth.mfa.signals import authenticator_added
 
         email_changed.connect(_queue_customer_email_sync, dispatch_uid="membership-email-sync")
+        authenticator_added.connect(_record_second_factor, dispatch_uid="membership-mfa-added")
 
 
 def _queue_customer_email_sync(sender, user, **kwargs):
@@ -31,3 +33,17 @@ def _queue_customer_email_sync(sender, user, **kwargs):
 
     user_id = user.pk
     transaction.on_commit(lambda: customer_email_sync.delay(user_id))
+
+
+def _record_second_factor(sender, request, user, authenticator, **kwargs):
+    # Setting up an authenticator app means typing a code from it, so the session has used
+    # the second factor: staff go on to the staff page instead of typing a second code (which
+    # allauth would refuse within the same 30 seconds anyway). Recovery codes prove nothing.
+    from allauth.account.internal.flows.login import record_authentication
+    from allauth.mfa.models import Authenticator
+
+    if request is None or authenticator.type == Authenticator.Type.RECOVERY_CODES:
+        return
+    record_authentication(
+        request, user, "mfa", id=authenticator.pk, type=authenticator.type, activated=True
+    )

@@ -15,7 +15,17 @@ DEMO_USERS = [
     ("editor@norm.local", "demo-editor-pass", "Evan", "Brooks", "editor"),
     ("moderator@norm.local", "demo-moderator-pass", "Monica", "Reyes", "moderator"),
     ("staff@norm.local", "demo-staff-pass", "Sam", "Okafor", "staff"),
+    ("checkin@norm.local", "demo-checkin-pass", "Chris", "Nguyen", "check-in"),
 ]
+
+# Each demo role's groups: page approval and list moderation are separate roles (the demo
+# moderator holds both; the lists that name them are in discussions/demo.py), and check-in
+# staff check people in and nothing else. The groups come from the apps' migrations.
+DEMO_ROLE_GROUPS = {
+    "editor": ["Editors"],
+    "moderator": ["Moderators", "List moderators"],
+    "check-in": ["Check-in staff"],
+}
 
 TESTIMONIALS = [
     (
@@ -187,10 +197,8 @@ def _users(stdout) -> None:
         if role == "staff":
             user.is_staff = user.is_superuser = True
             user.save(update_fields=["is_staff", "is_superuser"])
-        elif role in {"editor", "moderator"}:
-            # The groups and their Wagtail rights come from blog's migration 0002.
-            group_name = "Editors" if role == "editor" else "Moderators"
-            user.groups.add(Group.objects.get(name=group_name))
+        else:
+            user.groups.add(*Group.objects.filter(name__in=DEMO_ROLE_GROUPS.get(role, [])))
     stdout.write("Demo logins (demo mode only):")
     for email, password, _first, _last, role in DEMO_USERS:
         stdout.write(f"  {role:<15} {email:<24} {password}")

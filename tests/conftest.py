@@ -74,6 +74,41 @@ def _empty_cache():
     forget_local()
 
 
+# --- Staff sessions -------------------------------------------------------------------------
+
+
+def second_factor_client(user, client=None):
+    """A test client signed in as `user` the way staff areas require: the user has an
+    authenticator app (a real TOTP authenticator, tests.factories.TOTP_SECRET, set up through
+    allauth unless they have one) and the session has used it, recorded by allauth's own
+    "authenticated with a second factor" step."""
+    from allauth.mfa.base.internal.flows import post_authentication
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP
+    from django.test import Client, RequestFactory
+
+    from tests.factories import TOTP_SECRET
+
+    client = client or Client()
+    authenticator = (
+        Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+        or TOTP.activate(user, TOTP_SECRET).instance
+    )
+    client.force_login(user)
+    request = RequestFactory().get("/")
+    request.user = user
+    request.session = client.session
+    post_authentication(request, authenticator)
+    request.session.save()
+    return client
+
+
+@pytest.fixture
+def mfa_client():
+    """second_factor_client as a fixture: `mfa_client(user)` returns a signed-in client."""
+    return second_factor_client
+
+
 # --- Celery ---------------------------------------------------------------------------------
 
 

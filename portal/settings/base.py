@@ -326,15 +326,24 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/300s/key",
     "confirm_email": "1/180s/key",
 }
-# Multi-factor authentication: TOTP and recovery codes for everyone, required for staff
-# (membership.middleware.StaffMFAMiddleware, switch: STAFF_MFA_REQUIRED).
+# Multi-factor authentication: TOTP and recovery codes for everyone, required (set up and used
+# in the session) for anyone who may reach a staff area: the Wagtail admin, the Django admin,
+# the conference staff pages (membership.access.staff_second_factor, applied by
+# membership.middleware.StaffMFAMiddleware; switch: STAFF_MFA_REQUIRED).
 # https://docs.allauth.org/en/latest/mfa/configuration.html
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "NORM"
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
-# Wagtail's own login form would skip the second factor; staff log in through allauth.
+# One login: allauth's. Wagtail's and Django's own login, password and email forms would skip
+# its rate limits, verified addresses and second factor, so Wagtail sends readers of private
+# pages and the admin to allauth, hides its password and email forms, and the remaining
+# routes are redirected by membership.middleware.StaffMFAMiddleware.
 WAGTAILADMIN_LOGIN_URL = "account_login"
+WAGTAIL_FRONTEND_LOGIN_URL = "account_login"
+WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
+WAGTAIL_PASSWORD_RESET_ENABLED = False
+WAGTAIL_EMAIL_MANAGEMENT_ENABLED = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from membership.models import Membership
 from tests.blog.factories import SECRET, make_index, make_post
+from tests.conftest import second_factor_client
 from tests.factories import MemberFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -110,7 +111,7 @@ def test_editor_preview_shows_the_body(client, locked_post):
 
     editor = UserFactory()
     editor.groups.add(Group.objects.get(name="Editors"))
-    client.force_login(editor)
+    second_factor_client(editor, client)
 
     response = client.get(reverse("wagtailadmin_pages:view_draft", args=[locked_post.pk]))
 

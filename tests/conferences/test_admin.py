@@ -6,6 +6,7 @@ from django.core.management import call_command
 from conferences import services
 from conferences.models import ConferencePage, Session, TicketType
 from conferences.services import AttendeeSpec
+from tests.conftest import second_factor_client
 from tests.factories import (
     ConferencePageFactory,
     MemberFactory,
@@ -19,9 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def staff_client(client):
-    staff = StaffFactory(is_superuser=True)
-    client.force_login(staff)
-    return client
+    return second_factor_client(StaffFactory(is_superuser=True), client)
 
 
 def test_demo_conference_is_loaded_once_with_the_full_programme(demo_site):

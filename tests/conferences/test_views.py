@@ -9,6 +9,7 @@ from django.urls import reverse
 from conferences import services
 from conferences.models import HELD, PAID, Order, WaitlistEntry
 from conferences.services import AttendeeSpec
+from tests.conftest import second_factor_client
 from tests.factories import (
     ConferencePageFactory,
     DiscountCodeFactory,
@@ -192,7 +193,7 @@ def test_ticket_with_qr_for_attendee_and_owner_only(client, conference, who, sta
 def test_staff_scanning_a_ticket_lands_on_check_in(client, conference):
     order = paid_order(conference, MemberFactory())
     code = order.attendees.get().ticket_code
-    client.force_login(StaffFactory())
+    second_factor_client(StaffFactory(), client)
 
     response = client.get(reverse("conferences:ticket", args=[code]), follow=True)
 
@@ -206,7 +207,7 @@ def test_staff_scanning_a_ticket_lands_on_check_in(client, conference):
 @pytest.mark.parametrize(("who", "status"), [("member", 403), ("non_member", 403), ("staff", 200)])
 def test_staff_tools_are_for_staff_only(client, conference, name, who, status):
     user = {"member": MemberFactory(), "non_member": UserFactory(), "staff": StaffFactory()}[who]
-    client.force_login(user)
+    second_factor_client(user, client)
 
     assert client.get(reverse(f"conferences:{name}", args=[conference.pk])).status_code == status
 
@@ -230,7 +231,7 @@ def test_csv_export_lists_paid_attendees_with_needs_and_breakouts(client, confer
             )
         ],
     )
-    client.force_login(StaffFactory())
+    second_factor_client(StaffFactory(), client)
 
     response = client.get(reverse("conferences:staff-export", args=[conference.pk]))
 
@@ -244,7 +245,7 @@ def test_csv_export_lists_paid_attendees_with_needs_and_breakouts(client, confer
 def test_check_in_by_code_then_again_says_already(client, conference):
     order = paid_order(conference, MemberFactory())
     code = order.attendees.get().ticket_code
-    client.force_login(StaffFactory())
+    second_factor_client(StaffFactory(), client)
     url = reverse("conferences:staff-checkin", args=[conference.pk])
 
     first = client.post(url, {"code": code}).content.decode()
@@ -257,7 +258,7 @@ def test_check_in_by_code_then_again_says_already(client, conference):
 def test_registrations_list_query_count_does_not_grow(
     client, conference, django_assert_max_num_queries
 ):
-    client.force_login(StaffFactory())
+    second_factor_client(StaffFactory(), client)
     for n in range(12):
         paid_order(conference, MemberFactory(), first_name=f"P{n}", email=f"p{n}@x.org")
     url = reverse("conferences:staff-registrations", args=[conference.pk])

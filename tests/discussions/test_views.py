@@ -5,6 +5,7 @@ from django.core import mail
 
 from discussions import services
 from discussions.models import Message, Subscription, ThreadPreference
+from tests.conftest import second_factor_client
 from tests.factories import MemberFactory, StaffFactory, UserFactory
 
 from .helpers import make_list, subscribe
@@ -221,7 +222,7 @@ def test_moderation_queue_approve_reject_and_ban(client, billing):
     from django.contrib.auth.models import Permission
 
     moderator.user_permissions.add(Permission.objects.get(codename="access_admin"))
-    client.force_login(moderator)
+    second_factor_client(moderator, client)
     page = client.get("/admin/discussions/moderation/").content.decode()
     assert "Sender is not an active member" in page and "Can I post?" in page
     client.post(f"/admin/discussions/moderation/{held.pk}/", {"action": "approve"})

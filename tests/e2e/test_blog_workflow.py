@@ -4,6 +4,9 @@ with a comment; readers then find it on the index, in the feeds and in search.""
 import re
 
 import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
+from django.contrib.auth import get_user_model
 from django.db import OperationalError
 from playwright.sync_api import expect
 from wagtail.images import get_image_model
@@ -11,6 +14,7 @@ from wagtail.models import TaskState
 
 from blog.models import BlogIndexPage, BlogPostPage
 from tests.conftest import screenshot, wait_for
+from tests.factories import TOTP_SECRET, totp_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -19,12 +23,20 @@ QUOTE = "A month-end checklist turned our worst week into an ordinary one."
 
 
 def log_in(page, email, password):
+    """Log in as an editor or moderator would: password, then a code from their authenticator
+    app, which the admin requires (set up here with tests.factories.TOTP_SECRET)."""
+    user = get_user_model().objects.get(email=email)
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, TOTP_SECRET)
     page.context.clear_cookies()
     page.goto("/accounts/login/")
     page.fill('input[name="login"]', email)
     page.fill('input[name="password"]', password)
     page.press('input[name="password"]', "Enter")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    page.wait_for_url("**/accounts/2fa/authenticate/")
+    page.fill('input[name="code"]', totp_code())
+    page.press('input[name="code"]', "Enter")
+    page.wait_for_url(lambda url: "/accounts/2fa/" not in url)
 
 
 def settled(page, query):

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from conferences import services
 from conferences.models import ConferencePage
 from conferences.services import AttendeeSpec
-from tests.conftest import screenshot
+from tests.conftest import screenshot, second_factor_client
 from tests.factories import MemberFactory, StaffFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -15,7 +15,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 def log_in(page, live_server, user):
     client = Client()
-    client.force_login(user)
+    if user.is_staff:
+        second_factor_client(user, client)  # staff pages want the second factor
+    else:
+        client.force_login(user)
     page.context.add_cookies(
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
     )

@@ -12,7 +12,7 @@ from icalendar import Calendar
 
 from conferences.models import PAID, Order, SentMail
 from conferences.tickets import ticket_url
-from tests.conftest import screenshot, wait_for
+from tests.conftest import screenshot, second_factor_client, wait_for
 from tests.factories import (
     ConferencePageFactory,
     MemberFactory,
@@ -65,7 +65,10 @@ def quietly(read):
 def log_in(page, live_server, user):
     """Give the browser a logged-in session (the login form itself is membership's to test)."""
     client = Client()
-    client.force_login(user)
+    if user.is_staff:
+        second_factor_client(user, client)  # staff pages want the second factor
+    else:
+        client.force_login(user)
     page.context.add_cookies(
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
     )

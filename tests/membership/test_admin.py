@@ -9,6 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from membership.models import Membership, Payment, Plan
+from tests.conftest import second_factor_client
 from tests.factories import (
     MemberFactory,
     MembershipFactory,
@@ -23,9 +24,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def admin():
-    client = Client()
-    client.force_login(StaffFactory(is_superuser=True))
-    return client
+    return second_factor_client(StaffFactory(is_superuser=True))
 
 
 def test_members_list_filters_by_plan_state_and_practice_state(admin):

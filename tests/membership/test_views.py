@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 
 from membership.models import MemberProfile, Membership, Payment
+from tests.conftest import second_factor_client
 from tests.factories import (
     MemberFactory,
     PlanFactory,
@@ -239,7 +240,8 @@ def test_staff_without_two_factor_are_sent_to_set_it_up():
 
 
 def test_staff_with_two_factor_reach_the_admin():
-    assert logged_in(StaffFactory(is_superuser=True)).get("/admin/").status_code == 200
+    client = second_factor_client(StaffFactory(is_superuser=True))
+    assert client.get("/admin/").status_code == 200
 
 
 def test_admin_login_forms_go_through_allauth():

@@ -112,11 +112,12 @@ def test_check_deploy_under_production_settings_reports_none_of_our_ids():
 def test_admin_pages_load_no_avatars_from_outside_hosts(client, db):
     from django.contrib.auth.models import Group
 
+    from tests.conftest import second_factor_client
     from tests.factories import UserFactory
 
     editor = UserFactory()
     editor.groups.add(Group.objects.get(name="Editors"))
-    client.force_login(editor)
+    second_factor_client(editor, client)
 
     html = client.get("/admin/").content.decode()
 
