@@ -47,6 +47,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import stripe
 from django.conf import settings
@@ -245,6 +246,15 @@ _clients_lock = threading.Lock()
 def is_standin() -> bool:
     """True when the portal talks to the local stand-in rather than to Stripe."""
     return settings.STRIPE_SECRET_KEY.endswith("_standin")
+
+
+def hosted_page_origins() -> list[str]:
+    """The origins of the Checkout and Customer Portal pages our forms redirect buyers to; the
+    Content-Security-Policy's form-action must allow them, since browsers check redirects too."""
+    if is_standin():
+        parts = urlsplit(settings.STRIPE_API_BASE)
+        return [f"{parts.scheme}://{parts.netloc}"]
+    return ["https://checkout.stripe.com", "https://billing.stripe.com"]
 
 
 def _client() -> stripe.StripeClient:

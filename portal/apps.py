@@ -6,7 +6,10 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal"
 
     def ready(self):
-        from . import converters
+        from . import (
+            checks,  # noqa: F401  (registers the deploy checks)
+            converters,
+        )
         from .cache import connect_admin_access_signals
 
         connect_admin_access_signals()

@@ -1,5 +1,7 @@
 """Site-wide views: the health check and robots.txt."""
 
+import ipaddress
+
 from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
@@ -30,11 +32,31 @@ def _check_broker() -> tuple[bool, str]:
         return False, exc.__class__.__name__
 
 
+# Headers a reverse proxy adds to say whom it forwards for. Behind a proxy every request comes
+# from its address, often loopback; one of these headers shows the request came from outside.
+FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+
+
+def _may_see_details(request) -> bool:
+    """Staff, or a caller on this machine (a local probe or monitoring agent) that no proxy
+    forwarded: the details name the database, the broker and the workers' rhythm."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_staff:
+        return True
+    if any(header in request.META for header in FORWARDING_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:
+        return False
+
+
 @never_cache
 @require_GET
 def healthz(request):
-    """Database and broker reachability as JSON: 200 when both answer, 503 otherwise.
+    """Database and broker reachability: 200 when both answer, 503 otherwise.
 
+    Everybody gets the status; only staff and unforwarded loopback callers get the details.
     The worker's last heartbeat is reported for information; it does not fail the check,
     because a web process is healthy even while workers restart.
     """
@@ -47,13 +69,16 @@ def healthz(request):
             age = (timezone.now() - beat.beat_at).total_seconds()
             worker = {"last_job_at": beat.beat_at.isoformat(), "seconds_ago": round(age, 1)}
     ok = db_ok and broker_ok
+    status = 200 if ok else 503
+    if not _may_see_details(request):
+        return JsonResponse({"status": "ok" if ok else "unavailable"}, status=status)
     body = {
         "status": "ok" if ok else "unavailable",
         "database": {"ok": db_ok, "detail": db_info},
         "broker": {"ok": broker_ok, "detail": broker_info},
         "worker": worker,
     }
-    return JsonResponse(body, status=200 if ok else 503)
+    return JsonResponse(body, status=status)
 
 
 @require_GET

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "membership",
     "conferences",
     "discussions",
+    "csp",
     # Wagtail
     "wagtail.contrib.forms",
     "wagtail.contrib.frontend_cache",
@@ -84,8 +86,13 @@ MIDDLEWARE = [
     # WhiteNoise right after SecurityMiddleware, as its docs require, so static files skip the
     # rest of the stack: https://whitenoise.readthedocs.io/en/stable/django.html
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Above the page cache, so replayed pages get today's policy (portal/middleware.py).
+    "portal.middleware.ContentSecurityPolicyMiddleware",
     # Replays cached pages to anonymous readers before sessions or routing run (blog/cache.py).
     "blog.cache.AnonymousPageCacheMiddleware",
+    # `Cache-Control: private, no-store` on one person's pages; below the page cache, which
+    # then never stores them (portal/middleware.py).
+    "portal.middleware.PrivateCacheControlMiddleware",
     # Finds the Wagtail site of the request's host without a query (portal/cache.py).
     "portal.cache.CachedSiteMiddleware",
     # Routes article URLs in one query instead of a walk down the page tree (blog/routing.py).
@@ -352,6 +359,38 @@ STRIPE_EVENT_MAX_ATTEMPTS = 8
 STRIPE_EVENT_RETRY_SECONDS = 60
 
 # ---------------------------------------------------------------------------------------------
+# Content-Security-Policy (django-csp): https://django-csp.readthedocs.io/en/latest/configuration.html
+# No inline script anywhere: scripts are static files, data for them sits in data- attributes or
+# json_script blocks (tests/portal/test_templates.py keeps it so). Inline style attributes are
+# allowed (style-src-attr), <style> elements are not. Images from our own host only; videos in
+# articles are YouTube or Vimeo players (blog.blocks.VideoBlock). form-action also allows the
+# Stripe pages our forms redirect to, and frame-ancestors follows X-Frame-Options
+# (portal/middleware.py).
+# ---------------------------------------------------------------------------------------------
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": [
+            SELF,
+            "https://www.youtube.com",
+            "https://www.youtube-nocookie.com",
+            "https://player.vimeo.com",
+        ],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+CSP_FORM_ACTION_SOURCES = ["membership.stripe_gateway.hosted_page_origins"]
+
+# ---------------------------------------------------------------------------------------------
 # Internationalisation
 # ---------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -406,6 +445,8 @@ WAGTAILADMIN_BASE_URL = SITE_URL
 # No avatars from gravatar.com: the portal makes no calls to outside hosts, and staff e-mail
 # hashes are not sent to a third party. Wagtail shows its bundled default avatar instead.
 WAGTAIL_GRAVATAR_PROVIDER_URL = None
+# Nor does the dashboard ask releases.wagtail.org for the latest version (the CSP would block it).
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 # Wagtail's database backend, reduced to words before it queries (portal/search.py).
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "portal.search"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "pptx", "rtf", "txt", "xlsx"]

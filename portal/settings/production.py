@@ -1,4 +1,6 @@
-"""Production settings: secrets have no default, so a missing one stops the start-up."""
+"""Production settings: secrets have no default, so a missing one stops the start-up, and the
+laptop's stand-ins (files for mail, broker and cache, the Stripe stand-in's public keys, staff
+without a second factor) are refused. `check --deploy` names them too (portal/checks.py)."""
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -43,4 +45,28 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     raise ImproperlyConfigured("CELERY_BROKER_URL must name Redis or RabbitMQ in production.")
 EMAIL_URL = env.str("EMAIL_URL")
+if EMAIL_URL.startswith("filemail://"):
+    raise ImproperlyConfigured("EMAIL_URL must name an SMTP relay in production.")
 vars().update(env.email_url_config(EMAIL_URL))
+# Every process must see the same cache: sessions, the page cache's generation, rate limits.
+REDIS_URL = env.str("REDIS_URL")
+if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured("REDIS_URL must name the Redis server the processes share.")
+
+# Stripe: the stand-in's keys are public (they are in this repository), so a server started
+# with them would accept anybody's forged webhooks and take no money.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY")
+if STRIPE_SECRET_KEY.endswith("_standin") or not STRIPE_SECRET_KEY.startswith(("sk_", "rk_")):
+    raise ImproperlyConfigured("STRIPE_SECRET_KEY must be a Stripe secret key in production.")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET")
+if STRIPE_WEBHOOK_SECRET.endswith("_standin") or not STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
+    raise ImproperlyConfigured(
+        "STRIPE_WEBHOOK_SECRET must be the signing secret of the /stripe/webhook/ endpoint."
+    )
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+if not STRIPE_API_BASE.startswith("https://"):
+    raise ImproperlyConfigured("STRIPE_API_BASE must be an https:// address in production.")
+
+# Staff reach members' records and money; the second factor is not optional here.
+if not STAFF_MFA_REQUIRED:  # noqa: F405
+    raise ImproperlyConfigured("STAFF_MFA_REQUIRED cannot be turned off in production.")
