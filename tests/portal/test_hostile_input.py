@@ -109,7 +109,6 @@ def client_for(role: str) -> Client:
         # A member who moderates every list, with no admin access: the moderation pages are
         # discussions' own, not the admin's.
         from discussions.models import MailingList
-
         from tests.factories import MemberFactory
 
         user = MemberFactory(email="list-moderator@example.org")
