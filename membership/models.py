@@ -319,7 +319,15 @@ class Notice(models.Model):
 
 
 class StripeEvent(models.Model):
-    """A webhook event, stored once by its Stripe id before it is applied."""
+    """A webhook event, stored once by its Stripe id before it is applied.
+
+    An event whose apply fails is tried again after a growing delay (`next_attempt_at`), up to
+    STRIPE_EVENT_MAX_ATTEMPTS tries; then it is parked (`failed_at`) until staff retry it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be applied"
+        APPLIED = "applied", "Applied"
+        FAILED = "failed", "Failed: waiting for staff"
 
     id = models.CharField(max_length=80, primary_key=True)
     type = models.CharField(max_length=80)
@@ -328,7 +336,13 @@ class StripeEvent(models.Model):
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
+    error = models.TextField(blank=True, help_text="Why the last attempt failed.")
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="Not tried again before this time."
+    )
+    failed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was given up on, after its last attempt."
+    )
     payload = models.JSONField()
 
     class Meta:
@@ -336,6 +350,14 @@ class StripeEvent(models.Model):
 
     def __str__(self):
         return f"{self.id} {self.type}"
+
+    @property
+    def status(self) -> str:
+        if self.processed_at is not None:
+            return self.Status.APPLIED
+        if self.failed_at is not None:
+            return self.Status.FAILED
+        return self.Status.PENDING
 
 
 class MemberProfile(models.Model):

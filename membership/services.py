@@ -502,15 +502,26 @@ def stripe_event_store(event: dict) -> bool:
     return True
 
 
+MAX_RETRY_DELAY = timedelta(hours=6)
+
+
+def stripe_event_retry_delay(attempts: int) -> timedelta:
+    """How long an event that failed `attempts` times waits before its next try."""
+    seconds = settings.STRIPE_EVENT_RETRY_SECONDS * 2 ** min(max(attempts - 1, 0), 20)
+    return min(timedelta(seconds=seconds), MAX_RETRY_DELAY)
+
+
 def stripe_event_apply(*, event_id: str) -> bool:
     """Apply one stored event by re-reading its object from Stripe; safe to run again.
 
-    Returns False if it was applied before. Raises GatewayError when Stripe is unreachable
-    (the task retries).
+    Returns False if it was applied before or is parked as failed. When applying raises
+    (Stripe unreachable, a handler's error), the attempt and its error are recorded and the
+    exception re-raised: the event is tried again after stripe_event_retry_delay() by the
+    beat job, or parked as failed after STRIPE_EVENT_MAX_ATTEMPTS attempts.
     """
     event = (
-        StripeEvent.objects.filter(pk=event_id, processed_at__isnull=True)
-        .values("type", "object_id")
+        StripeEvent.objects.filter(pk=event_id, processed_at__isnull=True, failed_at__isnull=True)
+        .values("type", "object_id", "attempts")
         .first()
     )
     if event is None:
@@ -520,9 +531,53 @@ def stripe_event_apply(*, event_id: str) -> bool:
         if event["type"] in gateway.HANDLED_EVENTS and event["object_id"]:
             gateway.dispatch_event(event["type"], event["object_id"])
     except Exception as exc:
-        rows.update(attempts=F("attempts") + 1, error=f"{type(exc).__name__}: {exc}"[:2000])
+        attempts = event["attempts"] + 1
+        now = timezone.now()
+        parked = attempts >= settings.STRIPE_EVENT_MAX_ATTEMPTS
+        rows.update(
+            attempts=F("attempts") + 1,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            next_attempt_at=None if parked else now + stripe_event_retry_delay(attempts),
+            failed_at=now if parked else None,
+        )
+        if parked:
+            log.error("stripe event %s parked as failed after %s attempts", event_id, attempts)
         raise
-    rows.update(attempts=F("attempts") + 1, processed_at=timezone.now(), error="")
+    rows.update(
+        attempts=F("attempts") + 1, processed_at=timezone.now(), error="", next_attempt_at=None
+    )
+    return True
+
+
+def stripe_events_due(*, now: datetime | None = None, lost_after: timedelta, limit: int = 500):
+    """Claim the events that should be tried now, and return their ids, oldest first: those
+    whose retry time came, and those never tried within `lost_after` of arriving (their task
+    was lost). Parked ones are not among them. Each claimed event is not claimed again for
+    `lost_after`, so a slow queue does not get the same event several times."""
+    now = now or timezone.now()
+    lost = Q(next_attempt_at__isnull=True, received_at__lt=now - lost_after)
+    due = StripeEvent.objects.filter(processed_at__isnull=True, failed_at__isnull=True).filter(
+        lost | Q(next_attempt_at__lte=now)
+    )
+    with transaction.atomic():
+        ids = list(due.order_by("received_at").values_list("pk", flat=True)[:limit])
+        StripeEvent.objects.filter(pk__in=ids).update(next_attempt_at=now + lost_after)
+    return ids
+
+
+def stripe_event_retry(*, event_id: str) -> bool:
+    """Take a parked (or waiting) event out of its wait, to be applied now; staff do this once
+    the cause of its failure is fixed. Returns False for an event already applied. A parked
+    event that fails again is parked again after that one attempt."""
+    with transaction.atomic():
+        updated = StripeEvent.objects.filter(pk=event_id, processed_at__isnull=True).update(
+            failed_at=None, next_attempt_at=None
+        )
+    if not updated:
+        return False
+    from .tasks import stripe_event_apply
+
+    transaction.on_commit(lambda: stripe_event_apply.delay(event_id))
     return True
 
 

@@ -17,7 +17,7 @@ from portal.mail import render_email
 
 from . import services
 from . import stripe_gateway as gateway
-from .models import Notice, StripeEvent
+from .models import Notice
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,9 @@ _RETRY = {
 }
 
 
-@shared_task(**_RETRY)
+# No Celery retries here: a failed event's retries, their backoff and their limit live with
+# the event (services.stripe_event_apply records them; stripe_events_retry queues them again).
+@shared_task(acks_late=True)
 def stripe_event_apply(event_id: str) -> bool:
     """Apply a stored webhook event (re-reading its object from Stripe)."""
     return services.stripe_event_apply(event_id=event_id)
@@ -49,13 +51,9 @@ def checkout_session_sync(session_id: str) -> None:
 
 @shared_task
 def stripe_events_retry(older_than_seconds: int = 120) -> int:
-    """Queue again events that were stored but not applied (a lost task, an outage)."""
-    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
-    ids = list(
-        StripeEvent.objects.filter(processed_at__isnull=True, received_at__lt=cutoff)
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:500]
-    )
+    """Queue again events not applied yet whose retry time came, or whose first task was lost
+    (never tried `older_than_seconds` after arriving). Events parked as failed stay parked."""
+    ids = services.stripe_events_due(lost_after=timezone.timedelta(seconds=older_than_seconds))
     for event_id in ids:
         stripe_event_apply.delay(event_id)
     return len(ids)

@@ -36,9 +36,6 @@ MALFORMED_ADMIN_INPUT = (
     DataError,  # the database refused a value (PostgreSQL: out of range, bad text)
     ObjectDoesNotExist,  # an unknown id in a form field the admin looks up with .get()
     NoReverseMatch,  # a chooser building links from query parameters it did not check
-    # The image and document listings' usage-count filter, combined with a search, makes
-    # the search backend look for a column the annotation does not have.
-    AttributeError,
 )
 
 

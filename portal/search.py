@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from modelsearch.backends import database
+from modelsearch.backends.base import EmptySearchResults, FilterFieldError
 
 MAX_QUERY_CHARS = 200
 _NOT_WORDS = re.compile(r"[^\w\s]+|[\x00-\x1f\x7f]+")
@@ -23,11 +24,34 @@ def clean_query(query: str) -> str:
     return " ".join(words)[:MAX_QUERY_CHARS].strip()
 
 
+class NoWords(EmptySearchResults):
+    """No results, for a query with no words left in it. Unlike the backend's own empty
+    results it knows its model, which the admin's listings read (a query of only `"` made
+    them fail with AttributeError on `None._meta`)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def _clone(self):
+        return self.__class__(self.model)
+
+
 class _WordsOnly:
     def _search(self, query_compiler_class, query, model_or_queryset, **kwargs):
         if isinstance(query, str):
             query = clean_query(query)
-        return super()._search(query_compiler_class, query, model_or_queryset, **kwargs)
+            if not query:
+                model = getattr(model_or_queryset, "model", model_or_queryset)
+                return NoWords(model)
+        try:
+            return super()._search(query_compiler_class, query, model_or_queryset, **kwargs)
+        except AttributeError as exc:
+            # The query compiler's check() reads `.target` from every filter's column; a
+            # filter on an annotation (the image and document listings' usage count) has
+            # none. It is a filter the index cannot apply, which is what FilterFieldError
+            # says (and what the admins answer 400 to, portal/badinput.py).
+            raise FilterFieldError(f"cannot combine this filter with a search: {exc}") from exc
 
 
 _classes: dict[type, type] = {}

@@ -209,10 +209,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Renewal reminders and grace warnings, each sent once (the Notice ledger).
     "membership-reminders": {"task": "membership.tasks.reminders_send", "schedule": 60 * 60.0},
-    # Webhook events stored but not applied (a worker died, Stripe was down) get another go.
+    # Webhook events stored but not applied (a worker died, Stripe was down) get another go
+    # once their backoff delay has passed; parked ones wait for staff.
     "membership-stripe-events-retry": {
         "task": "membership.tasks.stripe_events_retry",
-        "schedule": 5 * 60.0,
+        "schedule": 60.0,
     },
     # Wagtail's go-live/expiry dates, so editors need no cron line.
     "wagtail-publish-scheduled": {"task": "portal.tasks.publish_scheduled", "schedule": 60.0},
@@ -360,6 +361,11 @@ MEMBERSHIP_GRACE_DAYS = 30  # still a member, warned, after a failed payment or 
 MEMBERSHIP_RENEWAL_REMINDER_DAYS = (30, 7)  # reminders for members without auto-renew
 MEMBERSHIP_GRACE_WARNING_DAYS = 7  # the last warning, this many days before lapsing
 STRIPE_WEBHOOK_TOLERANCE = 300  # seconds a webhook signature's timestamp may be off
+# A webhook event whose apply fails is tried again after STRIPE_EVENT_RETRY_SECONDS, then twice
+# as long each time (at most 6 hours); after STRIPE_EVENT_MAX_ATTEMPTS tries it is parked as
+# failed and listed for staff (Membership > Stripe events) until one of them retries it.
+STRIPE_EVENT_MAX_ATTEMPTS = 8
+STRIPE_EVENT_RETRY_SECONDS = 60
 
 # ---------------------------------------------------------------------------------------------
 # Content-Security-Policy (django-csp): https://django-csp.readthedocs.io/en/latest/configuration.html
