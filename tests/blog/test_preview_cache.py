@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 
 from blog.models import BlogIndexPage, BlogPostPage
+from tests.conftest import second_factor_client
 from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +22,7 @@ DRAFT_INTRO = "An intro nobody has published yet"
 @pytest.fixture
 def staff():
     client = Client()
-    client.force_login(StaffFactory(is_superuser=True))
+    second_factor_client(StaffFactory(is_superuser=True), client)
     return client
 
 

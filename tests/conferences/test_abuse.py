@@ -14,6 +14,7 @@ from django.utils import timezone
 from conferences import services, tasks
 from conferences.models import CANCELLED, EXPIRED, HELD, PAID, Order, TicketType, WaitlistEntry
 from conferences.services import AttendeeSpec
+from tests.conftest import second_factor_client
 from tests.factories import (
     AccessCodeFactory,
     ConferencePageFactory,
@@ -213,7 +214,7 @@ def test_an_order_holds_at_most_the_attendees_staff_allow(client, conference, fu
 
 
 def test_attendee_cap_is_edited_in_the_conference_page_admin(client, conference):
-    client.force_login(StaffFactory(is_superuser=True))
+    second_factor_client(StaffFactory(is_superuser=True), client)
 
     html = client.get(reverse("wagtailadmin_pages:edit", args=[conference.pk])).content.decode()
 
@@ -387,7 +388,7 @@ def test_free_ticket_type_must_be_hidden(conference):
 
 def test_staff_manage_access_codes_in_the_admin(client, conference, exhibitor):
     AccessCodeFactory(conference=conference, code="BOOTH", ticket_types=[exhibitor])
-    client.force_login(StaffFactory(is_superuser=True))
+    second_factor_client(StaffFactory(is_superuser=True), client)
 
     listing = client.get("/admin/access_codes/")
     form = client.get("/admin/access_codes/new/")

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from conferences.models import Order, WaitlistEntry
 from tests.conferences.test_views import _registration_post, paid_order
+from tests.conftest import second_factor_client
 from tests.factories import (
     ConferencePageFactory,
     MemberFactory,
@@ -82,7 +83,7 @@ def test_breakout_waitlist_with_a_session_that_is_not_one_says_so(client, confer
 )
 def test_staff_list_drops_filters_it_cannot_read_and_says_so(client, conference, query):
     paid_order(conference, MemberFactory())
-    client.force_login(StaffFactory())
+    second_factor_client(StaffFactory(), client)
 
     response = client.get(reverse("conferences:staff-registrations", args=[conference.pk]), query)
 
@@ -94,7 +95,7 @@ def test_staff_list_drops_filters_it_cannot_read_and_says_so(client, conference,
 
 def test_staff_list_still_filters_by_a_real_ticket_type(client, conference):
     paid_order(conference, MemberFactory())
-    client.force_login(StaffFactory())
+    second_factor_client(StaffFactory(), client)
     ticket = conference.ticket_types.first()
 
     response = client.get(

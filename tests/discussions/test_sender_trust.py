@@ -227,6 +227,10 @@ def test_loopback_trust_is_on_for_make_run_and_off_in_production(monkeypatch):
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/guildhall",
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
         "EMAIL_URL": "smtp://127.0.0.1:25",
+        "REDIS_URL": "redis://127.0.0.1:6379/1",
+        "STRIPE_SECRET_KEY": "sk_live_made-up-for-settings-test",
+        "STRIPE_WEBHOOK_SECRET": "whsec_made-up-for-settings-test",
+        "STRIPE_API_BASE": "https://api.stripe.com",
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delitem(sys.modules, "portal.settings.production", raising=False)

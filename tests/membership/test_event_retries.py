@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from membership import services, tasks
 from membership.models import StripeEvent
-from tests.conftest import wait_for
+from tests.conftest import second_factor_client, wait_for
 from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -110,7 +110,7 @@ def test_worker_retries_a_failing_event_until_parked_and_staff_see_and_retry_it(
     assert attempts() == 3
 
     staff = Client()
-    staff.force_login(StaffFactory(is_superuser=True))
+    second_factor_client(StaffFactory(is_superuser=True), staff)
     listing = staff.get("/admin/stripe-events/?failed_at__isnull=False")
     assert listing.status_code == 200
     assert event["id"] in listing.content.decode()
@@ -143,7 +143,7 @@ def test_only_staff_with_the_permission_may_retry(
         Permission.objects.get(codename="view_stripeevent"),
     )
     client = Client()
-    client.force_login(viewer)
+    second_factor_client(viewer, client)
     assert client.get("/admin/stripe-events/").status_code == 200
     assert (
         "Retry this event"

@@ -4,6 +4,7 @@ nothing matched), never a 500. The walk over every URL is in test_hostile_input.
 import pytest
 from django.test import Client
 
+from tests.conftest import second_factor_client
 from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +18,7 @@ def anonymous():
 @pytest.fixture
 def admin():
     client = Client(raise_request_exception=False)
-    client.force_login(StaffFactory(is_superuser=True))
+    second_factor_client(StaffFactory(is_superuser=True), client)
     return client
 
 

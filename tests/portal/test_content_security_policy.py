@@ -55,11 +55,10 @@ def test_forms_may_lead_to_the_stand_ins_checkout_or_to_stripes(client, settings
     ]
 
 
-def test_only_the_wagtail_admin_may_run_inline_code(client, settings):
-    settings.STAFF_MFA_REQUIRED = False
+def test_only_the_wagtail_admin_may_run_inline_code(client, mfa_client):
     editor = UserFactory()
     editor.groups.add(Group.objects.get(name="Editors"))
-    client.force_login(editor)
+    mfa_client(editor, client)
 
     wagtail_admin = policy(client.get("/admin/"))
     django_admin = policy(client.get("/django-admin/login/", follow=True))
@@ -68,11 +67,10 @@ def test_only_the_wagtail_admin_may_run_inline_code(client, settings):
     assert "'unsafe-inline'" not in django_admin["script-src"]
 
 
-def test_wagtail_preview_may_be_framed_by_the_editor_only(client, demo_site, settings):
-    settings.STAFF_MFA_REQUIRED = False
+def test_wagtail_preview_may_be_framed_by_the_editor_only(client, demo_site, mfa_client):
     article = BlogPostPage.objects.live().first()
     editor = UserFactory(is_superuser=True, is_staff=True)
-    client.force_login(editor)
+    mfa_client(editor, client)
 
     response = client.get(f"/admin/pages/{article.pk}/edit/preview/?mode=")
 

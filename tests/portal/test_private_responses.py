@@ -12,6 +12,7 @@ from conferences import services as conference_services
 from conferences.services import AttendeeSpec
 from discussions import services as discussion_services
 from discussions.models import Attachment
+from tests.conftest import second_factor_client
 from tests.discussions.helpers import make_list
 from tests.factories import (
     ConferencePageFactory,
@@ -73,7 +74,7 @@ def test_order_ticket_and_calendar_are_private(client, order):
 
 
 def test_staff_csv_exports_are_private(client, order):
-    client.force_login(StaffFactory(is_superuser=True))
+    second_factor_client(StaffFactory(is_superuser=True), client)
     conference_csv = client.get(reverse("conferences:staff-export", args=[order.conference_id]))
     members_csv = client.get("/admin/members/?export=csv")
 
