@@ -62,14 +62,15 @@ _WORD = (
     r"(?:(?:Mc|Mac|O'|O\u2019|D'|De|Di|Van|Von)?[A-Z][a-z]+(?:[-'\u2019][A-Z]?[a-z]+)?"
     r"|[A-Z]{2,}(?:[-'\u2019][A-Z]+)?)"
 )
-_NAME = rf"{_WORD}(?:[ \t]+[A-Z]\.?)?(?:[ \t]+{_WORD})?"
-_LAST_FIRST = rf"{_WORD},[ \t]*{_WORD}(?:[ \t]+[A-Z]\.?(?![\w]))?"
+_NAME = rf"(?:(?:[A-Z]\.[ \t]*){{1,2}}{_WORD}|{_WORD}(?:[ \t]+[A-Z]\.?)?(?:[ \t]+{_WORD})?)"
+_LAST_FIRST = rf"{_WORD},[ \t]*(?:{_WORD}(?:[ \t]+[A-Z]\.?(?![\w]))?|[A-Z]\.(?![\w]))"
 _HONORIFIC = r"(?:Mr|Mrs|Ms|Miss|Mx)\.?"
 
 # Capitalised words that follow "patient", "claim for" and the like without being a name:
 # products, departments, payers, drugs, form words, places and the words that start a sentence.
 _NOT_NAMES = frozenset(
     """
+    cpc crc cpb coc cpma ccs rhia rhit cmpe facmpe mba mha cpa phd jd
     a an the this that these those it its he she his her him they them their we our us you your
     i me my mine who whom which what when where why how and or but if so then also any all each
     every some no not yes one two is was are be been has have had do does did will would can
@@ -165,7 +166,8 @@ _SSN_WORDS = (
 )
 _SSN_CONTEXT = re.compile(
     rf"\b{_SSN_WORDS}(?:[^\n\d.;!?]|\.(?=\s*\d)){{0,30}}?"
-    r"(?:\d{3}[- .]?\d{2}[- .]?\d{4}|(?:last (?:4|four)|ending(?: in)?|ends in)\D{0,12}\d{4})"
+    r"(?:\d{3}[- .]?\d{2}[- .]?\d{4}|(?:last (?:4|four)|ending(?: in)?|ends in)\D{0,12}\d{4}"
+    r"|(?:x{3}|\*{3})[- ]?(?:x{2}|\*{2})[- ]?\d{4})"
     r"(?!\d)",
     _I,
 )
@@ -194,7 +196,8 @@ _MRN = re.compile(
 )
 _DOB = re.compile(
     r"\b(?:d\.?o\.?b\.?|date of birth|birth ?date|birthday|b-?day|born(?: on)?)"
-    rf"(?:[^\n\d.;!?]|\.(?=\s*\d)){{0,24}}?(?:{_FULL_DATE}|{_MON}\.? {_DAY}\b)",
+    rf"(?:[^\n\d.;!?]|\.(?=\s*\d)){{0,24}}?(?:{_FULL_DATE}|{_MON}\.? {_DAY}\b"
+    r"|(?<!\d)(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:19|20)\d{2}(?!\d))",
     _I,
 )
 # Ages over 89 are identifiers on their own (HIPAA safe harbor); any age with a date of service.
@@ -217,7 +220,8 @@ _EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 # Words that make a name a patient's.
 _PATIENT_MARK = (
     r"(?:(?i:patient|pt|claimant|beneficiary|insured|subscriber|member)(?i:'s)?(?i:[ \t]+name)?"
-    r"[ \t]*[:#][ \t]*|(?i:patient|pt\.?|pts?\.)(?:,?[ \t]+(?i:named|is|was|called))?,?[ \t]+"
+    r"(?:[ \t]*[:#]|[ \t]+[-\u2013])[ \t]*"
+    r"|(?i:patient|pt\.?|pts?\.)(?:,?[ \t]+(?i:named|is|was|called))?,?[ \t]+"
     r"(?:" + _HONORIFIC + r"[ \t]+)?|(?i:patient|pt|member|subscriber|insured|beneficiary)[ \t]+"
     r"(?i:name)[ \t]*[:#-]?[ \t]*)"
 )
@@ -237,12 +241,18 @@ _POSSESSIVE = re.compile(
     r"member|subscriber|policy|copay|refund|bill|visit|referral|auth)\b"
 )
 _HONORIFIC_NAME = re.compile(rf"\b{_HONORIFIC}[ \t]+(?P<name>{_NAME})")
+# "patient coordinator", "Patient Access": a staff role or a department, not a patient.
+_NOT_A_ROLE = (
+    r"(?![ \t]+(?:coordinator|advocate|access|services|financial|relations|experience|portal"
+    r"|navigator|liaison|representative|care|intake|registration|satisfaction|safety)s?\b)"
+)
 # What makes an honorific or a full name a patient's in the same sentence.
 _CLINICAL = re.compile(
     r"\b(?:dos|date of service|dates of service|service dates?|svc date|seen|admitted|discharged"
-    r"|no-?show(?:ed)?|diagnosed|dx|(?:his|her)(?: \w+)? (?:chart|bill|balance|statement|copay"
+    r"|no-?show(?:ed)?|diagnosed|dx|(?:his|her)(?: [\w/.-]+)? (?:chart|bill|balance|statement|copay"
     r"|labs|refund|visit|infusion|appointment|records|claim|eob)|missed (?:his|her)"
-    r"|(?:is|as) a patient|patient of ours|our patient|infusions?\b(?=[^.]*\b(?:his|her)\b))",
+    rf"|(?:is|as) a patient\b{_NOT_A_ROLE}|patient of ours|our patient\b{_NOT_A_ROLE}"
+    r"|infusions?\b(?=[^.]*\b(?:his|her)\b))",
     _I,
 )
 _SERVICE_WORD = re.compile(
@@ -270,7 +280,7 @@ _LIVES = re.compile(
     rf"mailing address)\b[^\n.]{{0,20}}?{_STREET}",
     _I,
 )
-_PATIENT_WORD = re.compile(r"\b(?:patient|pt)s?\b", _I)
+_PATIENT_WORD = re.compile(rf"\b(?:patient|pt)s?\b{_NOT_A_ROLE}", _I)
 # A pasted table: a header naming a person column and a date-of-service column.
 _TABLE_PERSON = re.compile(
     r"\b(?:patient|pt|member|subscriber|insured|beneficiary|claimant|last|name)\b", _I
@@ -280,7 +290,15 @@ _TABLE_DATE = re.compile(
     r"|visit date)\b",
     _I,
 )
-_SENTENCE = re.compile(r"[^\n.!?]*(?:[.!?](?!\d)|\n|$)")
+# "Name: Lucia Ferraro" in a post that also speaks of a payer or a diagnosis.
+_NAME_LABEL = re.compile(rf"(?im:^[ \t>\"]*(?:full )?name[ \t]*[:=-][ \t]*)(?P<name>{_NAME})")
+_HEALTH_CONTEXT = re.compile(
+    r"\b(?:insurance|payer|plan|medicare|medicaid|dx|diagnosis|dos|dob|mrn|claim|pa|auth|"
+    r"infusion|copay|deductible|member id)\b",
+    _I,
+)
+# What a claim line carries besides a name and a date: a procedure code or an amount.
+_CODE_OR_AMOUNT = re.compile(r"(?<![\w.])(?:\d{5}|[A-V]\d{4}|\$\d[\d,]*(?:\.\d\d)?)(?![\w])")
 
 
 @dataclass(frozen=True)
@@ -345,6 +363,9 @@ def _spans(text: str) -> Iterable[tuple[str, int, int]]:
             yield "patient contact details", match.start(), match.end()
     for match in _LIVES.finditer(text):
         yield "patient address", match.start(), match.end()
+    for match in _NAME_LABEL.finditer(text):
+        if _is_name(match.group("name")) and _HEALTH_CONTEXT.search(text):
+            yield "patient name", match.start(), match.end()
     yield from _sentence_spans(text)
     yield from _table_spans(text)
 
@@ -374,6 +395,9 @@ def _sentence_spans(text: str) -> Iterable[tuple[str, int, int]]:
             before = sentence[max(0, match.start() - 70) : match.start()]
             if _DATE_RE.search(rest) or _SERVICE_WORD.search(rest + before):
                 yield "name beside a date", offset + match.start(), offset + match.end()
+        if names and _FULL_DATE_RE.search(sentence) and _CODE_OR_AMOUNT.search(sentence):
+            first = names[0]
+            yield "name on a claim line", offset + first.start(), offset + first.end()
         if _SERVICE_WORD.search(sentence) and names:
             first = names[0]
             yield "name beside a date of service", offset + first.start(), offset + first.end()
