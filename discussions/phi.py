@@ -190,7 +190,8 @@ _MRN = re.compile(
     r"|num|#|id))|(?:patient|pt\.?)(?: (?:id|number|no\.?|#|account|acct\.?)"
     r"(?: (?:number|no\.?|#))?)"
     r"|acct\.?(?: (?:number|no\.?|#))?|account (?:#|no\.?)|guarantor(?: (?:id|account|#))"
-    r"|icn|claim (?:#|no\.?|number|control number))"
+    r"|icn|claim (?:#|no\.?|number|control number)"
+    r"|(?:encounter|visit|rx|prescription|accession|specimen|case) (?:#|no\.?|number|id))"
     rf"{_GAP}(?P<value>[A-Z]{{0,3}}-?\d[\d-]{{4,}})",
     _I,
 )
@@ -321,6 +322,23 @@ def _sentences(text: str) -> Iterable[tuple[int, str]]:
         start = offset + len(piece)
 
 
+# Numbers that are the practice's or a vendor's, not a patient's: "our malpractice policy
+# number", "Tax ID#", "HR policy", "Vendor ID#". Only the two words before the label count.
+_PRACTICE_OWN = re.compile(
+    r"\b(?:our|my|hr|handbook|personnel|employee|staff|compliance|pto|malpractice|liability"
+    r"|cyber|umbrella|business|property|workers'?|tax|provider|group|vendor|supplier|employer"
+    r"|federal|npi|tin|ein|zoom|meeting|order|invoice|customer)\b",
+    _I,
+)
+_PATIENT_OWN = re.compile(r"\b(?:patient|pt|her|his|their|member|subscriber)'?s?\b", _I)
+
+
+def _practice_own(text: str, label_start: int) -> bool:
+    before = re.search(r"(?:[\w'-]+\W+){0,2}$", text[max(0, label_start - 40) : label_start])
+    words = before.group(0) if before else ""
+    return bool(_PRACTICE_OWN.search(words)) and not _PATIENT_OWN.search(words)
+
+
 def _spans(text: str) -> Iterable[tuple[str, int, int]]:
     for match in _MBI.finditer(text):
         yield "Medicare number (MBI)", match.start(), match.end()
@@ -329,10 +347,10 @@ def _spans(text: str) -> Iterable[tuple[str, int, int]]:
     for match in _SSN_CONTEXT.finditer(text):
         yield "Social Security number", match.start(), match.end()
     for match in _DOB.finditer(text):
-        yield "date of birth", match.start(), match.end()
+        if not re.search(r"(?:19|00)00(?!\d)", match.group(0)[-5:]):  # 1/1/1900: a placeholder
+            yield "date of birth", match.start(), match.end()
     for match in _MEMBER_ID.finditer(text):
-        before = text[max(0, match.start() - 30) : match.start()].lower()
-        if re.search(r"\b(?:hr|handbook|personnel|employee|staff|compliance|pto)\b", before):
+        if _practice_own(text, match.start()):
             continue
         if re.match(r"(?:19|20)\d{2}-\d{1,4}$", match.group("value")):
             continue
@@ -383,6 +401,9 @@ def _sentence_spans(text: str) -> Iterable[tuple[str, int, int]]:
         if names and _CLINICAL.search(sentence):
             first = names[0]
             yield "patient name with a visit", offset + first.start(), offset + first.end()
+        if re.search(rf"\bpatient(?:'s)?\b{_NOT_A_ROLE}", sentence, _I):
+            for street in _STREET_RE.finditer(sentence):
+                yield "patient address", offset + street.start(), offset + street.end()
         if names and _PATIENT_WORD.search(sentence):
             for phone in _PHONE_RE.finditer(sentence):
                 yield "patient phone number", offset + phone.start(), offset + phone.end()
@@ -578,7 +599,8 @@ def attachment_text(filename: str, content_type: str, payload: bytes) -> str | N
     except Unreadable:
         raise
     except Exception as exc:
-        log.info("Attachment %r (%s) could not be read: %s", filename, content_type, exc)
+        # Not the file name: it may be a patient's.
+        log.info("An attachment (%s) could not be read: %s", content_type, exc)
         raise Unreadable(f"could not be read ({type(exc).__name__})") from exc
 
 
