@@ -114,8 +114,22 @@ _NOT_NAMES = frozenset(
 )
 
 # Spared by masked() as well: words that open subjects and sentences and identify nobody.
+# States and their postal codes: "Portland, ME 4/4/2025" is a place beside a date.
+_PLACES = frozenset(
+    """
+    alabama alaska arizona arkansas california colorado connecticut delaware florida georgia
+    hawaii idaho illinois indiana iowa kansas kentucky louisiana maine maryland massachusetts
+    michigan minnesota mississippi missouri montana nebraska nevada hampshire jersey mexico york
+    carolina dakota ohio oklahoma oregon pennsylvania rhode island tennessee texas utah vermont
+    virginia washington wisconsin wyoming columbia dc al ak az ar ca co ct de fl ga hi ia ks ky
+    la md mn ms mo mt ne nv nh nj nm ny nc nd oh ok pa ri sc sd tn tx ut vt va wa wv wi wy usa
+    """.split()  # noqa: SIM905 - a word list reads better as lines of text
+)
 _COMMON_CAPS = _NOT_NAMES | frozenset(
     """
+    welcome congratulations congrats attention reminder notice morning afternoon evening
+    everyone folks friends colleagues okay ok sure however again finally meanwhile
+    unfortunately fortunately honestly anyway otherwise agreed right
     about after again against agenda alert all anybody anyone anything are around ask asking
     attached attaching awaiting before being below best billing both bulk but by call called
     calling can't cannot changes checking confused correct coverage coding could dealing does
@@ -142,7 +156,7 @@ def _is_name(text: str) -> bool:
         key = word.lower().strip(".'\u2019")
         if key.endswith(("'s", "\u2019s")):
             key = key[:-2]
-        if key in _NOT_NAMES or len(key) < 2:
+        if key in _COMMON_CAPS or key in _PLACES or len(key) < 2:
             return False
     return True
 
@@ -185,6 +199,8 @@ _MEMBER_ID = re.compile(
     rf"{_GAP}(?P<value>{_ID_VALUE})",
     _I,
 )
+# A bare "ID: ..." counts in a post about a payer or a patient, with six digits or more.
+_BARE_ID = re.compile(rf"\bID\b{_GAP}(?P<value>{_ID_VALUE})", _I)
 _MRN = re.compile(
     r"\b(?:mrn|med(?:ical)? rec(?:ord)?s?\.?(?: (?:number|no\.?|num|#))?|chart(?: (?:number|no\.?"
     r"|num|#|id))|(?:patient|pt\.?)(?: (?:id|number|no\.?|#|account|acct\.?)"
@@ -198,7 +214,8 @@ _MRN = re.compile(
 _DOB = re.compile(
     r"\b(?:d\.?o\.?b\.?|date of birth|birth ?date|birthday|b-?day|born(?: on)?)"
     rf"(?:[^\n\d.;!?]|\.(?=\s*\d)){{0,24}}?(?:{_FULL_DATE}|{_MON}\.? {_DAY}\b"
-    r"|(?<!\d)(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:19|20)\d{2}(?!\d))",
+    r"|(?<!\d)(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:19|20)\d{2}(?!\d)"
+    r"|(?<![\d/])(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])(?![\d/]))",
     _I,
 )
 # Ages over 89 are identifiers on their own (HIPAA safe harbor); any age with a date of service.
@@ -249,9 +266,9 @@ _NOT_A_ROLE = (
 )
 # What makes an honorific or a full name a patient's in the same sentence.
 _CLINICAL = re.compile(
-    r"\b(?:dos|date of service|dates of service|service dates?|svc date|seen|admitted|discharged"
-    r"|no-?show(?:ed)?|diagnosed|dx|(?:his|her)(?: [\w/.-]+)? (?:chart|bill|balance|statement|copay"
-    r"|labs|refund|visit|infusion|appointment|records|claim|eob)|missed (?:his|her)"
+    r"\b(?:dos|date of service|dates of service|service dates?|svc date|seen|admitted"
+    r"|discharged|no-?show(?:ed)?|diagnosed|dx|(?:his|her)(?: [\w/.'-]+)? (?:chart|bill|balance"
+    r"|statement|copay|labs|refund|visit|infusion|appointment|records|claim|eob)|missed (?:his|her)"
     rf"|(?:is|as) a patient\b{_NOT_A_ROLE}|patient of ours|our patient\b{_NOT_A_ROLE}"
     r"|infusions?\b(?=[^.]*\b(?:his|her)\b))",
     _I,
@@ -264,7 +281,7 @@ _FULL_NAME = re.compile(
 )
 _LAST_FIRST_RE = re.compile(
     rf"(?<![\w,])(?P<name>{_LAST_FIRST})(?![\w'\u2019])"
-    r"(?!,[ \t]*(?:and\b|&|[A-Z]))(?![ \t]+(?:and|&)\b)"
+    r"(?!,[ \t]*(?:and\b|&|[A-Z]))(?![ \t]+(?:and\b|&))"
 )
 _DATE_RE = re.compile(_ANY_DATE, _I)
 _FULL_DATE_RE = re.compile(_FULL_DATE, _I)
@@ -327,7 +344,8 @@ def _sentences(text: str) -> Iterable[tuple[int, str]]:
 _PRACTICE_OWN = re.compile(
     r"\b(?:our|my|hr|handbook|personnel|employee|staff|compliance|pto|malpractice|liability"
     r"|cyber|umbrella|business|property|workers'?|tax|provider|group|vendor|supplier|employer"
-    r"|federal|npi|tin|ein|zoom|meeting|order|invoice|customer)\b",
+    r"|federal|npi|tin|ein|zoom|meeting|order|invoice|customer|payer|payor|submitter"
+    r"|receiver|clearinghouse|edi|taxonomy|license|licence|dea|clia|ptan|webinar|login|user)\b",
     _I,
 )
 _PATIENT_OWN = re.compile(r"\b(?:patient|pt|her|his|their|member|subscriber)'?s?\b", _I)
@@ -355,6 +373,10 @@ def _spans(text: str) -> Iterable[tuple[str, int, int]]:
         if re.match(r"(?:19|20)\d{2}-\d{1,4}$", match.group("value")):
             continue
         yield "member or policy ID", match.start(), match.end()
+    for match in _BARE_ID.finditer(text):
+        digits = sum(c.isdigit() for c in match.group("value"))
+        if digits >= 6 and not _practice_own(text, match.start()) and _HEALTH_CONTEXT.search(text):
+            yield "member or policy ID", match.start(), match.end()
     for match in _MRN.finditer(text):
         if sum(c.isdigit() for c in match.group("value")) >= 5:
             yield "record or account number", match.start(), match.end()
