@@ -17,6 +17,7 @@ give mail something to quote that repeats no identifier.
 
 from __future__ import annotations
 
+import html
 import io
 import logging
 import re
@@ -530,6 +531,10 @@ TEXT_TYPES = {"text/plain", "text/csv", "text/tab-separated-values"}
 PDF_TYPES = {"application/pdf"}
 DOCX_TYPES = {"application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 XLSX_TYPES = {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+PPTX_TYPES = {"application/vnd.openxmlformats-officedocument.presentationml.presentation"}
+ODT_TYPES = {"application/vnd.oasis.opendocument.text"}
+# Binary Office formats no well-kept pure-Python library reads: held as unchecked.
+LEGACY_TYPES = {"application/msword", "application/vnd.ms-excel"}
 
 
 class Unreadable(Exception):
@@ -547,7 +552,26 @@ def _kind(filename: str, content_type: str) -> str:
         return "docx"
     if ctype in XLSX_TYPES or ext in {"xlsx", "xlsm"}:
         return "xlsx"
+    if ctype in PPTX_TYPES or ext == "pptx":
+        return "pptx"
+    if ctype in ODT_TYPES or ext == "odt":
+        return "odt"
+    if ctype in LEGACY_TYPES or ext in {"doc", "xls"}:
+        return "legacy"
     return ""
+
+
+def _xml_text(payload: bytes, members: str, paragraph_end: str) -> str:
+    """Text runs of the zipped XML parts whose names match `members`, one paragraph a line.
+    Tags are stripped, not parsed, so no entity in a hostile file is ever expanded."""
+    chunks = []
+    with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+        for name in sorted(archive.namelist()):
+            if re.fullmatch(members, name):
+                xml = archive.read(name).decode("utf-8", errors="replace")
+                xml = re.sub(paragraph_end, "\n", xml)
+                chunks.append(html.unescape(re.sub(r"<[^>]+>", "", xml)))
+    return "\n".join(chunks)
 
 
 def _check_zip(payload: bytes) -> None:
@@ -568,12 +592,14 @@ def _cell(value) -> str:
 
 
 def attachment_text(filename: str, content_type: str, payload: bytes) -> str | None:
-    """The text of a txt, csv, PDF, DOCX or XLSX attachment; None for kinds it does not read
-    (images, legacy Office formats). Raises Unreadable for a file of a kind it reads but
+    """The text of a txt, csv, PDF, DOCX, XLSX, PPTX or ODT attachment; None for kinds it does
+    not read (images). Raises Unreadable for a file of a kind it reads but
     cannot open, so the caller can hold rather than let it through unchecked."""
     kind = _kind(filename or "", content_type or "")
     if not kind:
         return None
+    if kind == "legacy":
+        raise Unreadable("a legacy Office file the guard cannot read; send it as PDF or DOCX")
     try:
         if kind == "text":
             for charset in ("utf-8-sig", "cp1252"):
@@ -595,6 +621,12 @@ def attachment_text(filename: str, content_type: str, payload: bytes) -> str | N
                     break
             return "\n".join(chunks)[:MAX_EXTRACTED_CHARS]
         _check_zip(payload)
+        if kind == "pptx":
+            found = _xml_text(payload, r"ppt/(?:slides|notesSlides)/\w+\.xml", r"</a:p>")
+            return found[:MAX_EXTRACTED_CHARS]
+        if kind == "odt":
+            found = _xml_text(payload, r"content\.xml", r"</text:(?:p|h)>|<text:tab/>")
+            return found[:MAX_EXTRACTED_CHARS]
         if kind == "docx":
             document = docx.Document(io.BytesIO(payload))
             lines = [p.text for p in document.paragraphs]

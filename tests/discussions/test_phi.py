@@ -2,6 +2,7 @@
 attachments) and the rule that no mail quotes a held post's patient data."""
 
 import io
+import zipfile
 from email.message import EmailMessage
 
 import docx
@@ -279,6 +280,38 @@ def test_a_confirmed_post_is_still_checked_for_attachments(billing):
     message = services.message_confirm(message=message, publish=True)
     assert message.status == "held"
     assert "in an attachment" in message.hold_reason
+
+
+def zipped(**members: str) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, text in members.items():
+            archive.writestr(name.replace("__", "/"), text)
+    return out.getvalue()
+
+
+def test_attachment_text_reads_slides_and_opendocument_text():
+    slide = (
+        "<p:sld><a:p><a:r><a:t>Pt: Jane Roe</a:t></a:r></a:p><a:p><a:t>DOB 4/22/1957</a:t></a:p>"
+    )
+    pptx = zipped(**{"ppt__slides__slide1.xml": slide})
+    assert phi_scan(attachment_text("deck.pptx", "application/octet-stream", pptx))
+    odt = zipped(
+        **{
+            "content.xml": "<office:text><text:p>Claim for Dorothy Fields</text:p>"
+            "<text:p>DOS 2/3/2025 &amp; more</text:p></office:text>"
+        }
+    )
+    text = attachment_text("letter.odt", "application/vnd.oasis.opendocument.text", odt)
+    assert "Claim for Dorothy Fields\nDOS 2/3/2025 & more" in text
+
+
+@pytest.mark.django_db
+def test_a_legacy_office_attachment_is_held_as_unchecked(billing):
+    files = [("old.doc", "application", "msword", b"\xd0\xcf\x11\xe0 binary")]
+    message = post(billing, MemberFactory().email, files=files)
+    assert message.status == "held"
+    assert "could not be checked" in message.hold_reason
 
 
 def test_attachment_text_reads_xlsx_dates_and_skips_images():
