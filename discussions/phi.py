@@ -371,6 +371,8 @@ def _spans(text: str) -> Iterable[tuple[str, int, int]]:
     for match in _MEMBER_ID.finditer(text):
         if _practice_own(text, match.start()):
             continue
+        if sum(c.isdigit() for c in match.group("value")) < 5:
+            continue
         if re.match(r"(?:19|20)\d{2}-\d{1,4}$", match.group("value")):
             continue
         yield "member or policy ID", match.start(), match.end()
