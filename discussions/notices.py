@@ -2,6 +2,11 @@
 
 Marked Auto-Submitted (RFC 3834) and sent from the list's bounce address, so auto-responders
 stay quiet and nothing they send back can be posted.
+
+Patient data never leaves in mail, not even to moderators: a notice quotes a post's subject,
+text or a moderator's note only through `phi.masked` (digits, addresses and name-like words
+blotted out, whether or not the guard recognised them). The full post is on the moderation
+page, which only the list's moderators can open.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from portal.mail import render_email
 
 from . import mailparse
 from .models import InboundMessage, Message
+from .phi import masked, masked_excerpt
 from .services.common import moderation_address, site_url
 
 
@@ -51,10 +57,10 @@ def confirmation_notice(message: Message):
         subject=f"Did you send this to {message.mailing_list.name}?",
         heading="Please confirm your post",
         body=(
-            f'We received "{message.subject}" for {message.mailing_list.name} in your name, '
-            f"from {message.from_email}, but your mail provider's signature could not prove it "
-            "came from you, so it has not been sent to the list. Open the link to publish it, "
-            "or to tell us you did not send it. The link works for 7 days."
+            f'We received "{masked(message.subject)}" for {message.mailing_list.name} in your '
+            f"name, from {message.from_email}, but your mail provider's signature could not "
+            "prove it came from you, so it has not been sent to the list. Open the link to "
+            "publish it, or to tell us you did not send it. The link works for 7 days."
         ),
         mailing_list=message.mailing_list,
         action_url=site_url(
@@ -74,9 +80,9 @@ def hold_notice(message: Message):
         heading="Your post is waiting for a moderator",
         body=(
             f"Thank you for writing to {message.mailing_list.name}. "
-            f'Your message "{message.subject}" was held for a moderator to look at before it '
-            f"goes to the list, because: {message.hold_reason}. If it contains patient details, "
-            "please send a new version without them. You will hear from us either way."
+            f'Your message "{masked(message.subject)}" was held for a moderator to look at '
+            f"before it goes to the list, because: {message.hold_reason}. If it contains patient "
+            "details, please send a new version without them. You will hear from us either way."
         ),
         mailing_list=message.mailing_list,
         action_url=site_url(
@@ -100,18 +106,20 @@ def moderator_notice(message: Message):
         return None
     email = _notice(
         to=to[0],
-        subject=f"Held for moderation on {mailing_list.name}: {message.subject}",
+        subject=f"Held for moderation on {mailing_list.name}: {masked(message.subject)}",
         heading="A post is waiting for you",
         body=(
             f"{message.from_name or message.from_email} <{message.from_email}> wrote "
-            f'"{message.subject}". It was held because: {message.hold_reason}.\n\n'
-            f"{message.body_text[:2000]}\n\n"
-            'Reply to this mail with "approve" or with "reject" and a note for the sender, '
-            "or decide in the moderation queue."
+            f'"{masked(message.subject)}". It was held because: {message.hold_reason}.\n\n'
+            "The start of it, with numbers and names hidden so no patient data travels by "
+            f'mail: "{masked_excerpt(message.body_text)}"\n\n'
+            "Read the whole post, and its attachments, in the moderation queue (signed in as a "
+            'moderator of this list). Reply to this mail with "approve" or with "reject" and '
+            "a note for the sender, or decide there."
         ),
         mailing_list=mailing_list,
-        action_url=site_url(reverse("discussions_moderation")),
-        action_label="Open the moderation queue",
+        action_url=site_url(reverse("discussions_moderation") + f"#held-{message.pk}"),
+        action_label="Open the post in the moderation queue",
     )
     email.to = to
     email.reply_to = [moderation_address(message)]
@@ -121,12 +129,16 @@ def moderator_notice(message: Message):
 def rejection_notice(message: Message):
     if not message.sender_verified:
         return None
-    note = f" The moderator wrote: {message.moderation_note}" if message.moderation_note else ""
+    note = (
+        f" The moderator wrote: {masked(message.moderation_note)}"
+        if message.moderation_note
+        else ""
+    )
     return _notice(
         to=message.from_email,
         subject=f"Your post to {message.mailing_list.name} was not sent to the list",
         heading="Your post was not sent to the list",
-        body=f'A moderator decided not to send "{message.subject}" to the list.{note}',
+        body=f'A moderator decided not to send "{masked(message.subject)}" to the list.{note}',
         mailing_list=message.mailing_list,
     )
 
@@ -148,8 +160,8 @@ def failure_notice(inbound: InboundMessage):
         subject="Your message to the list could not be posted",
         heading="Your message could not be posted",
         body=(
-            f'We received your message "{subject}" but could not read it well enough to post '
-            "it (its format looks damaged). It has been kept for the list's staff to look at. "
-            "Please send it again as plain text."
+            f'We received your message "{masked(subject)}" but could not read it well enough '
+            "to post it (its format looks damaged). It has been kept for the list's staff to look "
+            "at. Please send it again as plain text."
         ),
     )

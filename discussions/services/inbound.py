@@ -205,6 +205,7 @@ def _ingest(inbound: InboundMessage) -> InboundMessage:
         extra_hold_reasons=extra,
         sender_verified=verdict.trusted,
         sender_check=verdict.reason,
+        attachments=kept,
     )
     for filename, ctype, payload in kept:
         safe_name = get_valid_filename(filename)[:200] or "attachment"

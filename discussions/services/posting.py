@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -15,7 +16,7 @@ from membership.access import is_active_member
 
 from .. import mailparse
 from ..models import BannedSender, InboundMessage, MailingList, Message, Thread
-from ..phi import phi_scan, phi_summary
+from ..phi import phi_scan, phi_scan_parts, phi_summary
 from .common import is_moderator, new_message_id
 
 log = logging.getLogger(__name__)
@@ -25,12 +26,21 @@ SUBJECT_FALLBACK_WINDOW = dt.timedelta(days=30)
 
 
 def hold_reasons(
-    *, user, mailing_list: MailingList, subject: str, text: str, in_reply_to: str = ""
+    *,
+    user,
+    mailing_list: MailingList,
+    subject: str,
+    text: str,
+    in_reply_to: str = "",
+    html: str = "",
+    attachments: Iterable[tuple[str, str, bytes]] = (),
 ) -> list[str]:
     """Why a post must wait for a moderator; empty when it may go out at once.
 
     The same checks apply to mail and web posts: who may post, a new member's first post,
-    replies to a digest (which would otherwise start junk threads), and the privacy guard.
+    replies to a digest (which would otherwise start junk threads), and the privacy guard,
+    which reads the text, the HTML part (a text part may be only "view this in HTML") and
+    the (filename, content type, bytes) of each attachment kept.
     """
     reasons = []
     if user is None or not is_active_member(user):
@@ -51,6 +61,11 @@ def hold_reasons(
     findings = phi_scan(f"{subject}\n{text}")
     if findings:
         reasons.append(phi_summary(findings))
+    reasons.extend(
+        phi_scan_parts(
+            html_text=mailparse.html_to_text(html) if html else "", attachments=attachments
+        )
+    )
     return reasons
 
 
@@ -152,13 +167,16 @@ def message_create(
     extra_hold_reasons: list[str] | None = None,
     sender_verified: bool = False,
     sender_check: str = "",
+    attachments: Iterable[tuple[str, str, bytes]] = (),
 ) -> Message:
     """Store a post and either publish it or hold it with the reasons; tell a held sender why.
 
     A post whose sender is not verified (`sender_verified`) never goes out on the strength of
     its From line: a member's post waits for the member to confirm it from their own mailbox
     (the other checks run once they have); anyone else's waits for a moderator, and no notice
-    goes to an address nobody proved, so forged mail makes no backscatter.
+    goes to an address nobody proved, so forged mail makes no backscatter. `attachments`
+    are the (filename, content type, bytes) the caller will store with it, for the privacy
+    guard to read.
     """
     from ..tasks import send_confirmation
 
@@ -172,6 +190,8 @@ def message_create(
             subject=subject,
             text=text,
             in_reply_to=in_reply_to,
+            html=html,
+            attachments=attachments,
         )
         if not sender_verified:
             reasons.insert(0, UNVERIFIED_SENDER)
@@ -257,6 +277,8 @@ def message_confirm(*, message: Message, publish: bool) -> Message:
             subject=message.subject,
             text=message.body_text,
             in_reply_to=message.in_reply_to,
+            html=message.body_html,
+            attachments=_stored_attachments(message),
         )
         if not message.body_text.strip() and not message.attachments.exists():
             reasons.insert(0, "Empty message")
@@ -271,6 +293,14 @@ def message_confirm(*, message: Message, publish: bool) -> Message:
                     status=InboundMessage.Status.POSTED
                 )
     return message
+
+
+def _stored_attachments(message: Message) -> list[tuple[str, str, bytes]]:
+    files = []
+    for item in message.attachments.all():
+        with item.file.open("rb") as handle:
+            files.append((item.filename, item.content_type, handle.read()))
+    return files
 
 
 def message_post_web(

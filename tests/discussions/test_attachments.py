@@ -17,11 +17,13 @@ from discussions import services
 from discussions.models import Attachment, Message
 from tests.factories import MemberFactory
 
-from .helpers import authentication_results, make_list
+from .helpers import authentication_results, make_list, minimal_pdf
 
 pytestmark = pytest.mark.django_db
 
 SCRIPT = b"<html><body><script>fetch('/membership/account/')</script></body></html>"
+# A real PDF: the privacy guard reads PDFs and holds a post with one it cannot open.
+PDF = minimal_pdf("Prior authorization form")
 
 
 def post_with_attachments(mailing_list, sender, *, authenticated=True) -> Message:
@@ -32,7 +34,7 @@ def post_with_attachments(mailing_list, sender, *, authenticated=True) -> Messag
     msg["To"] = mailing_list.address
     msg["Subject"] = "Forms"
     msg.set_content("Our forms are attached.")
-    msg.add_attachment(b"%PDF-1.4 form", maintype="application", subtype="pdf", filename="pa.pdf")
+    msg.add_attachment(PDF, maintype="application", subtype="pdf", filename="pa.pdf")
     # Declared as plain text, named .html: a web server serving /media/ would render it.
     msg.add_attachment(SCRIPT, maintype="text", subtype="plain", filename="report.html")
     inbound = services.inbound_store(
@@ -92,7 +94,7 @@ def test_a_held_posts_attachments_reach_its_moderators_only(billing, client):
     response = client.get(url)
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment;")
-    assert b"".join(response.streaming_content) == b"%PDF-1.4 form"
+    assert b"".join(response.streaming_content) == PDF
     other_list = make_list(slug="compliance", name="Compliance")
     other_moderator = MemberFactory()
     other_list.moderators.add(other_moderator)
