@@ -21,6 +21,7 @@ from discussions.tasks import (
     send_moderator_notice,
     send_rejection_notice,
 )
+from tests.conftest import second_factor_client
 from tests.factories import MemberFactory
 
 from .helpers import authentication_results, make_list, minimal_pdf, raw_mail
@@ -400,13 +401,13 @@ def test_the_full_post_is_on_the_moderation_page_for_the_lists_moderators_only(b
     access = Permission.objects.get(codename="access_admin")
     outsider = MemberFactory()
     outsider.user_permissions.add(access)
-    client.force_login(outsider)
+    second_factor_client(outsider, client)
     response = client.get("/admin/discussions/moderation/")
     assert response.status_code in (302, 403)
     moderator = MemberFactory()
     moderator.user_permissions.add(access)
     billing.moderators.add(moderator)
-    client.force_login(moderator)
+    second_factor_client(moderator, client)
     page = client.get("/admin/discussions/moderation/").content.decode()
     assert "Dorothy Fields, DOB 04/22/1957" in page
     assert f'id="held-{message.pk}"' in page
