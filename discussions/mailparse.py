@@ -285,6 +285,8 @@ class Body:
 # Forwarded messages inside forwarded messages: show this many levels, then stop.
 MAX_DEPTH = 5
 _FORWARDED_HEADERS = ("From", "Date", "Subject", "To", "Cc")
+# Text types that are files to keep, not words to show.
+_TEXT_FILES = {"text/csv", "text/calendar", "text/vcard", "text/x-vcard", "text/xml"}
 
 
 def _payload_bytes(part: PyMessage) -> bytes:
@@ -373,8 +375,23 @@ def _body(part: PyMessage, depth: int) -> Body:
     if ctype.startswith("multipart/"):
         # The boundary is missing or never appears, so the parser could not split the parts:
         # the raw body is all we have, and a person's words are in it.
+        raw = _payload_bytes(part)
+        guessed = re.match(rb"\s*--([^\s\"]{1,70})\r?\n", raw)
+        if guessed and depth < MAX_DEPTH:
+            # The sender's program wrote parts with a boundary other than the one it declared:
+            # read them with the one they use.
+            rebuilt = parse(
+                f'Content-Type: {ctype}; boundary="'.encode()
+                + guessed.group(1)
+                + b'"\r\n\r\n'
+                + raw
+            )
+            if rebuilt.is_multipart():
+                result = _body(rebuilt, depth + 1)
+                result.defects.append("multipart with a wrong boundary; read with the one used")
+                return result
         result.defects.append("multipart without a usable boundary; showing the raw body")
-        result.text = decode_bytes(_payload_bytes(part), None)
+        result.text = decode_bytes(raw, None)
         return result
     if ctype == "text/plain" and disposition != "attachment":
         # Inline text is text, even when the sender's program gave it a file name.
@@ -382,7 +399,12 @@ def _body(part: PyMessage, depth: int) -> Body:
     elif ctype == "text/html" and disposition != "attachment":
         result.html = nh3.clean(_part_text(part))
         result.text = ""
-    elif ctype in {"text/enriched", "text/richtext"} and disposition != "attachment":
+    elif (
+        ctype.startswith("text/")
+        and ctype not in _TEXT_FILES
+        and disposition != "attachment"
+        and not filename
+    ):
         result.text = _part_text(part)
     elif ctype.startswith("message/") and not filename and disposition != "attachment":
         # Delivery reports and the like: their text is what a reader wants.
