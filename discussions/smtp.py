@@ -131,7 +131,8 @@ def make_controller(*, host: str, port: int, lmtp: bool, size_limit: int | None 
                 if text.startswith("354"):
                     self._after_354 = True
                 elif self._after_354:
-                    if text.startswith("552"):
+                    if text.startswith(("552", "500 Line too long")):
+                        # A line longer than the size limit is a message over it, too.
                         text = (
                             f"552 5.3.4 Message larger than this server's limit ({limit:,} bytes)"
                         )
