@@ -300,7 +300,12 @@ def bounce_kind(msg) -> tuple[str, str]:
     A generic Status (Gmail writes "5.0.0" for a 5.7.1 spam block) is refined by the codes in
     the Diagnostic-Code and the human text: any 5.7.x there makes it a policy rejection.
     """
-    temporary, permanent = flufl.bounce.all_failures(msg)
+    try:
+        temporary, permanent = flufl.bounce.all_failures(msg)
+    except Exception:
+        # A detector tripping over a broken report must not lose the bounce.
+        log.exception("flufl.bounce could not read a report")
+        temporary, permanent = set(), set()
     status, codes = _report_codes(msg)
     if not status.startswith(("4.", "5.")) and codes:
         status = codes[0]
