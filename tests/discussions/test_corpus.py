@@ -16,8 +16,9 @@ from pathlib import Path
 
 import flufl.bounce
 
-from discussions.models import Bounce, InboundMessage, Message, Thread
+from discussions.models import Bounce, Delivery, InboundMessage, Message, Thread
 from discussions.services.common import bounce_address
+from portal.celery import app
 from tests.conftest import wait_for
 from tests.factories import MemberFactory
 
@@ -150,6 +151,26 @@ def test_odd_mail_corpus_loses_nothing_and_drops_no_post(celery_worker, smtp_ser
         assert client.get(thread.get_absolute_url()).status_code == 200, thread.subject
 
     _report(files, by_file)
+    # Let the worker finish the fan-out and notices, so no job of this test is left in the
+    # shared broker for the next test's worker to pick up.
+    wait_for(_drained, timeout=300, interval=0.5, message="the worker did not finish")
+
+
+def _drained() -> bool:
+    if Delivery.objects.exclude(status__in=["sent", "failed"]).exists():
+        return False
+    if Message.objects.filter(status="published", deliveries__isnull=True).exists():
+        return False
+    held = Message.objects.filter(status="held")
+    if held.filter(moderators_notified_at__isnull=True).exists():
+        return False
+    if held.filter(sender_verified=True, hold_notified_at__isnull=True).exists():
+        return False
+    with app.connection_for_read() as conn:
+        channel = conn.default_channel
+        # Declaring is idempotent; a queue nobody used yet is created empty.
+        sizes = [channel.queue_declare(queue).message_count for queue in ("default", "mail")]
+    return not any(sizes)
 
 
 def _report(files, by_file) -> None:
