@@ -14,7 +14,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import get_valid_filename
@@ -104,7 +104,8 @@ def inbound_ingest(*, inbound_id: int) -> InboundMessage | None:
 
     Runs at most once per row (the status is checked under a row lock). Never raises on bad
     mail: a message that cannot be processed stays stored with status "failed", the error in
-    `detail`, and the sender is told.
+    `detail`, and the sender is told. A database error (deadlock, lost connection) leaves the
+    row "received" for the sweeper instead.
     """
     from ..tasks import send_failure_notice
 
@@ -118,6 +119,11 @@ def inbound_ingest(*, inbound_id: int) -> InboundMessage | None:
             if inbound.status != InboundMessage.Status.RECEIVED:
                 return inbound
             return _ingest(inbound)
+    except OperationalError:
+        # A deadlock or a lost connection says nothing about the message: it stays
+        # "received", and the sweeper ingests it again in a few minutes.
+        log.exception("Ingest of inbound #%s hit a database error; will retry", inbound_id)
+        return None
     except Exception:
         error = traceback.format_exc()
         log.exception("Ingest of inbound #%s failed", inbound_id)

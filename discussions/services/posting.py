@@ -114,7 +114,7 @@ def message_publish(*, message: Message) -> Message:
         )
         if parent is not None:
             message.parent = parent
-            message.thread = parent.thread
+            message.thread = _lock_thread_of(parent)
         else:
             message.thread = Thread.objects.create(
                 mailing_list=message.mailing_list,
@@ -133,6 +133,17 @@ def message_publish(*, message: Message) -> Message:
         _adopt_orphans(message)
         transaction.on_commit(lambda: fan_out.delay(message.pk))
     return message
+
+
+def _lock_thread_of(parent: Message) -> Thread:
+    """The parent's thread, row-locked. Another transaction adopting the parent's thread into
+    an older one may have moved it meanwhile: then read where the parent lives now."""
+    for _attempt in range(5):
+        thread = Thread.objects.select_for_update().filter(pk=parent.thread_id).first()
+        if thread is not None:
+            return thread
+        parent.refresh_from_db(fields=["thread"])
+    raise Thread.DoesNotExist(f"thread of message #{parent.pk} keeps moving")
 
 
 def _adopt_orphans(parent: Message) -> None:
@@ -160,6 +171,9 @@ def _adopt_orphans(parent: Message) -> None:
         if not set(ids) & {orphan.in_reply_to, *mailparse.message_ids(orphan.references)}:
             continue
         old_thread_id = orphan.thread_id
+        # Locked, so a reply joining that thread right now waits and then follows it here.
+        if not Thread.objects.select_for_update().filter(pk=old_thread_id).exists():
+            continue
         moved = Message.objects.filter(thread_id=old_thread_id).update(thread=parent.thread)
         Message.objects.filter(pk=orphan.pk).update(parent=parent)
         for pref in ThreadPreference.objects.filter(thread_id=old_thread_id):

@@ -386,3 +386,54 @@ def test_discarded_log_lists_the_reason_and_releases_a_message_once(client, bill
     assert "Released by" in inbound.detail
     assert Message.objects.get().status == "published"
     assert InboundMessage.objects.filter(status="discarded").count() == 0
+
+
+def test_a_database_error_during_ingest_leaves_the_message_for_the_sweeper(
+    billing, member, monkeypatch
+):
+    from django.db import OperationalError
+
+    from discussions import mailparse
+
+    def deadlock(msg):
+        raise OperationalError("deadlock detected")
+
+    monkeypatch.setattr(mailparse, "body", deadlock)
+    inbound = ingest(raw_mail(sender=member.email, to=billing.address), billing)
+    assert inbound.status == "received" and inbound.sender_notified_at is None
+    monkeypatch.undo()
+    services.inbound_ingest(inbound_id=inbound.pk)  # the sweeper's second try
+    inbound.refresh_from_db()
+    assert inbound.status == "posted"
+
+
+def test_a_reply_joining_a_thread_follows_it_when_an_older_parent_adopted_it(billing, member):
+    """The reply's parent was an orphan's thread; by the time the reply is published the
+    orphan's thread has been merged under its real parent, and the reply goes there."""
+    ingest(
+        raw_mail(
+            sender=member.email,
+            to=billing.address,
+            subject="Re: Early bird",
+            message_id="<orphan@x.example>",
+            headers={"In-Reply-To": "<root@x.example>"},
+        ),
+        billing,
+    )
+    ingest(
+        raw_mail(sender=member.email, to=billing.address, message_id="<root@x.example>"), billing
+    )
+    ingest(
+        raw_mail(
+            sender=member.email,
+            to=billing.address,
+            subject="Re: Re: Early bird",
+            message_id="<late@x.example>",
+            headers={"In-Reply-To": "<orphan@x.example>"},
+        ),
+        billing,
+    )
+    root = Message.objects.get(message_id="<root@x.example>")
+    assert set(Message.objects.values_list("thread_id", flat=True)) == {root.thread_id}
+    root.thread.refresh_from_db()
+    assert root.thread.message_count == 3
