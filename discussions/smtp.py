@@ -35,7 +35,17 @@ class InboundHandler:
     def __init__(self, *, lmtp: bool = False):
         self.lmtp = lmtp
 
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if _unsafe_address(address):
+            # Permanent: sending it again will not make a NUL byte acceptable.
+            return "553 5.1.7 Sender address contains control characters or bad UTF-8"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if _unsafe_address(address):
+            return "553 5.1.3 Recipient address contains control characters or bad UTF-8"
         try:
             known = await sync_to_async(_address_known, thread_sensitive=True)(address)
         except Exception:
@@ -69,6 +79,15 @@ class InboundHandler:
         return failed[0] if failed else statuses[0]
 
 
+_UNSAFE_ADDRESS = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def _unsafe_address(address: str | None) -> bool:
+    """Whether an envelope address carries bytes no list address or reply path may hold
+    (aiosmtpd hands invalid UTF-8 over as surrogates)."""
+    return bool(_UNSAFE_ADDRESS.search(address or ""))
+
+
 def _address_known(address: str) -> bool:
     close_old_connections()
     from .services import inbound_route
@@ -92,9 +111,41 @@ def make_controller(*, host: str, port: int, lmtp: bool, size_limit: int | None 
     limit = size_limit or settings.DISCUSSIONS_MAX_MESSAGE_BYTES
     server_class = LMTP if lmtp else SMTP
 
+    class _Server(server_class):
+        # RFC 5321 lets a server refuse lines over 1,000 octets, but real mail has them (a
+        # 120,000-character header from a broken program): accept them, since the size limit
+        # bounds memory anyway, and let the parser cut what it shows.
+        line_length_limit = limit + 2
+
+        async def smtp_DATA(self, arg):
+            self._recipients = len(self.envelope.rcpt_tos) if self.envelope else 0
+            self._after_354 = False
+            try:
+                await super().smtp_DATA(arg)
+            finally:
+                self._recipients = 0
+
+        async def push(self, status):
+            text = status.decode() if isinstance(status, bytes) else status
+            if getattr(self, "_recipients", 0):
+                if text.startswith("354"):
+                    self._after_354 = True
+                elif self._after_354:
+                    if text.startswith(("552", "500 Line too long")):
+                        # A line longer than the size limit is a message over it, too.
+                        text = (
+                            f"552 5.3.4 Message larger than this server's limit ({limit:,} bytes)"
+                        )
+                    if lmtp and "\r\n" not in text:
+                        # aiosmtpd's own refusals after DATA (size, line length) are one
+                        # reply; LMTP owes one per accepted recipient (RFC 2033 section 4.2),
+                        # or the client waits for the rest and may deliver twice.
+                        text = "\r\n".join([text] * self._recipients)
+            await super().push(text)
+
     class _Controller(Controller):
         def factory(self):
-            return server_class(
+            return _Server(
                 self.handler,
                 data_size_limit=limit,
                 enable_SMTPUTF8=True,

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
+from email.parser import BytesHeaderParser
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -17,8 +21,8 @@ from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.components import Component
 from wagtail.admin.viewsets.model import ModelViewSet
 
-from . import services
-from .models import MailingList, Message
+from . import mailparse, services
+from .models import InboundMessage, MailingList, Message
 from .services.common import is_moderator
 
 
@@ -158,3 +162,92 @@ def add_activity_panel(request, panels):
     lists = _moderated_lists(request.user)
     if lists:
         panels.append(ListActivityPanel(lists))
+
+
+# --- the discarded log: every message dropped on purpose, with its reason, and a way back ---
+
+
+def _discarded_for(user):
+    """Discarded inbound mail addressed to the lists `user` moderates (any of their
+    addresses: posting, bounce, moderation), newest first."""
+    lists = _moderated_lists(user)
+    if not lists:
+        return None
+    to_lists = Q(pk__in=[])
+    for mailing_list in lists:
+        slug, domain = mailing_list.slug, settings.LIST_DOMAIN
+        to_lists |= Q(rcpt_to__iexact=f"{slug}@{domain}")
+        to_lists |= Q(rcpt_to__istartswith=f"{slug}-bounces") & Q(rcpt_to__iendswith=f"@{domain}")
+        to_lists |= Q(rcpt_to__istartswith=f"{slug}-moderate+") & Q(rcpt_to__iendswith=f"@{domain}")
+    return InboundMessage.objects.filter(to_lists, status=InboundMessage.Status.DISCARDED).order_by(
+        "-received_at", "-pk"
+    )
+
+
+def _summary(inbound: InboundMessage) -> dict:
+    """What the log shows of a message: who, what about, and whether it can be released.
+    Headers only; a discarded message's body is never shown here."""
+    try:
+        msg = BytesHeaderParser(policy=email.policy.default).parsebytes(bytes(inbound.raw))
+    except Exception:
+        msg = None
+    route = services.inbound_route(rcpt_to=inbound.rcpt_to)
+    return {
+        "inbound": inbound,
+        "from": mailparse.header(msg, "From") if msg is not None else "",
+        "subject": (mailparse.header(msg, "Subject") if msg is not None else "") or "(no subject)",
+        "releasable": route is not None and route.kind == "post",
+    }
+
+
+def discarded_log(request):
+    rows = _discarded_for(request.user)
+    if rows is None:
+        raise PermissionDenied
+    page = Paginator(rows, 50).get_page(request.GET.get("p"))
+    return TemplateResponse(
+        request,
+        "discussions/admin/discarded_log.html",
+        {
+            "page": page,
+            "rows": [_summary(inbound) for inbound in page],
+            "page_title": "Discarded mail",
+            "header_icon": "bin",
+        },
+    )
+
+
+@require_POST
+def discarded_release(request, pk):
+    rows = _discarded_for(request.user)
+    if rows is None:
+        raise PermissionDenied
+    inbound = get_object_or_404(rows, pk=pk)
+    try:
+        inbound = services.inbound_release(inbound_id=inbound.pk, moderator=request.user)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        return redirect("discussions_discarded")
+    messages.success(
+        request, f"Released message #{inbound.pk}: it is now {inbound.get_status_display()}."
+    )
+    return redirect("discussions_discarded")
+
+
+@hooks.register("register_admin_urls")
+def register_discarded_urls():
+    return [
+        path("discussions/discarded/", discarded_log, name="discussions_discarded"),
+        path(
+            "discussions/discarded/<int:pk>/release/",
+            discarded_release,
+            name="discussions_discarded_release",
+        ),
+    ]
+
+
+@hooks.register("register_admin_menu_item")
+def register_discarded_menu_item():
+    return ModerationMenuItem(
+        "Discarded mail", reverse("discussions_discarded"), icon_name="bin", order=312
+    )

@@ -14,7 +14,14 @@ from .delivery import (
     recipients_for,
 )
 from .digests import digest_build, digests_prepare
-from .inbound import bounce_process, bounce_record, inbound_ingest, inbound_route, inbound_store
+from .inbound import (
+    bounce_process,
+    bounce_record,
+    inbound_ingest,
+    inbound_release,
+    inbound_route,
+    inbound_store,
+)
 from .members import (
     subscription_cancel,
     subscription_set,
@@ -42,6 +49,7 @@ __all__ = [
     "find_parent",
     "hold_reasons",
     "inbound_ingest",
+    "inbound_release",
     "inbound_route",
     "inbound_store",
     "list_message_prepare",

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import mimetypes
+import re
 import traceback
 from dataclasses import dataclass
 
 import flufl.bounce
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import get_valid_filename
@@ -72,7 +75,10 @@ def inbound_store(*, raw: bytes, mail_from: str, rcpt_to: str, peer: str = "") -
 
     with transaction.atomic():
         inbound = InboundMessage.objects.create(
-            raw=raw, mail_from=mail_from[:500], rcpt_to=rcpt_to[:500], peer=peer[:100]
+            raw=raw,
+            mail_from=mailparse.storable(mail_from)[:500],
+            rcpt_to=mailparse.storable(rcpt_to)[:500],
+            peer=mailparse.storable(peer)[:100],
         )
         transaction.on_commit(lambda: _enqueue(ingest, inbound.pk))
     return inbound
@@ -87,7 +93,7 @@ def _enqueue(task, pk: int) -> None:
 
 def _finish(inbound: InboundMessage, status: str, detail: str = "") -> InboundMessage:
     inbound.status = status
-    inbound.detail = detail[:5000]
+    inbound.detail = mailparse.storable(detail)[:5000]
     inbound.processed_at = timezone.now()
     inbound.save(update_fields=["status", "detail", "processed_at"])
     return inbound
@@ -98,7 +104,8 @@ def inbound_ingest(*, inbound_id: int) -> InboundMessage | None:
 
     Runs at most once per row (the status is checked under a row lock). Never raises on bad
     mail: a message that cannot be processed stays stored with status "failed", the error in
-    `detail`, and the sender is told.
+    `detail`, and the sender is told. A database error (deadlock, lost connection) leaves the
+    row "received" for the sweeper instead.
     """
     from ..tasks import send_failure_notice
 
@@ -112,6 +119,11 @@ def inbound_ingest(*, inbound_id: int) -> InboundMessage | None:
             if inbound.status != InboundMessage.Status.RECEIVED:
                 return inbound
             return _ingest(inbound)
+    except OperationalError:
+        # A deadlock or a lost connection says nothing about the message: it stays
+        # "received", and the sweeper ingests it again in a few minutes.
+        log.exception("Ingest of inbound #%s hit a database error; will retry", inbound_id)
+        return None
     except Exception:
         error = traceback.format_exc()
         log.exception("Ingest of inbound #%s failed", inbound_id)
@@ -123,7 +135,7 @@ def inbound_ingest(*, inbound_id: int) -> InboundMessage | None:
         return inbound
 
 
-def _ingest(inbound: InboundMessage) -> InboundMessage:
+def _ingest(inbound: InboundMessage, *, release: bool = False) -> InboundMessage:
     Status = InboundMessage.Status
     route = inbound_route(rcpt_to=inbound.rcpt_to)
     if route is None:
@@ -135,39 +147,31 @@ def _ingest(inbound: InboundMessage) -> InboundMessage:
             inbound=inbound, mailing_list=mailing_list, verp=route.detail, msg=msg
         )
 
-    # Our own mail coming back (a subscriber's forward, an MTA loop): never post it again.
-    if mailing_list.address in mailparse.header(msg, "X-Loop").lower() or (
-        f"<{mailing_list.list_id}>" in mailparse.header(msg, "List-Id").lower()
-    ):
-        return _finish(inbound, Status.DISCARDED, "Loop: this list's own mail came back.")
-    reason = mailparse.auto_reply_reason(msg, inbound.mail_from)
-    if reason:
-        # Never posted and never answered, so two robots cannot talk to each other forever.
-        return _finish(inbound, Status.DISCARDED, f"Auto-reply: {reason}.")
+    # A moderator who releases a discarded message has looked at it: the checks that discard
+    # (loops, auto-replies, duplicates) do not apply a second time.
+    if not release:
+        # Our own mail coming back (a subscriber's forward, an MTA loop): never post it again.
+        if mailing_list.address in mailparse.header(msg, "X-Loop").lower() or (
+            f"<{mailing_list.list_id}>" in mailparse.header(msg, "List-Id").lower()
+        ):
+            return _finish(inbound, Status.DISCARDED, "Loop: this list's own mail came back.")
+        reason = mailparse.auto_reply_reason(msg, inbound.mail_from)
+        if reason:
+            # Never posted and never answered, so two robots cannot talk to each other
+            # forever. Only RFC 3834 proof gets here; the discarded log can release it.
+            return _finish(inbound, Status.DISCARDED, f"Auto-reply: {reason}.")
     if route.kind == "moderate":
         return moderation_by_email(inbound=inbound, route=route, msg=msg)
 
     from_name, from_email = mailparse.address(msg, "From")
     if not from_email:
-        from_email = inbound.mail_from.strip("<>").lower()
+        from_email = mailparse.storable(inbound.mail_from.strip("<>").lower())
     if not from_email:
         return _finish(inbound, Status.REJECTED, "No sender address.")
     if BannedSender.objects.filter(mailing_list=mailing_list, email__iexact=from_email).exists():
         return _finish(inbound, Status.REJECTED, f"{from_email} is banned from this list.")
-    message_id = (mailparse.message_ids(mailparse.header(msg, "Message-ID")) or [""])[0]
-    if (
-        message_id
-        and Message.objects.filter(mailing_list=mailing_list, message_id=message_id).exists()
-    ):
-        return _finish(inbound, Status.DISCARDED, f"Duplicate of {message_id}.")
+    message_id = (mailparse.message_ids(mailparse.header(msg, "Message-ID")) or [""])[0][:500]
 
-    address = (
-        EmailAddress.objects.filter(email__iexact=from_email, verified=True)
-        .select_related("user")
-        .first()
-    )
-    user = address.user if address else None
-    verdict = mailauth.sender_verdict(msg, from_email=from_email, peer=inbound.peer)
     content = mailparse.body(msg)
     subject = mailparse.header(msg, "Subject")
     # Strip our own tag so "Re: [Billing and Coding] X" archives as "Re: X".
@@ -176,7 +180,7 @@ def _ingest(inbound: InboundMessage) -> InboundMessage:
         .replace(mailing_list.subject_tag, "")
         .strip()
         or "(no subject)"
-    )
+    )[:300]
     dropped = []
     kept = []
     for filename, ctype, payload in content.attachments:
@@ -187,9 +191,23 @@ def _ingest(inbound: InboundMessage) -> InboundMessage:
     text = content.text
     if dropped:
         text += "\n\n[Attachments not kept: " + "; ".join(dropped) + "]"
+    text = mailparse.storable(text)
+    if not release and message_id and _is_duplicate(mailing_list, message_id, subject, text):
+        return _finish(inbound, Status.DISCARDED, f"Duplicate of {message_id}.")
+
+    address = (
+        EmailAddress.objects.filter(email__iexact=from_email, verified=True)
+        .select_related("user")
+        .first()
+    )
+    user = address.user if address else None
+    verdict = mailauth.sender_verdict(msg, from_email=from_email, peer=inbound.peer)
     extra = []
     if not text.strip() and not kept:
         extra.append("Empty message")
+    hint = "" if release else mailparse.auto_reply_hint(msg, text)
+    if hint:
+        extra.append(f"Possible auto-reply ({hint})")
     message = message_create(
         mailing_list=mailing_list,
         user=user,
@@ -208,12 +226,12 @@ def _ingest(inbound: InboundMessage) -> InboundMessage:
         attachments=kept,
     )
     for filename, ctype, payload in kept:
-        safe_name = get_valid_filename(filename)[:200] or "attachment"
+        safe_name = attachment_filename(filename, ctype)
         Attachment.objects.create(
             message=message,
             file=ContentFile(payload, name=safe_name),
             filename=safe_name,
-            content_type=ctype,
+            content_type=ctype[:120],
             size=len(payload),
         )
     if message.status == Message.Status.HELD:
@@ -221,30 +239,102 @@ def _ingest(inbound: InboundMessage) -> InboundMessage:
     return _finish(inbound, Status.POSTED)
 
 
-def _dsn_status(msg) -> str:
-    """The first RFC 3464 Status code (e.g. "5.7.1") in a delivery report, or ""."""
-    for part in msg.walk():
-        if part.get_content_type() == "message/delivery-status":
-            for block in part.get_payload() or []:
-                try:
-                    status = block.get("Status", "")
-                except AttributeError:
-                    continue
-                if status:
-                    return str(status).split()[0]
-    # Non-DSN bounces often quote the SMTP reply: "550 5.7.1 Message rejected by policy".
-    import re
+def _is_duplicate(mailing_list: MailingList, message_id: str, subject: str, text: str) -> bool:
+    """The same message again (an MTA's retry, a cross-post bounced back): the same id and the
+    same subject and text. Another message reusing an id (some programs do) is a new post."""
+    return Message.objects.filter(
+        mailing_list=mailing_list, message_id=message_id, subject=subject, body_text=text
+    ).exists()
 
+
+def attachment_filename(filename: str, content_type: str) -> str:
+    """A name safe to show and store for an attachment: the sender's where it is usable, else
+    "attachment" with the same extension (or one for the type), at most 200 characters."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    try:
+        safe = get_valid_filename(name)
+    except SuspiciousFileOperation:
+        safe = ""
+    stem, dot, ext = safe.rpartition(".")
+    if not dot:
+        stem, ext = safe, ""
+    if not re.fullmatch(r"[A-Za-z0-9]{1,10}", ext):
+        ext = (mimetypes.guess_extension(content_type or "") or "").lstrip(".")
+    if not stem.strip("._-"):
+        stem = "attachment"
+    suffix = f".{ext}" if ext else ""
+    return stem[: 200 - len(suffix)] + suffix
+
+
+_STATUS_CODE = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
+# Where a bounce stops describing the failure and starts quoting the returned message.
+_RETURNED_MESSAGE = re.compile(
+    r"^-{2,}\s*(?:forwarded message|original message|this is a copy|below this line|"
+    r"undelivered message|returned message)|^content-type: message/",
+    re.I | re.M,
+)
+
+
+def _report_codes(msg) -> tuple[str, list[str]]:
+    """(the first RFC 3464 Status, every enhanced status code in the Diagnostic-Code fields
+    and the human-readable text) of a delivery report; never raises."""
+    status, codes = "", []
+    try:
+        parts = list(msg.walk())
+    except Exception:
+        parts = []
+    for part in parts:
+        if part.get_content_type() != "message/delivery-status":
+            continue
+        for block in part.get_payload() or []:
+            try:
+                value = str(block.get("Status", "") or "").split()
+                diagnostic = str(block.get("Diagnostic-Code", "") or "")
+            except (AttributeError, IndexError, TypeError, ValueError):
+                continue
+            if value and not status:
+                status = value[0]
+            codes += _STATUS_CODE.findall(diagnostic)
     text = mailparse.body(msg).text
-    match = re.search(r"\b([245]\.\d{1,3}\.\d{1,3})\b", text)
-    return match.group(1) if match else ""
+    match = _RETURNED_MESSAGE.search(text)
+    codes += _STATUS_CODE.findall(text[: match.start() if match else 8000][:8000])
+    return status, codes
+
+
+def bounce_kind(msg) -> tuple[str, str]:
+    """(kind, status code) of a delivery report, or ("", "") when nothing in it says.
+
+    A generic Status (Gmail writes "5.0.0" for a 5.7.1 spam block) is refined by the codes in
+    the Diagnostic-Code and the human text: any 5.7.x there makes it a policy rejection.
+    """
+    try:
+        temporary, permanent = flufl.bounce.all_failures(msg)
+    except Exception:
+        # A detector tripping over a broken report must not lose the bounce.
+        log.exception("flufl.bounce could not read a report")
+        temporary, permanent = set(), set()
+    status, codes = _report_codes(msg)
+    if not status.startswith(("4.", "5.")) and codes:
+        status = codes[0]
+    policy = next((code for code in codes if code.startswith("5.7.")), "")
+    if status.startswith("5.7"):
+        return Bounce.Kind.POLICY, status
+    if policy and (status.startswith("5.") or (permanent and not status)):
+        return Bounce.Kind.POLICY, policy
+    if status.startswith("5.") or (permanent and not status.startswith("4.")):
+        return Bounce.Kind.HARD, status
+    if status.startswith("4.") or temporary:
+        return Bounce.Kind.SOFT, status
+    return "", ""
 
 
 def bounce_process(*, inbound: InboundMessage, mailing_list: MailingList, verp: str, msg):
     """Score a bounce that came back to a VERP address; disable delivery when it adds up.
 
     Only addresses we made count (bounce_address carries a keyed hash); a report to any other
-    is logged and ignored, so forged bounces cannot stop a member's mail.
+    is logged and ignored, so forged bounces cannot stop a member's mail. Mail to a good VERP
+    address is a bounce for that subscriber even when no parser understands it (as Mailman 3
+    treats it), scored soft; only a vacation notice sent there is not.
     """
     from .common import bounce_address_read
 
@@ -256,25 +346,28 @@ def bounce_process(*, inbound: InboundMessage, mailing_list: MailingList, verp: 
         return _finish(
             inbound, InboundMessage.Status.DISCARDED, "Bounce to a VERP address we did not make."
         )
-    temporary, permanent = flufl.bounce.all_failures(msg)
-    status = _dsn_status(msg)
-    if status.startswith("5.7"):
-        kind = Bounce.Kind.POLICY
-    elif status.startswith("5.") or permanent:
-        kind = Bounce.Kind.HARD
-    elif status.startswith("4.") or temporary:
-        kind = Bounce.Kind.SOFT
-    else:
-        return _finish(
-            inbound, InboundMessage.Status.DISCARDED, "Mail to the bounce address, not a bounce."
-        )
+    kind, status = bounce_kind(msg)
+    detail = ""
+    if not kind:
+        if mailparse.is_away_notice(msg, mailparse.body(msg).text):
+            return _finish(
+                inbound,
+                InboundMessage.Status.DISCARDED,
+                f"Away notice from {email} to the bounce address, not a bounce.",
+            )
+        kind, detail = Bounce.Kind.SOFT, "unparsed report to the VERP address"
     subscription = bounce_record(
-        mailing_list=mailing_list, email=email, kind=kind, status_code=status, inbound=inbound
+        mailing_list=mailing_list,
+        email=email,
+        kind=kind,
+        status_code=status,
+        detail=detail,
+        inbound=inbound,
     )
-    detail = f"{kind} bounce for {email} ({status or 'no status'})"
+    summary = f"{kind} bounce for {email} ({status or detail or 'no status'})"
     if subscription is not None and subscription.delivery_disabled_at:
-        detail += "; delivery disabled"
-    return _finish(inbound, InboundMessage.Status.BOUNCE, detail)
+        summary += "; delivery disabled"
+    return _finish(inbound, InboundMessage.Status.BOUNCE, summary)
 
 
 def bounce_record(
@@ -366,3 +459,33 @@ def moderation_by_email(*, inbound: InboundMessage, route: Route, msg) -> Inboun
         message_reject(message=message, moderator=moderator, note=note)
         return _finish(inbound, Status.DISCARDED, f"Moderator {sender} rejected #{message.pk}.")
     return _finish(inbound, Status.DISCARDED, "Moderation reply without approve or reject.")
+
+
+def inbound_release(*, inbound_id: int, moderator) -> InboundMessage:
+    """Process a discarded message as a post after all (a moderator's call in the discarded
+    log); it then takes the normal path and may still be held. Acts once: a second release,
+    or one of a row no longer discarded, changes nothing.
+
+    Raises PermissionDenied when `moderator` may not moderate the list it was sent to, and
+    ValueError when it was not sent to a list's posting address.
+    """
+    from .common import is_moderator
+
+    with transaction.atomic():
+        inbound = InboundMessage.objects.select_for_update().get(pk=inbound_id)
+        if inbound.status != InboundMessage.Status.DISCARDED:
+            return inbound
+        route = inbound_route(rcpt_to=inbound.rcpt_to)
+        if route is None or route.kind != "post":
+            raise ValueError("Only mail to a list's posting address can be released.")
+        if not is_moderator(moderator, route.mailing_list):
+            raise PermissionDenied
+        was = inbound.detail
+        inbound = _ingest(inbound, release=True)
+        inbound.detail = mailparse.storable(
+            f"{inbound.detail}\nReleased by {moderator} from the discarded log; "
+            f"it had been discarded: {was}"
+        ).strip()[:5000]
+        inbound.save(update_fields=["detail"])
+    log.info("Inbound #%s released by %s: %s", inbound_id, moderator, inbound.status)
+    return inbound

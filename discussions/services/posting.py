@@ -9,13 +9,13 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from membership.access import is_active_member
 
 from .. import mailparse
-from ..models import BannedSender, InboundMessage, MailingList, Message, Thread
+from ..models import BannedSender, InboundMessage, MailingList, Message, Thread, ThreadPreference
 from ..phi import phi_scan, phi_scan_parts, phi_summary
 from .common import is_moderator, new_message_id
 
@@ -129,7 +129,7 @@ def message_publish(*, message: Message) -> Message:
         )
         if parent is not None:
             message.parent = parent
-            message.thread = parent.thread
+            message.thread = _lock_thread_of(parent)
         else:
             message.thread = Thread.objects.create(
                 mailing_list=message.mailing_list,
@@ -145,8 +145,60 @@ def message_publish(*, message: Message) -> Message:
         Thread.objects.filter(pk=message.thread_id).update(
             message_count=F("message_count") + 1, last_activity_at=now
         )
+        _adopt_orphans(message)
         transaction.on_commit(lambda: fan_out.delay(message.pk))
     return message
+
+
+def _lock_thread_of(parent: Message) -> Thread:
+    """The parent's thread, row-locked. Another transaction adopting the parent's thread into
+    an older one may have moved it meanwhile: then read where the parent lives now."""
+    for _attempt in range(5):
+        thread = Thread.objects.select_for_update().filter(pk=parent.thread_id).first()
+        if thread is not None:
+            return thread
+        parent.refresh_from_db(fields=["thread"])
+    raise Thread.DoesNotExist(f"thread of message #{parent.pk} keeps moving")
+
+
+def _adopt_orphans(parent: Message) -> None:
+    """Replies that arrived before this message (mail is not delivered in order) started
+    threads of their own; move each such thread under this message, where it belongs."""
+    ids = [mid for mid in (parent.message_id, parent.list_message_id) if mid]
+    if not ids:
+        return
+    answers = Q(in_reply_to__in=ids)
+    for mid in ids:
+        answers |= Q(references__contains=mid)
+    orphans = (
+        Message.objects.filter(
+            mailing_list=parent.mailing_list,
+            status=Message.Status.PUBLISHED,
+            parent__isnull=True,
+            thread__isnull=False,
+        )
+        .exclude(pk=parent.pk)
+        .exclude(thread_id=parent.thread_id)
+        .filter(answers)
+    )
+    for orphan in orphans:
+        # Only ids the orphan names count: "references__contains" also matches longer ids.
+        if not set(ids) & {orphan.in_reply_to, *mailparse.message_ids(orphan.references)}:
+            continue
+        old_thread_id = orphan.thread_id
+        # Locked, so a reply joining that thread right now waits and then follows it here.
+        if not Thread.objects.select_for_update().filter(pk=old_thread_id).exists():
+            continue
+        moved = Message.objects.filter(thread_id=old_thread_id).update(thread=parent.thread)
+        Message.objects.filter(pk=orphan.pk).update(parent=parent)
+        for pref in ThreadPreference.objects.filter(thread_id=old_thread_id):
+            if not ThreadPreference.objects.filter(
+                user_id=pref.user_id, thread_id=parent.thread_id
+            ).exists():
+                ThreadPreference.objects.filter(pk=pref.pk).update(thread=parent.thread)
+        Thread.objects.filter(pk=parent.thread_id).update(message_count=F("message_count") + moved)
+        Thread.objects.filter(pk=old_thread_id).delete()
+        log.info("Thread #%s adopted by message #%s", old_thread_id, parent.pk)
 
 
 def message_create(
@@ -180,6 +232,10 @@ def message_create(
     """
     from ..tasks import send_confirmation
 
+    clean = mailparse.storable
+    from_name, from_email, subject = clean(from_name), clean(from_email), clean(subject)
+    text, html, message_id = clean(text), clean(html), clean(message_id)
+    in_reply_to, references = clean(in_reply_to), clean(references)
     awaiting_confirmation = not sender_verified and user is not None
     if awaiting_confirmation:
         reasons = [UNVERIFIED_MEMBER]

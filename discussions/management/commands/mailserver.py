@@ -1,7 +1,7 @@
 """`manage.py mailserver`: the inbound listener for list mail.
 
     python manage.py mailserver --smtp --host 127.0.0.1 --port 8025   # a laptop: `make run`
-    python manage.py mailserver --lmtp --host 127.0.0.1 --port 24     # behind Postfix
+    python manage.py mailserver --lmtp --host 127.0.0.1 --port 8024   # behind Postfix
 
 Each message is stored before the listener answers 250; ingestion runs on a Celery worker.
 """
@@ -22,12 +22,37 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         mode = parser.add_mutually_exclusive_group()
-        mode.add_argument("--smtp", action="store_const", const="smtp", dest="mode")
-        mode.add_argument("--lmtp", action="store_const", const="lmtp", dest="mode")
-        parser.add_argument("--host", default=settings.MAILSERVER_HOST)
-        parser.add_argument("--port", type=int, default=settings.MAILSERVER_PORT)
+        mode.add_argument(
+            "--smtp",
+            action="store_const",
+            const="smtp",
+            dest="mode",
+            help="speak SMTP, for a laptop (`make run` listens on 127.0.0.1:8025)",
+        )
+        mode.add_argument(
+            "--lmtp",
+            action="store_const",
+            const="lmtp",
+            dest="mode",
+            help="speak LMTP, behind Postfix (the README uses 127.0.0.1:8024)",
+        )
         parser.add_argument(
-            "--size-limit", type=int, default=settings.DISCUSSIONS_MAX_MESSAGE_BYTES
+            "--host",
+            default=settings.MAILSERVER_HOST,
+            help="address to listen on (MAILSERVER_HOST, default %(default)s)",
+        )
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=settings.MAILSERVER_PORT,
+            help="port to listen on (MAILSERVER_PORT, default %(default)s; "
+            "any port over 1023 needs no root)",
+        )
+        parser.add_argument(
+            "--size-limit",
+            type=int,
+            default=settings.DISCUSSIONS_MAX_MESSAGE_BYTES,
+            help="largest message accepted, advertised as SIZE (default %(default)s bytes)",
         )
 
     def handle(self, *args, mode=None, host, port, size_limit, **options):
