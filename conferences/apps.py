@@ -6,13 +6,13 @@ class ConferencesConfig(AppConfig):
     verbose_name = "Conferences"
 
     def ready(self) -> None:
-        # Stripe webhooks reach us through the gateway's registry, keyed by the metadata
-        # "kind" we put on our Checkout Sessions, so membership never imports this app.
-        from membership import stripe_gateway
+        # Stripe webhooks reach us through payments' registry, keyed by the metadata "kind"
+        # we put on our Checkout Sessions, so payments never imports this app.
+        from payments import services as payments
 
         from . import signals
         from .services import order_checkout_completed
 
         signals.connect()
 
-        stripe_gateway.register_checkout_handler("conference_order", order_checkout_completed)
+        payments.register_checkout_handler("conference_order", order_checkout_completed)

@@ -16,6 +16,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from membership import access
+from payments import gateway
 
 from . import capacity, selectors
 from .models import (
@@ -466,8 +467,6 @@ def order_checkout_start(*, order: Order, success_url: str, cancel_url: str) -> 
     releases the seats) when its hold has run out: a lapsed hold is never paid for again,
     the owner registers afresh and the seats are counted again under the lock.
     """
-    from membership import stripe_gateway
-
     if order.status != HELD:
         raise RegistrationError("This order is not waiting for payment.")
     if order.hold_lapsed():
@@ -484,7 +483,7 @@ def order_checkout_start(*, order: Order, success_url: str, cancel_url: str) -> 
         amount = attendee.price_cents - attendee.discount_cents
         key = (attendee.ticket_type.name, amount)
         lines[key] = lines.get(key, 0) + 1
-    ref = stripe_gateway.create_payment_checkout(
+    ref = gateway.create_payment_checkout(
         line_items=[
             {"name": f"{order.conference.title}: {name}", "amount_cents": amount, "quantity": n}
             for (name, amount), n in lines.items()
@@ -687,8 +686,6 @@ def _queue_refund(order: Order, *, amount_cents: int, reason: str) -> Refund:
 def refund_send(*, refund_id: int) -> Refund:
     """Ask Stripe for a queued refund. The idempotency key is the refund's id, so a retried
     task never refunds twice."""
-    from membership import stripe_gateway
-
     refund = Refund.objects.select_related("order").get(pk=refund_id)
     if refund.status != "pending":
         return refund
@@ -696,7 +693,7 @@ def refund_send(*, refund_id: int) -> Refund:
         with transaction.atomic():
             Refund.objects.filter(pk=refund.pk).update(status="nothing-to-refund")
         return refund
-    ref = stripe_gateway.refund_payment(
+    ref = gateway.refund_payment(
         payment_intent_id=refund.order.stripe_payment_intent_id,
         amount_cents=refund.amount_cents,
         idempotency_key=f"conference-refund-{refund.pk}",

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from membership import access
-from membership.stripe_gateway import GatewayError
+from payments.gateway import GatewayError
 
 from . import capacity, selectors, services, tickets
 from .forms import (

@@ -6,17 +6,18 @@ class MembershipConfig(AppConfig):
     verbose_name = "Membership"
 
     def ready(self):
-        from . import services, stripe_gateway
+        from payments import gateway
+        from payments import services as payments
 
-        stripe_gateway.register_checkout_handler(
-            stripe_gateway.MEMBERSHIP_KIND, services.membership_apply_checkout
+        from . import services
+
+        payments.register_checkout_handler(
+            gateway.MEMBERSHIP_KIND, services.membership_apply_checkout
         )
-        stripe_gateway.register_subscription_handler(
-            stripe_gateway.MEMBERSHIP_KIND, services.membership_apply_subscription
+        payments.register_subscription_handler(
+            gateway.MEMBERSHIP_KIND, services.membership_apply_subscription
         )
-        stripe_gateway.register_refund_handler(
-            stripe_gateway.MEMBERSHIP_KIND, services.membership_apply_refund
-        )
+        payments.register_refund_handler(gateway.MEMBERSHIP_KIND, services.membership_apply_refund)
         from allauth.account.signals import email_changed
         from allauth.mfa.signals import authenticator_added
 

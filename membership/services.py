@@ -10,16 +10,17 @@ end in the same place. Slow work (Stripe calls that may wait, mail) is queued wi
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from . import stripe_gateway as gateway
+from payments import gateway
+
 from .models import (
     MemberProfile,
     Membership,
@@ -29,7 +30,6 @@ from .models import (
     Practice,
     Seat,
     StateChange,
-    StripeEvent,
 )
 
 log = logging.getLogger(__name__)
@@ -466,119 +466,6 @@ def _end_stripe_subscription(membership: Membership) -> None:
     """Stop billing a membership that ended on our side (lapse, refund, cancel, deletion)."""
     if membership.stripe_subscription_id and membership.stripe_subscription_status in _LIVE_STRIPE:
         _queue_subscription_cancel(membership.stripe_subscription_id)
-
-
-# --- webhook events ------------------------------------------------------------------------------
-
-
-def stripe_event_store(event: dict) -> bool:
-    """Keep a verified webhook event once; returns False for a duplicate. For the types we
-    handle, the apply task is queued as soon as the row is committed."""
-    obj = (event.get("data") or {}).get("object") or {}
-    handled = event.get("type") in gateway.HANDLED_EVENTS
-    row = StripeEvent(
-        id=event["id"],
-        type=event.get("type", ""),
-        object_id=obj.get("id", "") or "",
-        created=datetime.fromtimestamp(event.get("created") or 0, tz=UTC),
-        payload=event,
-        # Types nobody handles are kept for the record, with nothing left to do.
-        processed_at=None if handled else timezone.now(),
-    )
-    try:
-        if transaction.get_connection().in_atomic_block:
-            # Inside a caller's transaction a savepoint keeps a duplicate from spoiling it.
-            with transaction.atomic():
-                row.save(force_insert=True)
-        else:
-            # On its own a single INSERT commits by itself: one round trip, not three.
-            row.save(force_insert=True)
-    except IntegrityError:
-        return False
-    if handled:
-        from .tasks import stripe_event_apply
-
-        transaction.on_commit(lambda: stripe_event_apply.delay(row.id))
-    return True
-
-
-MAX_RETRY_DELAY = timedelta(hours=6)
-
-
-def stripe_event_retry_delay(attempts: int) -> timedelta:
-    """How long an event that failed `attempts` times waits before its next try."""
-    seconds = settings.STRIPE_EVENT_RETRY_SECONDS * 2 ** min(max(attempts - 1, 0), 20)
-    return min(timedelta(seconds=seconds), MAX_RETRY_DELAY)
-
-
-def stripe_event_apply(*, event_id: str) -> bool:
-    """Apply one stored event by re-reading its object from Stripe; safe to run again.
-
-    Returns False if it was applied before or is parked as failed. When applying raises
-    (Stripe unreachable, a handler's error), the attempt and its error are recorded and the
-    exception re-raised: the event is tried again after stripe_event_retry_delay() by the
-    beat job, or parked as failed after STRIPE_EVENT_MAX_ATTEMPTS attempts.
-    """
-    event = (
-        StripeEvent.objects.filter(pk=event_id, processed_at__isnull=True, failed_at__isnull=True)
-        .values("type", "object_id", "attempts")
-        .first()
-    )
-    if event is None:
-        return False
-    rows = StripeEvent.objects.filter(pk=event_id)
-    try:
-        if event["type"] in gateway.HANDLED_EVENTS and event["object_id"]:
-            gateway.dispatch_event(event["type"], event["object_id"])
-    except Exception as exc:
-        attempts = event["attempts"] + 1
-        now = timezone.now()
-        parked = attempts >= settings.STRIPE_EVENT_MAX_ATTEMPTS
-        rows.update(
-            attempts=F("attempts") + 1,
-            error=f"{type(exc).__name__}: {exc}"[:2000],
-            next_attempt_at=None if parked else now + stripe_event_retry_delay(attempts),
-            failed_at=now if parked else None,
-        )
-        if parked:
-            log.error("stripe event %s parked as failed after %s attempts", event_id, attempts)
-        raise
-    rows.update(
-        attempts=F("attempts") + 1, processed_at=timezone.now(), error="", next_attempt_at=None
-    )
-    return True
-
-
-def stripe_events_due(*, now: datetime | None = None, lost_after: timedelta, limit: int = 500):
-    """Claim the events that should be tried now, and return their ids, oldest first: those
-    whose retry time came, and those never tried within `lost_after` of arriving (their task
-    was lost). Parked ones are not among them. Each claimed event is not claimed again for
-    `lost_after`, so a slow queue does not get the same event several times."""
-    now = now or timezone.now()
-    lost = Q(next_attempt_at__isnull=True, received_at__lt=now - lost_after)
-    due = StripeEvent.objects.filter(processed_at__isnull=True, failed_at__isnull=True).filter(
-        lost | Q(next_attempt_at__lte=now)
-    )
-    with transaction.atomic():
-        ids = list(due.order_by("received_at").values_list("pk", flat=True)[:limit])
-        StripeEvent.objects.filter(pk__in=ids).update(next_attempt_at=now + lost_after)
-    return ids
-
-
-def stripe_event_retry(*, event_id: str) -> bool:
-    """Take a parked (or waiting) event out of its wait, to be applied now; staff do this once
-    the cause of its failure is fixed. Returns False for an event already applied. A parked
-    event that fails again is parked again after that one attempt."""
-    with transaction.atomic():
-        updated = StripeEvent.objects.filter(pk=event_id, processed_at__isnull=True).update(
-            failed_at=None, next_attempt_at=None
-        )
-    if not updated:
-        return False
-    from .tasks import stripe_event_apply
-
-    transaction.on_commit(lambda: stripe_event_apply.delay(event_id))
-    return True
 
 
 # --- the clock -----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Membership's Celery tasks: thin wrappers that load rows and call a service.
 
-Each is safe to run twice: events are marked applied, notices carry a sent time, Stripe
-cancellations of an already canceled subscription are a no-op.
+Each is safe to run twice: a Checkout Session is applied from Stripe's current state, notices
+carry a sent time, Stripe cancellations of an already canceled subscription are a no-op.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
+from payments import gateway
 from portal.mail import render_email
 
 from . import services
-from . import stripe_gateway as gateway
 from .models import Notice
 
 log = logging.getLogger(__name__)
@@ -33,30 +33,12 @@ _RETRY = {
 }
 
 
-# No Celery retries here: a failed event's retries, their backoff and their limit live with
-# the event (services.stripe_event_apply records them; stripe_events_retry queues them again).
-@shared_task(acks_late=True)
-def stripe_event_apply(event_id: str) -> bool:
-    """Apply a stored webhook event (re-reading its object from Stripe)."""
-    return services.stripe_event_apply(event_id=event_id)
-
-
 @shared_task(**_RETRY)
 def checkout_session_sync(session_id: str) -> None:
     """Apply a membership Checkout Session now (the success page asks; the webhook also will)."""
     session = gateway.retrieve_checkout_session(session_id)
     if session.metadata.get("kind") == gateway.MEMBERSHIP_KIND:
         services.membership_apply_checkout(session)
-
-
-@shared_task
-def stripe_events_retry(older_than_seconds: int = 120) -> int:
-    """Queue again events not applied yet whose retry time came, or whose first task was lost
-    (never tried `older_than_seconds` after arriving). Events parked as failed stay parked."""
-    ids = services.stripe_events_due(lost_after=timezone.timedelta(seconds=older_than_seconds))
-    for event_id in ids:
-        stripe_event_apply.delay(event_id)
-    return len(ids)
 
 
 @shared_task(**_RETRY)

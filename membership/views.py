@@ -16,8 +16,9 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from payments import gateway
+
 from . import access, selectors, services
-from . import stripe_gateway as gateway
 from .forms import DeleteAccountForm, DirectorySearchForm, InviteForm, PracticeForm, ProfileForm
 from .models import MemberProfile, Plan, Seat
 

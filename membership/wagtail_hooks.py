@@ -19,12 +19,10 @@ from wagtail.admin.ui.components import Component
 from wagtail.admin.views.generic import CreateView, EditView, IndexView, InspectView
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.admin.widgets.button import HeaderButton
-from wagtail.permission_policies import ModelPermissionPolicy
-from wagtail.permissions import register_permission_policy
 
 from . import selectors, services
 from .forms import ComplimentaryForm
-from .models import Membership, Plan, StripeEvent
+from .models import Membership, Plan
 
 # --- plans -------------------------------------------------------------------------------------
 
@@ -184,68 +182,11 @@ class MembershipViewSet(ModelViewSet):
     ]
 
 
-# --- Stripe events -------------------------------------------------------------------------------
-
-
-class _ViewOnly(ModelPermissionPolicy):
-    """Webhook events are Stripe's record: staff read them and retry them, never edit them."""
-
-    def user_has_permission(self, user, action):
-        return action == "view" and super().user_has_permission(user, action)
-
-
-register_permission_policy(StripeEvent, _ViewOnly(StripeEvent))
-
-
-class StripeEventInspectView(InspectView):
-    template_name = "membership/admin/stripe_event_inspect.html"
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        if self.object.processed_at is None and self.request.user.has_perm(
-            "membership.change_stripeevent"
-        ):
-            context["retry_url"] = reverse(
-                "membership_admin:stripe-event-retry", args=[quote(self.object.pk)]
-            )
-        return context
-
-
-class StripeEventViewSet(ModelViewSet):
-    """Webhook events as stored, the failed ones first: what staff check when a payment did
-    not show up, and where they retry an event that was parked."""
-
-    model = StripeEvent
-    icon = "warning"
-    menu_label = "Stripe events"
-    name = "stripe-events"
-    inspect_view_class = StripeEventInspectView
-    inspect_view_enabled = True
-    copy_view_enabled = False
-    list_display = ["id", "type", "status", "attempts", "received_at", "failed_at", "error"]
-    list_filter = ["type", "failed_at", "processed_at"]
-    ordering = ["-received_at"]
-    form_fields = ["id"]
-    inspect_view_fields = [
-        "id",
-        "type",
-        "object_id",
-        "status",
-        "created",
-        "received_at",
-        "processed_at",
-        "attempts",
-        "next_attempt_at",
-        "failed_at",
-        "error",
-    ]
-
-
 class MembershipAdminGroup(ModelViewSetGroup):
     menu_label = "Membership"
     menu_icon = "group"
     menu_order = 250
-    items = (MembershipViewSet, PlanViewSet, StripeEventViewSet)
+    items = (MembershipViewSet, PlanViewSet)
     submenu_hook = "register_membership_menu_item"
 
 
@@ -300,23 +241,11 @@ def membership_cancel(request, pk):
     return redirect("members:inspect", quote(m.pk))
 
 
-@require_POST
-def stripe_event_retry(request, pk):
-    _require(request, "change_stripeevent")
-    event = get_object_or_404(StripeEvent, pk=pk)
-    if services.stripe_event_retry(event_id=event.pk):
-        messages.success(request, f"Event {event.pk} is queued to be applied again.")
-    else:
-        messages.info(request, f"Event {event.pk} was applied already.")
-    return redirect("stripe-events:inspect", quote(event.pk))
-
-
 @hooks.register("register_admin_urls")
 def register_membership_admin_urls():
     urls = [
         path("complimentary/", complimentary_grant, name="complimentary"),
         path("<int:pk>/cancel/", membership_cancel, name="cancel"),
-        path("stripe-events/<str:pk>/retry/", stripe_event_retry, name="stripe-event-retry"),
     ]
     return [path("membership-tools/", (urls, "membership_admin", "membership_admin"))]
 

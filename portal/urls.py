@@ -6,7 +6,6 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
-from membership.webhooks import stripe_webhook
 from portal import views
 
 urlpatterns = [
@@ -18,7 +17,7 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("accounts/", include("allauth.urls")),
     path("membership/", include("membership.urls")),
-    path("stripe/webhook/", stripe_webhook, name="stripe-webhook"),
+    path("stripe/", include("payments.urls")),
     path("conferences/", include("conferences.urls")),
     path("discussions/", include("discussions.urls")),
 ]

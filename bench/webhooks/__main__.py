@@ -238,7 +238,7 @@ def wait_for_web(url: str) -> None:
 
 
 def wait_applied(total: int, timeout: float = 600) -> None:
-    from membership.models import StripeEvent
+    from payments.models import StripeEvent
 
     deadline = time.monotonic() + timeout
     while StripeEvent.objects.filter(processed_at__isnull=False).count() < total:
@@ -255,15 +255,15 @@ def pct(values: list[float], p: float) -> float:
 def throughput(url: str, events: list[dict], senders: int, start_workers) -> None:
     """Accepting first, with no worker running, so each stage is measured on its own; then
     the workers start and drain the backlog."""
-    from membership import stripe_gateway
-    from membership.models import StripeEvent
+    from payments import services
+    from payments.models import StripeEvent
 
     started = time.perf_counter()
     with ThreadPoolExecutor(senders) as pool:
         results = list(pool.map(lambda e: post(url, e), events))
     accept_seconds = time.perf_counter() - started
     bad = [status for _, status in results if status != 200]
-    handled = sum(1 for e in events if e["type"] in stripe_gateway.HANDLED_EVENTS)
+    handled = sum(1 for e in events if e["type"] in services.HANDLED_EVENTS)
     start_workers()
     started = time.perf_counter()
     wait_applied(len(events))
@@ -283,7 +283,8 @@ def throughput(url: str, events: list[dict], senders: int, start_workers) -> Non
 
 
 def latency(url: str, joins: list[int], events: list[dict], rate: float, senders: int) -> None:
-    from membership.models import StateChange, StripeEvent
+    from membership.models import StateChange
+    from payments.models import StripeEvent
 
     by_session: dict[str, list[dict]] = {}
     order: list[str] = []

@@ -42,6 +42,7 @@ STAFF_MFA_REQUIRED = env.bool("STAFF_MFA_REQUIRED", default=True)
 INSTALLED_APPS = [
     # Ours first, so our templates win over the libraries'.
     "portal",
+    "payments",
     "blog",
     "membership",
     "conferences",
@@ -211,8 +212,8 @@ CELERY_BEAT_SCHEDULE = {
     "membership-reminders": {"task": "membership.tasks.reminders_send", "schedule": 60 * 60.0},
     # Webhook events stored but not applied (a worker died, Stripe was down) get another go
     # once their backoff delay has passed; parked ones wait for staff.
-    "membership-stripe-events-retry": {
-        "task": "membership.tasks.stripe_events_retry",
+    "payments-stripe-events-retry": {
+        "task": "payments.tasks.stripe_events_retry",
         "schedule": 60.0,
     },
     # Wagtail's go-live/expiry dates, so editors need no cron line.
@@ -363,7 +364,7 @@ MEMBERSHIP_GRACE_WARNING_DAYS = 7  # the last warning, this many days before lap
 STRIPE_WEBHOOK_TOLERANCE = 300  # seconds a webhook signature's timestamp may be off
 # A webhook event whose apply fails is tried again after STRIPE_EVENT_RETRY_SECONDS, then twice
 # as long each time (at most 6 hours); after STRIPE_EVENT_MAX_ATTEMPTS tries it is parked as
-# failed and listed for staff (Membership > Stripe events) until one of them retries it.
+# failed and listed for staff (Payments > Stripe events) until one of them retries it.
 STRIPE_EVENT_MAX_ATTEMPTS = 8
 STRIPE_EVENT_RETRY_SECONDS = 60
 
@@ -397,7 +398,7 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     },
 }
-CSP_FORM_ACTION_SOURCES = ["membership.stripe_gateway.hosted_page_origins"]
+CSP_FORM_ACTION_SOURCES = ["payments.gateway.hosted_page_origins"]
 
 # ---------------------------------------------------------------------------------------------
 # Internationalisation

@@ -8,7 +8,7 @@ from django.utils import timezone
 from conferences import services
 from conferences.models import CANCELLED, PAID, Order
 from conferences.services import AttendeeSpec
-from membership import services as membership_services
+from payments import services as payments_services
 from tests.factories import ConferencePageFactory, MemberFactory, TicketTypeFactory
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,7 @@ def deliver(stripe_standin, stripe_webhook, django_capture_on_commit_callbacks, 
         with django_capture_on_commit_callbacks(execute=False):
             response = stripe_webhook(event)
         assert response.status_code == 200
-        membership_services.stripe_event_apply(event_id=event["id"])
+        payments_services.stripe_event_apply(event_id=event["id"])
     return events
 
 

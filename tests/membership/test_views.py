@@ -118,7 +118,7 @@ def test_account_page_for_someone_without_membership():
 
 
 def test_billing_portal_opens_stripes_customer_portal(stripe_standin):
-    from membership import stripe_gateway as gateway
+    from payments import gateway
 
     member = MemberFactory()
     customer = gateway.customer_upsert(

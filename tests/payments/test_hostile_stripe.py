@@ -6,8 +6,8 @@ import time
 import pytest
 from django.test import Client
 
-from membership import stripe_gateway as gateway
-from membership.models import StripeEvent
+from payments import gateway
+from payments.models import StripeEvent
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from membership import stripe_gateway as gateway
+from payments import gateway
 
 pytestmark = [pytest.mark.stripe_live, pytest.mark.django_db]
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from membership import stripe_gateway
+from payments import gateway
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--data", default=str(settings.VAR_DIR / "stripe-standin.sqlite3"))
 
     def handle(self, *args, **options):
-        if not stripe_gateway.is_standin():
+        if not gateway.is_standin():
             self.stdout.write(
                 "STRIPE_SECRET_KEY is a real key: talking to Stripe, the stand-in is not started."
             )

@@ -2,8 +2,9 @@
 
 import pytest
 
-from membership import stripe_gateway as gateway
-from membership.models import StripeEvent
+from payments import gateway
+from payments import services as payments_services
+from payments.models import StripeEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -55,8 +56,8 @@ def test_webhook_routes_checkout_and_refund_to_the_registered_handlers(
     stripe_standin, stripe_webhook, django_capture_on_commit_callbacks
 ):
     seen = []
-    gateway.register_checkout_handler("test_order", lambda s: seen.append(("paid", s.id)))
-    gateway.register_refund_handler("test_order", lambda c: seen.append(("refund", c.id)))
+    payments_services.register_checkout_handler("test_order", lambda s: seen.append(("paid", s.id)))
+    payments_services.register_refund_handler("test_order", lambda c: seen.append(("refund", c.id)))
     ref = _order_checkout("order-2")
     stripe_standin.pay(ref.id)
     session = gateway.retrieve_checkout_session(ref.id)
@@ -66,12 +67,10 @@ def test_webhook_routes_checkout_and_refund_to_the_registered_handlers(
     wanted = {"checkout.session.completed", "charge.refunded"}
     events = [e for e in stripe_standin.events() if e["type"] in wanted]
 
-    from membership import services
-
     for event in events:
         with django_capture_on_commit_callbacks(execute=False):
             assert stripe_webhook(event).status_code == 200
-        services.stripe_event_apply(event_id=event["id"])
+        payments_services.stripe_event_apply(event_id=event["id"])
 
     assert [kind for kind, _ in seen] == ["paid", "refund"]
     assert seen[0][1] == ref.id

@@ -8,8 +8,7 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from . import services
-from . import stripe_gateway as gateway
+from . import gateway, services
 
 log = logging.getLogger(__name__)
 

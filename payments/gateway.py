@@ -18,14 +18,9 @@ Contract for other apps (conferences calls these; keep the signatures):
     refund_payment(*, payment_intent_id, amount_cents=None, idempotency_key, metadata)
         -> RefundRef(id, status, amount_cents)        (amount_cents None: the whole remainder)
 
-    register_checkout_handler(kind, handler)   handler(CheckoutSessionData) -> None
-    register_refund_handler(kind, handler)     handler(ChargeData) -> None
-        Call these from your AppConfig.ready(). When a webhook arrives, the membership webhook
-        task re-reads the object from Stripe (never trusting the event body) and calls the
-        handler registered for `metadata["kind"]`. Handlers must be idempotent: Stripe sends
-        events more than once and out of order. Checkout handlers get
-        checkout.session.completed, .async_payment_succeeded, .async_payment_failed and .expired;
-        look at `status`/`payment_status` rather than at which event it was.
+    Webhooks: `construct_event` verifies one; `payments.services` stores it, re-reads its object
+    through this module and routes it by `metadata["kind"]` to the handler an app registered
+    in its AppConfig.ready() (`payments.services.register_checkout_handler` and friends).
 
     Errors: every Stripe failure is raised as `GatewayError` (with `.user_message` when the
     message is fit to show, e.g. a card error), so callers never catch `stripe.*` types.
@@ -71,8 +66,6 @@ __all__ = [
     "SubscriptionData",
     "create_payment_checkout",
     "refund_payment",
-    "register_checkout_handler",
-    "register_refund_handler",
     "retrieve_checkout_session",
 ]
 
@@ -634,48 +627,6 @@ def cancel_subscription(subscription_id: str) -> None:
 
 # --- webhooks ------------------------------------------------------------------------------------
 
-CheckoutHandler = Callable[[CheckoutSessionData], None]
-RefundHandler = Callable[[ChargeData], None]
-SubscriptionHandler = Callable[[SubscriptionData, "InvoiceData | None"], None]
-
-_checkout_handlers: dict[str, CheckoutHandler] = {}
-_refund_handlers: dict[str, RefundHandler] = {}
-_subscription_handlers: dict[str, SubscriptionHandler] = {}
-
-CHECKOUT_EVENTS = {
-    "checkout.session.completed",
-    "checkout.session.async_payment_succeeded",
-    "checkout.session.async_payment_failed",
-    "checkout.session.expired",
-}
-# invoice.payment_succeeded is left out: it always comes with invoice.paid.
-INVOICE_EVENTS = {"invoice.paid", "invoice.payment_failed"}
-SUBSCRIPTION_EVENTS = {
-    "customer.subscription.created",
-    "customer.subscription.updated",
-    "customer.subscription.deleted",
-}
-REFUND_EVENTS = {"charge.refunded"}
-HANDLED_EVENTS = CHECKOUT_EVENTS | INVOICE_EVENTS | SUBSCRIPTION_EVENTS | REFUND_EVENTS
-
-
-def register_checkout_handler(kind: str, handler: CheckoutHandler) -> None:
-    """Route Checkout Sessions whose metadata["kind"] is `kind` to `handler` (idempotent)."""
-    _checkout_handlers[kind] = handler
-
-
-def register_refund_handler(kind: str, handler: RefundHandler) -> None:
-    """Route refunded charges whose metadata["kind"] is `kind` to `handler` (idempotent).
-
-    Charges of subscription invoices carry no metadata; they are dues, routed to "membership".
-    """
-    _refund_handlers[kind] = handler
-
-
-def register_subscription_handler(kind: str, handler: SubscriptionHandler) -> None:
-    """Route subscription and invoice events by the subscription's metadata["kind"]."""
-    _subscription_handlers[kind] = handler
-
 
 def construct_event(payload: bytes, signature_header: str | None) -> dict[str, Any]:
     """Verify a webhook's signature and timestamp on the raw body; returns the event as a dict.
@@ -737,40 +688,3 @@ def _check_event_shape(event: Any, payload: bytes) -> None:
 
 
 _EVENT_TYPE = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+){1,4}")
-
-
-def dispatch_event(event_type: str, object_id: str) -> bool:
-    """Re-read the event's object from Stripe and hand it to the owning app's handler.
-
-    Returns False when nobody handles this event type or kind (the event is then only kept).
-    Raises GatewayError when Stripe cannot be reached; the caller retries.
-    """
-    if event_type in CHECKOUT_EVENTS:
-        session = retrieve_checkout_session(object_id)
-        handler = _checkout_handlers.get(session.metadata.get("kind", ""))
-        if handler is None:
-            return False
-        handler(session)
-        return True
-    if event_type in INVOICE_EVENTS or event_type in SUBSCRIPTION_EVENTS:
-        invoice = None
-        subscription_id = object_id
-        if event_type in INVOICE_EVENTS:
-            invoice = retrieve_invoice(object_id)
-            subscription_id = invoice.subscription
-            if not subscription_id:
-                return False
-        subscription = retrieve_subscription(subscription_id)
-        handler = _subscription_handlers.get(subscription.metadata.get("kind", ""))
-        if handler is None:
-            return False
-        handler(subscription, invoice)
-        return True
-    if event_type in REFUND_EVENTS:
-        charge = retrieve_charge(object_id)
-        handler = _refund_handlers.get(charge.metadata.get("kind") or MEMBERSHIP_KIND)
-        if handler is None:
-            return False
-        handler(charge)
-        return True
-    return False

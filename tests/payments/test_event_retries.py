@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from membership import services, tasks
-from membership.models import StripeEvent
+from payments import services, tasks
+from payments.models import StripeEvent
 from tests.conftest import second_factor_client, wait_for
 from tests.factories import StaffFactory
 
@@ -121,7 +121,7 @@ def test_worker_retries_a_failing_event_until_parked_and_staff_see_and_retry_it(
     # Read-only: no edit or delete for stored events.
     assert staff.get(f"/admin/stripe-events/edit/{event['id']}/").status_code in (302, 403)
 
-    response = staff.post(f"/admin/membership-tools/stripe-events/{event['id']}/retry/")
+    response = staff.post(f"/admin/stripe-events/retry/{event['id']}/")
     assert response.status_code == 302
     # One more attempt, which fails again and parks it again.
     wait_for(lambda: attempts() == 4, message="the staff retry's attempt")
@@ -149,7 +149,7 @@ def test_only_staff_with_the_permission_may_retry(
         "Retry this event"
         not in client.get("/admin/stripe-events/inspect/evt_test_perm/").content.decode()
     )
-    refused = client.post("/admin/membership-tools/stripe-events/evt_test_perm/retry/")
+    refused = client.post("/admin/stripe-events/retry/evt_test_perm/")
     assert refused.status_code in (302, 403)  # Wagtail sends the refused back to its dashboard
     assert refused.headers.get("Location", "/admin/") == "/admin/"
     assert StripeEvent.objects.get(pk="evt_test_perm").failed_at is not None

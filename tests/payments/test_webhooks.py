@@ -17,8 +17,10 @@ import pytest
 from django.test import Client
 
 from membership import services
-from membership import stripe_gateway as gateway
-from membership.models import Membership, Notice, Payment, StateChange, StripeEvent
+from membership.models import Membership, Notice, Payment, StateChange
+from payments import gateway
+from payments import services as payments_services
+from payments.models import StripeEvent
 from tests.conftest import wait_for
 from tests.factories import PlanFactory, UserFactory
 
@@ -53,7 +55,7 @@ def deliver(stripe_webhook, events, django_capture_on_commit_callbacks):
             response = stripe_webhook(event)
         statuses.append(response.content.decode())
         assert response.status_code == 200
-        services.stripe_event_apply(event_id=event["id"])
+        payments_services.stripe_event_apply(event_id=event["id"])
     return statuses
 
 
@@ -296,7 +298,7 @@ def test_webhook_answers_fast_and_only_stores(
 
     assert stripe_side.connections == 0
     assert StripeEvent.objects.count() == len(events)
-    handled = [e for e in events if e["type"] in gateway.HANDLED_EVENTS]
+    handled = [e for e in events if e["type"] in payments_services.HANDLED_EVENTS]
     assert StripeEvent.objects.filter(processed_at__isnull=True).count() == len(handled) > 0
 
 
@@ -310,13 +312,13 @@ def test_stripe_outage_leaves_the_event_for_a_retry(
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there
 
     with pytest.raises(gateway.GatewayError):
-        services.stripe_event_apply(event_id=event["id"])
+        payments_services.stripe_event_apply(event_id=event["id"])
     stored = StripeEvent.objects.get(pk=event["id"])
     assert stored.processed_at is None
     assert stored.error
 
     settings.STRIPE_API_BASE = stripe_standin.url
-    assert services.stripe_event_apply(event_id=event["id"]) is True
+    assert payments_services.stripe_event_apply(event_id=event["id"]) is True
     assert Membership.objects.get(pk=membership.pk).state == State.ACTIVE
 
 

@@ -1,0 +1,223 @@
+"""Stripe's webhook events: stored once, applied by the app that owns the purchase, retried
+with a growing delay when applying fails, then parked for staff.
+
+Payments knows no capability. Each app registers, in its AppConfig.ready(), a handler for the
+metadata "kind" it puts on its Checkout Sessions and subscriptions; an event's object is
+re-read from Stripe (never trusting the event body) and handed to the handler of its kind.
+Handlers must be idempotent: Stripe sends events more than once and out of order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from . import gateway
+from .models import StripeEvent
+
+log = logging.getLogger(__name__)
+
+# --- the handler registry ------------------------------------------------------------------------
+
+CheckoutHandler = Callable[[gateway.CheckoutSessionData], None]
+RefundHandler = Callable[[gateway.ChargeData], None]
+SubscriptionHandler = Callable[[gateway.SubscriptionData, gateway.InvoiceData | None], None]
+
+_checkout_handlers: dict[str, CheckoutHandler] = {}
+_refund_handlers: dict[str, RefundHandler] = {}
+_subscription_handlers: dict[str, SubscriptionHandler] = {}
+
+CHECKOUT_EVENTS = {
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "checkout.session.expired",
+}
+# invoice.payment_succeeded is left out: it always comes with invoice.paid.
+INVOICE_EVENTS = {"invoice.paid", "invoice.payment_failed"}
+SUBSCRIPTION_EVENTS = {
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+}
+REFUND_EVENTS = {"charge.refunded"}
+HANDLED_EVENTS = CHECKOUT_EVENTS | INVOICE_EVENTS | SUBSCRIPTION_EVENTS | REFUND_EVENTS
+
+
+def register_checkout_handler(kind: str, handler: CheckoutHandler) -> None:
+    """Route Checkout Sessions whose metadata["kind"] is `kind` to `handler` (idempotent).
+
+    The handler gets checkout.session.completed, .async_payment_succeeded,
+    .async_payment_failed and .expired; it looks at `status` and `payment_status` rather than
+    at which event it was.
+    """
+    _checkout_handlers[kind] = handler
+
+
+def register_refund_handler(kind: str, handler: RefundHandler) -> None:
+    """Route refunded charges whose metadata["kind"] is `kind` to `handler` (idempotent).
+
+    Charges of subscription invoices carry no metadata; they are dues, routed to "membership".
+    """
+    _refund_handlers[kind] = handler
+
+
+def register_subscription_handler(kind: str, handler: SubscriptionHandler) -> None:
+    """Route subscription and invoice events by the subscription's metadata["kind"]."""
+    _subscription_handlers[kind] = handler
+
+
+def dispatch_event(event_type: str, object_id: str) -> bool:
+    """Re-read the event's object from Stripe and hand it to the owning app's handler.
+
+    Returns False when nobody handles this event type or kind (the event is then only kept).
+    Raises GatewayError when Stripe cannot be reached; the caller retries.
+    """
+    if event_type in CHECKOUT_EVENTS:
+        session = gateway.retrieve_checkout_session(object_id)
+        handler = _checkout_handlers.get(session.metadata.get("kind", ""))
+        if handler is None:
+            return False
+        handler(session)
+        return True
+    if event_type in INVOICE_EVENTS or event_type in SUBSCRIPTION_EVENTS:
+        invoice = None
+        subscription_id = object_id
+        if event_type in INVOICE_EVENTS:
+            invoice = gateway.retrieve_invoice(object_id)
+            subscription_id = invoice.subscription
+            if not subscription_id:
+                return False
+        subscription = gateway.retrieve_subscription(subscription_id)
+        handler = _subscription_handlers.get(subscription.metadata.get("kind", ""))
+        if handler is None:
+            return False
+        handler(subscription, invoice)
+        return True
+    if event_type in REFUND_EVENTS:
+        charge = gateway.retrieve_charge(object_id)
+        handler = _refund_handlers.get(charge.metadata.get("kind") or gateway.MEMBERSHIP_KIND)
+        if handler is None:
+            return False
+        handler(charge)
+        return True
+    return False
+
+
+# --- webhook events ------------------------------------------------------------------------------
+
+
+def stripe_event_store(event: dict) -> bool:
+    """Keep a verified webhook event once; returns False for a duplicate. For the types we
+    handle, the apply task is queued as soon as the row is committed."""
+    obj = (event.get("data") or {}).get("object") or {}
+    handled = event.get("type") in HANDLED_EVENTS
+    row = StripeEvent(
+        id=event["id"],
+        type=event.get("type", ""),
+        object_id=obj.get("id", "") or "",
+        created=datetime.fromtimestamp(event.get("created") or 0, tz=UTC),
+        payload=event,
+        # Types nobody handles are kept for the record, with nothing left to do.
+        processed_at=None if handled else timezone.now(),
+    )
+    try:
+        if transaction.get_connection().in_atomic_block:
+            # Inside a caller's transaction a savepoint keeps a duplicate from spoiling it.
+            with transaction.atomic():
+                row.save(force_insert=True)
+        else:
+            # On its own a single INSERT commits by itself: one round trip, not three.
+            row.save(force_insert=True)
+    except IntegrityError:
+        return False
+    if handled:
+        from .tasks import stripe_event_apply  # payments.tasks imports this module
+
+        transaction.on_commit(lambda: stripe_event_apply.delay(row.id))
+    return True
+
+
+MAX_RETRY_DELAY = timedelta(hours=6)
+
+
+def stripe_event_retry_delay(attempts: int) -> timedelta:
+    """How long an event that failed `attempts` times waits before its next try."""
+    seconds = settings.STRIPE_EVENT_RETRY_SECONDS * 2 ** min(max(attempts - 1, 0), 20)
+    return min(timedelta(seconds=seconds), MAX_RETRY_DELAY)
+
+
+def stripe_event_apply(*, event_id: str) -> bool:
+    """Apply one stored event by re-reading its object from Stripe; safe to run again.
+
+    Returns False if it was applied before or is parked as failed. When applying raises
+    (Stripe unreachable, a handler's error), the attempt and its error are recorded and the
+    exception re-raised: the event is tried again after stripe_event_retry_delay() by the
+    beat job, or parked as failed after STRIPE_EVENT_MAX_ATTEMPTS attempts.
+    """
+    event = (
+        StripeEvent.objects.filter(pk=event_id, processed_at__isnull=True, failed_at__isnull=True)
+        .values("type", "object_id", "attempts")
+        .first()
+    )
+    if event is None:
+        return False
+    rows = StripeEvent.objects.filter(pk=event_id)
+    try:
+        if event["type"] in HANDLED_EVENTS and event["object_id"]:
+            dispatch_event(event["type"], event["object_id"])
+    except Exception as exc:
+        attempts = event["attempts"] + 1
+        now = timezone.now()
+        parked = attempts >= settings.STRIPE_EVENT_MAX_ATTEMPTS
+        rows.update(
+            attempts=F("attempts") + 1,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            next_attempt_at=None if parked else now + stripe_event_retry_delay(attempts),
+            failed_at=now if parked else None,
+        )
+        if parked:
+            log.error("stripe event %s parked as failed after %s attempts", event_id, attempts)
+        raise
+    rows.update(
+        attempts=F("attempts") + 1, processed_at=timezone.now(), error="", next_attempt_at=None
+    )
+    return True
+
+
+def stripe_events_due(*, now: datetime | None = None, lost_after: timedelta, limit: int = 500):
+    """Claim the events that should be tried now, and return their ids, oldest first: those
+    whose retry time came, and those never tried within `lost_after` of arriving (their task
+    was lost). Parked ones are not among them. Each claimed event is not claimed again for
+    `lost_after`, so a slow queue does not get the same event several times."""
+    now = now or timezone.now()
+    lost = Q(next_attempt_at__isnull=True, received_at__lt=now - lost_after)
+    due = StripeEvent.objects.filter(processed_at__isnull=True, failed_at__isnull=True).filter(
+        lost | Q(next_attempt_at__lte=now)
+    )
+    with transaction.atomic():
+        ids = list(due.order_by("received_at").values_list("pk", flat=True)[:limit])
+        StripeEvent.objects.filter(pk__in=ids).update(next_attempt_at=now + lost_after)
+    return ids
+
+
+def stripe_event_retry(*, event_id: str) -> bool:
+    """Take a parked (or waiting) event out of its wait, to be applied now; staff do this once
+    the cause of its failure is fixed. Returns False for an event already applied. A parked
+    event that fails again is parked again after that one attempt."""
+    with transaction.atomic():
+        updated = StripeEvent.objects.filter(pk=event_id, processed_at__isnull=True).update(
+            failed_at=None, next_attempt_at=None
+        )
+    if not updated:
+        return False
+    from .tasks import stripe_event_apply  # payments.tasks imports this module
+
+    transaction.on_commit(lambda: stripe_event_apply.delay(event_id))
+    return True
