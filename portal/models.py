@@ -1,5 +1,8 @@
 """Site-wide pages and pieces: the home page, testimonials, navigation, worker heartbeat."""
 
+import re
+
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
@@ -122,6 +125,60 @@ class NavigationSettings(BaseSiteSetting):
 
     class Meta:
         verbose_name = "navigation"
+
+
+HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+_hex_colour = RegexValidator(rf"^{HEX_COLOUR.pattern}\Z", "A colour as #rrggbb, e.g. #1f4e8c.")
+
+
+@register_setting(icon="image")
+class BrandSettings(BaseSiteSetting):
+    """The association's look, editable under Settings in the Wagtail admin. Its names come
+    from the ASSOCIATION_* settings (they are needed before the database is); left empty, a
+    field falls back to the portal's own logo and palette (portal/static/portal/css/site.css)."""
+
+    logo = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Shown square, 40 pixels high, beside the association's name.",
+    )
+    brand_colour = models.CharField(
+        max_length=7,
+        blank=True,
+        validators=[_hex_colour],
+        help_text="Links, buttons and headings' accents, as #rrggbb; white text must read on it.",
+    )
+    accent_colour = models.CharField(
+        max_length=7,
+        blank=True,
+        validators=[_hex_colour],
+        help_text="Highlights, as #rrggbb; dark text must read on it.",
+    )
+    social_links = StreamField(
+        [("link", LinkBlock())], blank=True, help_text="Shown in the footer, under Contact."
+    )
+    membership_headline = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text="The heading of the membership page; empty: “Belong to” and the name.",
+    )
+
+    panels = [
+        FieldPanel("logo"),
+        MultiFieldPanel([FieldPanel("brand_colour"), FieldPanel("accent_colour")], "Colours"),
+        FieldPanel("social_links"),
+        FieldPanel("membership_headline"),
+    ]
+
+    class Meta:
+        verbose_name = "brand"
+
+    @staticmethod
+    def is_colour(value: str) -> bool:
+        return bool(HEX_COLOUR.fullmatch(value))
 
 
 class WorkerHeartbeat(models.Model):
