@@ -1,6 +1,6 @@
-"""The association's look on a page: its site's BrandSettings, read once per content
-generation in each process (saving the setting or an image starts a new one, see
-PAGE_CACHE_INVALIDATING_MODELS), so the site's chrome costs no query for it."""
+"""The association's look on a page: the brand fields of its site's NavigationSettings, read
+once per content generation in each process (saving the setting or an image starts a new one,
+see PAGE_CACHE_INVALIDATING_MODELS), so the site's chrome costs no query for it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.templatetags.static import static
 from wagtail.images.models import SourceImageIOError
 
 from .cache import per_generation, site_for_request
-from .models import BrandSettings
+from .models import NavigationSettings
 
 DEFAULT_LOGO = "portal/img/logo.svg"
 
@@ -50,10 +50,11 @@ def _style(brand_colour: str, accent_colour: str) -> str:
     return "; ".join(properties)
 
 
-def _build(site) -> Brand:
+def _build(request, site) -> Brand:
     if site is None:
         return Brand(logo_url=static(DEFAULT_LOGO), style="")
-    brand = BrandSettings.for_site(site)
+    # Through the request, whose copy the header's and footer's links then read too.
+    brand = NavigationSettings.for_request(request)
     logo_url = static(DEFAULT_LOGO)
     # A logo whose file is gone shows the default rather than a broken image.
     if brand.logo_id:
@@ -61,7 +62,7 @@ def _build(site) -> Brand:
             logo_url = brand.logo.get_rendition("height-80").url
     # The fields' validators allow only #rrggbb; a row written around them is ignored.
     colours = [
-        colour if BrandSettings.is_colour(colour) else ""
+        colour if NavigationSettings.is_colour(colour) else ""
         for colour in (brand.brand_colour, brand.accent_colour)
     ]
     return Brand(
@@ -75,5 +76,5 @@ def brand_for_request(request) -> Brand:
     brands = per_generation("brands", dict)
     key = site.pk if site is not None else None
     if key not in brands:
-        brands[key] = _build(site)
+        brands[key] = _build(request, site)
     return brands[key]

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from wagtail.models import Page, Site
 
-from .models import BrandSettings, HomePage, NavigationSettings, Testimonial
+from .models import HomePage, NavigationSettings, Testimonial
 
 # Demo accounts, one per role. The passwords are public on purpose: they only exist in demo
 # mode, which production settings switch off.
@@ -59,7 +59,6 @@ def _link(label, url="", page=None):
 def load(stdout) -> None:
     home = _home_page()
     _navigation(home)
-    _brand()
     _testimonials()
     _users(stdout)
 
@@ -147,6 +146,11 @@ def _home_page() -> HomePage:
 def _navigation(home: HomePage) -> None:
     site = Site.objects.get(is_default_site=True)
     nav = NavigationSettings.for_site(site)
+    if not nav.membership_headline:
+        # NORM's logo and colours are the portal's defaults; its membership page speaks to
+        # the managers it serves.
+        nav.membership_headline = "Belong to the people who run rheumatology practices"
+        nav.save()
     if nav.primary_links:
         return
     nav.primary_links = [
@@ -168,14 +172,6 @@ def _navigation(home: HomePage) -> None:
     nav.contact_email = "hello@norm.local"
     nav.address = "1200 Practice Way, Suite 300, Chicago, IL 60601"
     nav.save()
-
-
-def _brand() -> None:
-    # NORM's logo and colours are the portal's defaults; its membership page speaks to managers.
-    brand = BrandSettings.for_site(Site.objects.get(is_default_site=True))
-    if not brand.membership_headline:
-        brand.membership_headline = "Belong to the people who run rheumatology practices"
-        brand.save()
 
 
 def _testimonials() -> None:

@@ -30,7 +30,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 EMAIL_URL = env.str("EMAIL_URL", default="filemail://")
 # The association that runs the portal, needed before the database is: in page titles, mail
 # senders and subjects, list addresses and the authenticator app's label. What staff edit
-# (logo, colours, contact address, social links) is a site setting (portal.models.BrandSettings).
+# (logo, colours, contact address, social links) is a Wagtail site setting: NavigationSettings.
 # `make run` and the tests use the demo association's (portal/settings/demo.py).
 ASSOCIATION_NAME = env.str("ASSOCIATION_NAME", default="Guildhall Member Association")
 ASSOCIATION_SHORT_NAME = env.str("ASSOCIATION_SHORT_NAME", default="Guildhall")
@@ -489,7 +489,6 @@ PAGE_CACHE_INVALIDATING_MODELS = [
     "blog.BlogCategory",
     "portal.Testimonial",
     "portal.NavigationSettings",
-    "portal.BrandSettings",
     "wagtailcore.Site",
     "wagtailimages.Image",
 ]

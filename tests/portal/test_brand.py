@@ -1,5 +1,5 @@
 """The association is configuration: its names come from settings, its look from the site's
-BrandSettings, and no product code names the demo's association."""
+NavigationSettings, and no product code names the demo's association."""
 
 import re
 from pathlib import Path
@@ -12,7 +12,7 @@ from wagtail.models import Page, Site
 
 from portal.cache import content_changed
 from portal.mail import render_email
-from portal.models import BrandSettings, HomePage
+from portal.models import HomePage, NavigationSettings
 from portal.views import server_error
 from tests.blog.factories import make_image, make_index, make_post
 from tests.conftest import second_factor_client
@@ -128,8 +128,8 @@ def test_the_server_error_page_names_the_configured_association(client):
     assert _demo_names(html) == []
 
 
-def _brand(**fields) -> BrandSettings:
-    brand = BrandSettings.for_site(Site.objects.get(is_default_site=True))
+def _brand(**fields) -> NavigationSettings:
+    brand = NavigationSettings.for_site(Site.objects.get(is_default_site=True))
     for name, value in fields.items():
         setattr(brand, name, value)
     brand.save()
@@ -170,11 +170,11 @@ def test_no_brand_keeps_the_stylesheet_palette_and_logo(client, orchard_site):
 
 
 def test_a_colour_that_is_not_hex_is_refused_and_never_reaches_the_page(client, orchard_site):
-    brand = BrandSettings.for_site(Site.objects.get(is_default_site=True))
+    brand = NavigationSettings.for_site(Site.objects.get(is_default_site=True))
     brand.brand_colour = "red;x:y"
     with pytest.raises(ValidationError):
         brand.full_clean()
-    BrandSettings.objects.filter(pk=brand.pk).update(brand_colour='#fff" onload="x')
+    NavigationSettings.objects.filter(pk=brand.pk).update(brand_colour='#fff" onload="x')
     content_changed()
 
     html = client.get("/").content.decode()
