@@ -4,6 +4,7 @@ Members-only posts are left out entirely: a feed reader has no login, and the is
 feeds of public posts only.
 """
 
+from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 
@@ -18,7 +19,7 @@ class RssFeed(Feed):
         self.index_page = index_page
 
     def title(self):
-        return f"{self.index_page.title} · NORM"
+        return f"{self.index_page.title} · {settings.WAGTAIL_SITE_NAME}"
 
     def link(self):
         return self.index_page.full_url

@@ -20,6 +20,7 @@ class AccountAdapter(DefaultAccountAdapter):
             "email": email,
             "current_site": get_current_site(request),
             "site_name": settings.WAGTAIL_SITE_NAME,
+            "association_name": settings.ASSOCIATION_NAME,
             "site_url": settings.SITE_URL,
         }
         ctx.update(context)

@@ -161,7 +161,7 @@ def plan_sync_stripe(*, plan: Plan) -> Plan:
     """Make Stripe's Product and yearly Price match the plan (calls Stripe; safe to repeat)."""
     product_id, price_id = gateway.plan_sync(
         product_id=plan.stripe_product_id or f"guildhall_plan_{plan.pk}",
-        name=f"NORM membership: {plan.name}",
+        name=f"{settings.WAGTAIL_SITE_NAME} membership: {plan.name}",
         description=plan.description,
         active=plan.is_active,
         amount_cents=plan.yearly_price_cents,

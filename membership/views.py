@@ -6,6 +6,7 @@ import logging
 from urllib.parse import urlencode
 
 from allauth.account.adapter import get_adapter
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -100,7 +101,9 @@ def welcome(request):
             return render(request, "400.html", {"reason": reason}, status=400)
         checkout_session_sync.delay(session_id)
     if access.is_active_member(request.user):
-        messages.success(request, "Welcome to NORM! Your membership is active.")
+        messages.success(
+            request, f"Welcome to {settings.WAGTAIL_SITE_NAME}! Your membership is active."
+        )
         return redirect("membership:account")
     return render(request, "membership/welcome.html")
 

@@ -146,6 +146,11 @@ def _home_page() -> HomePage:
 def _navigation(home: HomePage) -> None:
     site = Site.objects.get(is_default_site=True)
     nav = NavigationSettings.for_site(site)
+    if not nav.membership_headline:
+        # NORM's logo and colours are the portal's defaults; its membership page speaks to
+        # the managers it serves.
+        nav.membership_headline = "Belong to the people who run rheumatology practices"
+        nav.save()
     if nav.primary_links:
         return
     nav.primary_links = [

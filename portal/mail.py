@@ -33,6 +33,7 @@ def render_email(
     ctx = {
         "site_url": settings.SITE_URL,
         "site_name": settings.WAGTAIL_SITE_NAME,
+        "association_name": settings.ASSOCIATION_NAME,
         "subject": subject,
     }
     ctx.update(context or {})

@@ -1,5 +1,8 @@
 """Site-wide pages and pieces: the home page, testimonials, navigation, worker heartbeat."""
 
+import re
+
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
@@ -100,9 +103,17 @@ class Testimonial(index.Indexed, models.Model):
         return f"{self.name}, {self.practice}" if self.practice else self.name
 
 
+HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+_hex_colour = RegexValidator(rf"^{HEX_COLOUR.pattern}\Z", "A colour as #rrggbb, e.g. #1f4e8c.")
+
+
 @register_setting(icon="list-ul")
 class NavigationSettings(BaseSiteSetting):
-    """Header and footer links, editable under Settings in the Wagtail admin."""
+    """Header and footer links and the association's look, editable under Settings in the
+    Wagtail admin. The association's names come from the ASSOCIATION_* settings (they are
+    needed before the database is). The look shares this row with the links, so a page built
+    after a change reads both in one query; left empty, a field falls back to the portal's own
+    logo and palette (portal/static/portal/css/site.css)."""
 
     primary_links = StreamField([("link", LinkBlock())], blank=True)
     footer_links = StreamField([("link", LinkBlock())], blank=True)
@@ -111,6 +122,34 @@ class NavigationSettings(BaseSiteSetting):
     )
     contact_email = models.EmailField(blank=True)
     address = models.CharField(max_length=200, blank=True)
+    social_links = StreamField(
+        [("link", LinkBlock())], blank=True, help_text="Shown in the footer, under Contact."
+    )
+    logo = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Shown square, 40 pixels high, beside the association's name.",
+    )
+    brand_colour = models.CharField(
+        max_length=7,
+        blank=True,
+        validators=[_hex_colour],
+        help_text="Links and buttons, as #rrggbb; white text must read on it.",
+    )
+    accent_colour = models.CharField(
+        max_length=7,
+        blank=True,
+        validators=[_hex_colour],
+        help_text="Highlights, as #rrggbb; dark text must read on it.",
+    )
+    membership_headline = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text="The heading of the membership page; empty: “Belong to the” and the name.",
+    )
 
     panels = [
         FieldPanel("primary_links"),
@@ -118,10 +157,24 @@ class NavigationSettings(BaseSiteSetting):
         FieldPanel("footer_text"),
         FieldPanel("contact_email"),
         FieldPanel("address"),
+        FieldPanel("social_links"),
+        MultiFieldPanel(
+            [
+                FieldPanel("logo"),
+                FieldPanel("brand_colour"),
+                FieldPanel("accent_colour"),
+                FieldPanel("membership_headline"),
+            ],
+            heading="Brand",
+        ),
     ]
 
     class Meta:
-        verbose_name = "navigation"
+        verbose_name = "navigation and brand"
+
+    @staticmethod
+    def is_colour(value: str) -> bool:
+        return bool(HEX_COLOUR.fullmatch(value))
 
 
 class WorkerHeartbeat(models.Model):

@@ -29,3 +29,5 @@ if settings.DEBUG:
 
 # Wagtail's page serving catches everything else, so it comes last.
 urlpatterns += [path("", include(wagtail_urls))]
+
+handler500 = "portal.views.server_error"

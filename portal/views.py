@@ -1,10 +1,11 @@
-"""Site-wide views: the health check and robots.txt."""
+"""Site-wide views: the health check, robots.txt and the server error page."""
 
 import ipaddress
 
 from django.conf import settings
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseServerError, JsonResponse
+from django.template import loader
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -91,3 +92,10 @@ def robots_txt(request):
         f"Sitemap: {settings.SITE_URL}/sitemap.xml",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")
+
+
+def server_error(request):
+    """The 500 page. Rendered without the request's context processors or the database, which
+    may be what failed: the association's name comes from settings alone."""
+    html = loader.get_template("500.html").render({"SITE_NAME": settings.WAGTAIL_SITE_NAME})
+    return HttpResponseServerError(html)

@@ -28,7 +28,16 @@ DATABASE_URL = env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'guildhall
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 REDIS_URL = env.str("REDIS_URL", default="")
 EMAIL_URL = env.str("EMAIL_URL", default="filemail://")
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="NORM <hello@norm.local>")
+# The association that runs the portal, needed before the database is: in page titles, mail
+# senders and subjects, list addresses and the authenticator app's label. What staff edit
+# (logo, colours, contact address, social links) is a Wagtail site setting: NavigationSettings.
+# `make run` and the tests use the demo association's (portal/settings/demo.py).
+ASSOCIATION_NAME = env.str("ASSOCIATION_NAME", default="Guildhall Member Association")
+ASSOCIATION_SHORT_NAME = env.str("ASSOCIATION_SHORT_NAME", default="Guildhall")
+ASSOCIATION_MAIL_DOMAIN = env.str("ASSOCIATION_MAIL_DOMAIN", default="guildhall.local")
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default=f"{ASSOCIATION_SHORT_NAME} <hello@{ASSOCIATION_MAIL_DOMAIN}>"
+)
 DEMO_MODE = env.bool("DEMO_MODE", default=False)
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="sk_test_standin")
@@ -250,7 +259,7 @@ CELERY_BEAT_SCHEDULE = {
 # Discussions: the email network. See the README's "Discussions" section for Postfix wiring.
 # ---------------------------------------------------------------------------------------------
 # List addresses are <slug>@LIST_DOMAIN; bounces come back to <slug>-bounces+...@LIST_DOMAIN.
-LIST_DOMAIN = env.str("LIST_DOMAIN", default="lists.norm.local")
+LIST_DOMAIN = env.str("LIST_DOMAIN", default=f"lists.{ASSOCIATION_MAIL_DOMAIN}")
 # `manage.py mailserver` listens here: "smtp" on loopback for a laptop, "lmtp" behind Postfix.
 MAILSERVER_HOST = env.str("MAILSERVER_HOST", default="127.0.0.1")
 MAILSERVER_PORT = env.int("MAILSERVER_PORT", default=8025)
@@ -310,7 +319,7 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
 ACCOUNT_ADAPTER = "membership.adapters.AccountAdapter"
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[NORM] "
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{ASSOCIATION_SHORT_NAME}] "
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_CHANGE_EMAIL = True
@@ -334,7 +343,7 @@ ACCOUNT_RATE_LIMITS = {
 # membership.middleware.StaffMFAMiddleware; switch: STAFF_MFA_REQUIRED).
 # https://docs.allauth.org/en/latest/mfa/configuration.html
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
-MFA_TOTP_ISSUER = "NORM"
+MFA_TOTP_ISSUER = ASSOCIATION_SHORT_NAME
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
 # One login: allauth's. Wagtail's and Django's own login, password and email forms would skip
@@ -450,7 +459,7 @@ STORAGES = {
 # ---------------------------------------------------------------------------------------------
 # Wagtail: https://docs.wagtail.org/en/stable/reference/settings.html
 # ---------------------------------------------------------------------------------------------
-WAGTAIL_SITE_NAME = "NORM"
+WAGTAIL_SITE_NAME = ASSOCIATION_SHORT_NAME
 WAGTAILADMIN_BASE_URL = SITE_URL
 # No avatars from gravatar.com: the portal makes no calls to outside hosts, and staff e-mail
 # hashes are not sent to a third party. Wagtail shows its bundled default avatar instead.

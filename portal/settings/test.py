@@ -6,7 +6,12 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from .base import *  # noqa: F403
+from .demo import use_demo_association
+
+# The suite's association is the demo's, whatever the shell exports.
+use_demo_association(override=True)
+
+from .base import *  # noqa: E402, F403
 
 DEBUG = False
 DEMO_MODE = True
@@ -23,7 +28,7 @@ STORAGES = {
 }
 # As in production: only our MTA's Authentication-Results header makes a sender trusted (the
 # tests' mail carries one, see tests/discussions/helpers.py), never the loopback peer.
-DISCUSSIONS_AUTHSERV_ID = "mx.lists.norm.local"
+DISCUSSIONS_AUTHSERV_ID = f"mx.{LIST_DOMAIN}"  # noqa: F405
 DISCUSSIONS_TRUST_LOOPBACK = False
 WAGTAILADMIN_BASE_URL = "http://testserver"
 
