@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import OperationalError, transaction
 from django.utils import timezone
@@ -71,13 +72,13 @@ def reminders_send() -> int:
 
 
 _SUBJECTS = {
-    Notice.Kind.WELCOME: "Welcome to NORM",
-    Notice.Kind.RENEWAL_30: "Your NORM membership renews in 30 days",
-    Notice.Kind.RENEWAL_7: "Your NORM membership ends in a week",
-    Notice.Kind.PAYMENT_FAILED: "We could not collect your NORM dues",
-    Notice.Kind.GRACE_WARNING: "Your NORM membership is about to lapse",
-    Notice.Kind.LAPSED: "Your NORM membership has lapsed",
-    Notice.Kind.SEAT_INVITE: "You're invited to join NORM with your practice",
+    Notice.Kind.WELCOME: "Welcome to {name}",
+    Notice.Kind.RENEWAL_30: "Your {name} membership renews in 30 days",
+    Notice.Kind.RENEWAL_7: "Your {name} membership ends in a week",
+    Notice.Kind.PAYMENT_FAILED: "We could not collect your {name} dues",
+    Notice.Kind.GRACE_WARNING: "Your {name} membership is about to lapse",
+    Notice.Kind.LAPSED: "Your {name} membership has lapsed",
+    Notice.Kind.SEAT_INVITE: "You're invited to join {name} with your practice",
 }
 
 
@@ -106,7 +107,7 @@ def send_notice(notice_id: int) -> bool:
             context["seat"] = seat
         message = render_email(
             template=f"membership/email/{notice.kind}",
-            subject=_SUBJECTS[notice.kind],
+            subject=_SUBJECTS[notice.kind].format(name=settings.WAGTAIL_SITE_NAME),
             to=[notice.to_email],
             context=context,
         )
