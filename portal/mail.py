@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 
 
 def render_email(
@@ -37,7 +38,9 @@ def render_email(
         "subject": subject,
     }
     ctx.update(context or {})
-    text = render_to_string(f"{template}.txt", ctx)
+    # The text part is plain text, not HTML: escaping would put "&#x27;" where an apostrophe
+    # goes. Nothing in it is ever interpreted as markup, so it renders without autoescape.
+    text = get_template(f"{template}.txt").template.render(Context(ctx, autoescape=False))
     html = render_to_string(f"{template}.html", ctx)
     message = EmailMultiAlternatives(
         subject=" ".join(subject.split()),

@@ -33,5 +33,5 @@ def unlinked(value) -> str:
 @register.filter
 def unlinked_text(value) -> str:
     """The same for the plain-text part, where clients auto-link too: only the invisible
-    joiner, no markup (and the template's escaping applies as everywhere)."""
+    joiner, no markup (the text part is rendered without HTML escaping)."""
     return _LINK_PUNCTUATION.sub(f"{ZWNJ}\\1", str(value))

@@ -24,3 +24,17 @@ def test_render_email_delivers_text_and_html_parts_over_smtp(smtp_server, settin
     assert "Your dues renew on 1 January." in text
     assert "Your dues renew on 1 January." in html
     assert settings.SITE_URL in html
+
+
+def test_text_part_is_plain_text_and_html_part_is_escaped():
+    message = render_email(
+        template="portal/email/notice",
+        subject="Dues",
+        to=["maria@example.org"],
+        context={"heading": "O'Neil & Sons", "body": "Dana's <b>dues</b> are paid."},
+    )
+    html = message.alternatives[0][0]
+
+    assert "Dana's <b>dues</b> are paid." in message.body
+    assert "&#x27;" not in message.body and "&amp;" not in message.body
+    assert "Dana&#x27;s &lt;b&gt;dues&lt;/b&gt; are paid." in html
