@@ -14,6 +14,7 @@ from django.utils import timezone
 from conferences import services, tasks
 from conferences.models import CANCELLED, EXPIRED, HELD, PAID, Order, TicketType, WaitlistEntry
 from conferences.services import AttendeeSpec
+from tests.conferences.conftest import spec
 from tests.conftest import second_factor_client
 from tests.factories import (
     AccessCodeFactory,
@@ -26,26 +27,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def spec(ticket_type, *sessions, name="Ana"):
-    return AttendeeSpec(
-        first_name=name,
-        last_name="Diaz",
-        email=f"{name.lower()}@clinic.example",
-        ticket_type_id=ticket_type.pk,
-        session_ids=[s.pk for s in sessions],
-    )
-
-
-@pytest.fixture
-def conference():
-    return ConferencePageFactory(capacity=100)
-
-
-@pytest.fixture
-def full_ticket(conference):
-    return TicketTypeFactory(conference=conference)
 
 
 @pytest.fixture

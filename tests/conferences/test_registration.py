@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from conferences import services
 from conferences.models import CANCELLED, EXPIRED, HELD, PAID, BreakoutChoice, Order, WaitlistEntry
-from conferences.services import AttendeeSpec
+from tests.conferences.conftest import spec
 from tests.factories import (
     ConferencePageFactory,
     DiscountCodeFactory,
@@ -19,26 +19,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def spec(ticket_type, *sessions, name="Ana"):
-    return AttendeeSpec(
-        first_name=name,
-        last_name="Diaz",
-        email=f"{name.lower()}@clinic.example",
-        ticket_type_id=ticket_type.pk,
-        session_ids=[s.pk for s in sessions],
-    )
-
-
-@pytest.fixture
-def conference():
-    return ConferencePageFactory(capacity=100)
-
-
-@pytest.fixture
-def full_ticket(conference):
-    return TicketTypeFactory(conference=conference)
 
 
 def test_non_member_pays_non_member_price_and_member_pays_member_price(conference, full_ticket):
