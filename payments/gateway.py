@@ -11,12 +11,12 @@ Contract for other apps (conferences calls these; keep the signatures):
         `success_url` may contain Stripe's `{CHECKOUT_SESSION_ID}` placeholder.
 
     retrieve_checkout_session(session_id) -> CheckoutSessionData
-        Attributes (also readable as data["id"], data.get(...)): id, status ("open", "complete",
-        "expired"), payment_status ("paid", "unpaid", ...), payment_intent, metadata, amount_total,
-        currency, mode, customer, customer_email, subscription, client_reference_id.
+        Attributes (also readable as data["id"], data.get(...)): id, status
+        (CheckoutSessionStatus), payment_status (CheckoutPaymentStatus), payment_intent, metadata,
+        amount_total, currency, mode, customer, customer_email, subscription, client_reference_id.
 
     refund_payment(*, payment_intent_id, amount_cents=None, idempotency_key, metadata)
-        -> RefundRef(id, status, amount_cents)        (amount_cents None: the whole remainder)
+        -> RefundRef(id, status (RefundStatus), amount_cents)   (amount_cents None: the remainder)
 
     Webhooks: `construct_event` verifies one; `payments.services` stores it, re-reads its object
     through this module and routes it by `metadata["kind"]` to the handler an app registered
@@ -46,6 +46,7 @@ from urllib.parse import urlsplit
 
 import stripe
 from django.conf import settings
+from django.db import models
 
 log = logging.getLogger(__name__)
 
@@ -54,20 +55,81 @@ MEMBERSHIP_KIND = "membership"
 
 __all__ = [
     "API_VERSION",
+    "CancellationReason",
     "ChargeData",
+    "CheckoutPaymentStatus",
     "CheckoutSessionData",
     "CheckoutSessionRef",
+    "CheckoutSessionStatus",
     "GatewayError",
     "InvalidEvent",
     "InvalidSignature",
     "InvalidStripeId",
     "InvoiceData",
+    "InvoiceStatus",
     "RefundRef",
+    "RefundStatus",
     "SubscriptionData",
+    "SubscriptionStatus",
     "create_payment_checkout",
     "refund_payment",
     "retrieve_checkout_session",
 ]
+
+
+# --- Stripe's vocabularies -----------------------------------------------------------------------
+# The values Stripe sends in an object's `status` (and the reasons it gives), spelled as Stripe
+# spells them ("canceled"). The value objects below keep plain strings, since Stripe may add a
+# value; code compares them with these names, never with literals.
+
+
+class SubscriptionStatus(models.TextChoices):
+    """https://docs.stripe.com/api/subscriptions/object#subscription_object-status"""
+
+    ACTIVE = "active", "Active"
+    TRIALING = "trialing", "Trialing"
+    PAST_DUE = "past_due", "Past due"
+    UNPAID = "unpaid", "Unpaid"
+    CANCELED = "canceled", "Canceled"
+    INCOMPLETE = "incomplete", "Incomplete"
+    INCOMPLETE_EXPIRED = "incomplete_expired", "Incomplete, expired"
+    PAUSED = "paused", "Paused"
+
+
+class CancellationReason(models.TextChoices):
+    """A subscription's `cancellation_details.reason`."""
+
+    CANCELLATION_REQUESTED = "cancellation_requested", "Canceled by request"
+    PAYMENT_DISPUTED = "payment_disputed", "Payment disputed"
+    PAYMENT_FAILED = "payment_failed", "Payment failed"
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    OPEN = "open", "Open"
+    PAID = "paid", "Paid"
+    UNCOLLECTIBLE = "uncollectible", "Uncollectible"
+    VOID = "void", "Void"
+
+
+class CheckoutSessionStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    COMPLETE = "complete", "Complete"
+    EXPIRED = "expired", "Expired"
+
+
+class CheckoutPaymentStatus(models.TextChoices):
+    PAID = "paid", "Paid"
+    UNPAID = "unpaid", "Unpaid"
+    NO_PAYMENT_REQUIRED = "no_payment_required", "No payment required"
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    REQUIRES_ACTION = "requires_action", "Requires action"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
 
 
 # --- errors and value objects -------------------------------------------------------------------
