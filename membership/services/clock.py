@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from ..models import Membership, Notice
 from .billing import _end_stripe_subscription, _settle_by_clock
-from .common import RENEWAL_SLACK, State, _lock, _on_enter, _record, grace_days
+from .common import RENEWAL_SLACK, State, _lock, _on_enter, _record, access_end
 from .notices import notice_queue
 
 
@@ -40,7 +40,7 @@ def memberships_advance(*, now: datetime | None = None) -> int:
             ):
                 m.state = State.GRACE
                 m.grace_started_at = m.current_period_end
-                m.access_ends_at = m.grace_started_at + grace_days()
+                m.access_ends_at = access_end(m, now=now)
                 reason = "membership period ended without renewal"
                 _settle_by_clock(m, now)
             elif m.state == State.GRACE and m.access_ends_at <= now:

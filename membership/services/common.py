@@ -3,7 +3,7 @@ the grace period, state history and the row lock."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 
@@ -45,6 +45,27 @@ def seat_membership_for_user(user) -> Membership | None:
 
 def grace_days() -> timedelta:
     return timedelta(days=settings.MEMBERSHIP_GRACE_DAYS)
+
+
+def access_end(
+    membership: Membership, *, now: datetime, ended_at: datetime | None = None
+) -> datetime | None:
+    """When member access stops, by the state the membership is in; the one rule for it.
+
+    Active: the end of the paid period plus the grace days (a renewal that fails at the period
+    end starts grace there, so access never stops in between). In grace: the grace start plus
+    the grace days. Canceled: when it ended (`ended_at`, else now). Lapsed and pending keep the
+    end they have. Complimentary grants set their own end date.
+    """
+    if membership.state == State.ACTIVE:
+        return (membership.current_period_end or now) + grace_days()
+    if membership.state == State.GRACE:
+        if membership.grace_started_at is None:
+            raise ValueError(f"membership {membership.pk} is in grace with no start date")
+        return membership.grace_started_at + grace_days()
+    if membership.state == State.CANCELED:
+        return ended_at or now
+    return membership.access_ends_at
 
 
 def _record(membership: Membership, from_state: str, *, reason: str, actor=None) -> None:
