@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,8 +19,6 @@ def account_delete(*, user) -> None:
     identifies them: name, email addresses, profile, MFA, password. Their membership ends and
     the Stripe subscription is canceled; payments keep the billed name and email for the books.
     """
-    from allauth.mfa.models import Authenticator
-
     with transaction.atomic():
         for m in Membership.objects.filter(user=user).select_for_update():
             if m.state not in {State.LAPSED, State.CANCELED}:

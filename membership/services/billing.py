@@ -317,7 +317,7 @@ def _dues_refunded(membership: Membership, sub: gateway.SubscriptionData) -> Pay
 
 
 def _queue_subscription_cancel(subscription_id: str) -> None:
-    from ..tasks import subscription_cancel
+    from ..tasks import subscription_cancel  # membership.tasks imports membership.services
 
     transaction.on_commit(lambda: subscription_cancel.delay(subscription_id))
 

@@ -14,7 +14,7 @@ def notice_queue(*, membership: Membership, kind: str, key: str, to_email: str =
         membership=membership, kind=kind, key=key[:80], defaults={"to_email": to_email}
     )
     if created:
-        from ..tasks import send_notice
+        from ..tasks import send_notice  # membership.tasks imports membership.services
 
         transaction.on_commit(lambda: send_notice.delay(notice.pk))
     return created

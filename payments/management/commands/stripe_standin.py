@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from devtools.stripe_standin.__main__ import main
 from payments import gateway
 
 
@@ -28,8 +29,6 @@ class Command(BaseCommand):
             with contextlib.suppress(KeyboardInterrupt):
                 stop.wait()
             return
-        from devtools.stripe_standin.__main__ import main
-
         base = urlsplit(settings.STRIPE_API_BASE)
         main(
             [
