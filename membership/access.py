@@ -12,6 +12,7 @@ themselves, so the rules of who counts as a member live here alone:
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from allauth.account.authentication import get_authentication_records
@@ -27,7 +28,7 @@ from portal.cache import may_use_admin
 from .models import Membership, Seat
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AbstractUser, AnonymousUser
     from django.db.models import QuerySet
     from django.http import HttpRequest
 
@@ -55,7 +56,7 @@ class SecondFactor(models.TextChoices):
     NOT_USED = "not_used", "A second factor used in this session"
 
 
-def _membership_condition(at=None) -> Q:
+def _membership_condition(at: datetime | None = None) -> Q:
     """A condition on users: holds live member access at `at` (now). Two EXISTS subqueries on
     indexed columns, so it stays cheap to filter and join on for tens of thousands of users."""
     live = Membership.objects.live(at)
@@ -68,7 +69,7 @@ def _membership_condition(at=None) -> Q:
     return Q(Exists(own)) | Q(Exists(seat))
 
 
-def is_active_member(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+def is_active_member(user: AbstractUser | AnonymousUser | None) -> bool:
     """True when the user may use member benefits right now (active or in grace)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
@@ -85,7 +86,7 @@ def is_active_member(user: AbstractBaseUser | AnonymousUser | None) -> bool:
     )
 
 
-def can_read_members_only(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+def can_read_members_only(user: AbstractUser | AnonymousUser | None) -> bool:
     """Whether members-only content may be shown to this user.
 
     Active members may; so may staff and editors with admin access, who must be able to
@@ -98,12 +99,12 @@ def can_read_members_only(user: AbstractBaseUser | AnonymousUser | None) -> bool
     return is_active_member(user)
 
 
-def price_tier(user: AbstractBaseUser | AnonymousUser | None) -> PriceTier:
+def price_tier(user: AbstractUser | AnonymousUser | None) -> PriceTier:
     """The price list that applies to this user."""
     return PriceTier.MEMBER if is_active_member(user) else PriceTier.NON_MEMBER
 
 
-def active_members() -> QuerySet:
+def active_members() -> QuerySet[AbstractUser]:
     """Users who are active members right now, as a queryset other apps can filter and join on."""
     return get_user_model().objects.filter(_membership_condition(timezone.now()), is_active=True)
 
@@ -111,7 +112,7 @@ def active_members() -> QuerySet:
 # -- Staff areas ---------------------------------------------------------------------------------
 
 
-def may_reach_staff_area(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+def may_reach_staff_area(user: AbstractUser | AnonymousUser | None) -> bool:
     """Whether any staff area could open for this user: the Wagtail admin (editors, page and
     list moderators, staff), the Django admin (staff), or the conference staff pages (staff,
     check-in staff). Everyone it holds for needs a second factor there (staff_second_factor)."""
@@ -125,7 +126,7 @@ def may_reach_staff_area(user: AbstractBaseUser | AnonymousUser | None) -> bool:
     )
 
 
-def may_check_in(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+def may_check_in(user: AbstractUser | AnonymousUser | None) -> bool:
     """Whether the user may check attendees in (staff, or the check-in role)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False

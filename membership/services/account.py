@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.db import transaction
@@ -11,8 +13,11 @@ from ..models import MemberProfile, Membership, Seat
 from .billing import _end_stripe_subscription
 from .common import State, _record
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def account_delete(*, user) -> None:
+
+def account_delete(*, user: User) -> None:
     """Delete a person's account but keep the financial records.
 
     The user row stays (payments and state history point at it) but loses everything that

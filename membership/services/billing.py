@@ -209,7 +209,7 @@ def membership_apply_subscription(
             return membership
         # A grace period without a start date (we never write one) has nothing to extend.
         started_grace = before != State.GRACE or membership.grace_started_at is not None
-        step = TRANSITIONS[side, before if started_grace else State.ACTIVE]
+        step = TRANSITIONS[side, State(before) if started_grace else State.ACTIVE]
         membership.state = step.to
         membership.grace_started_at = _grace_start(step.grace, membership, sub, now)
         reason = step.reason.format(sub=sub.id, status=sub.status)

@@ -30,7 +30,9 @@ def memberships_advance(*, now: datetime | None = None) -> int:
         with transaction.atomic():
             m = _lock(pk)
             before = m.state
-            if m.state == State.ACTIVE and m.is_complimentary and m.access_ends_at <= now:
+            # Read again under the lock: the row may have changed since the query above.
+            ended = m.access_ends_at is not None and m.access_ends_at <= now
+            if m.state == State.ACTIVE and m.is_complimentary and ended:
                 m.state = State.LAPSED
                 reason = "complimentary membership ended"
             elif (
@@ -43,7 +45,7 @@ def memberships_advance(*, now: datetime | None = None) -> int:
                 m.access_ends_at = access_end(m, now=now)
                 reason = "membership period ended without renewal"
                 _settle_by_clock(m, now)
-            elif m.state == State.GRACE and m.access_ends_at <= now:
+            elif m.state == State.GRACE and ended:
                 m.state = State.LAPSED
                 reason = "grace period over"
             else:

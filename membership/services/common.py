@@ -4,11 +4,15 @@ the grace period, state history and the row lock."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from ..models import Membership, Notice, Seat, StateChange
 from .notices import notice_queue
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 State = Membership.State
 
@@ -20,7 +24,7 @@ class MembershipError(Exception):
     """A request that membership rules refuse; the message may be shown to the user."""
 
 
-def membership_for_user(user) -> Membership | None:
+def membership_for_user(user: User | AnonymousUser) -> Membership | None:
     """The membership this person manages: their own, or the practice's they administer."""
     if not user.is_authenticated:
         return None
@@ -31,7 +35,7 @@ def membership_for_user(user) -> Membership | None:
     return rows[0]
 
 
-def seat_membership_for_user(user) -> Membership | None:
+def seat_membership_for_user(user: User) -> Membership | None:
     """The practice membership the user holds a seat on (as staff, not as admin), if any."""
     seat = (
         Seat.objects.filter(user=user, removed_at__isnull=True)
@@ -68,7 +72,9 @@ def access_end(
     return membership.access_ends_at
 
 
-def _record(membership: Membership, from_state: str, *, reason: str, actor=None) -> None:
+def _record(
+    membership: Membership, from_state: str, *, reason: str, actor: User | None = None
+) -> None:
     if from_state != membership.state:
         StateChange.objects.create(
             membership=membership,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import transaction
@@ -12,10 +14,13 @@ from payments import gateway
 from ..models import Membership, Plan, Practice, Seat
 from .common import MembershipError, State, _record
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 def membership_prepare(
     *,
-    user,
+    user: User,
     plan: Plan,
     practice_name: str = "",
     practice_city: str = "",
@@ -85,7 +90,7 @@ def plan_sync_stripe(*, plan: Plan) -> Plan:
     return plan
 
 
-def practice_membership_create(*, admin, practice: Practice, plan: Plan) -> Membership:
+def practice_membership_create(*, admin: User, practice: Practice, plan: Plan) -> Membership:
     """A new (pending) membership for `practice`, bought by `admin`, who holds its first seat."""
     membership = Membership.objects.create(user=admin, practice=practice, plan=plan)
     Seat.objects.create(
@@ -103,7 +108,7 @@ def membership_customer(*, membership: Membership) -> str:
     if membership.stripe_customer_id:
         return membership.stripe_customer_id
     user = membership.user
-    name = membership.practice.name if membership.practice_id else user.get_full_name()
+    name = membership.practice.name if membership.practice else user.get_full_name()
     customer_id = gateway.customer_upsert(
         email=user.email,
         name=name or user.email,
@@ -125,7 +130,7 @@ def membership_customer_email_sync(*, user_id: int) -> int:
     memberships = Membership.objects.filter(user_id=user_id).exclude(stripe_customer_id="")
     for membership in memberships.select_related("user", "practice"):
         user = membership.user
-        name = membership.practice.name if membership.practice_id else user.get_full_name()
+        name = membership.practice.name if membership.practice else user.get_full_name()
         gateway.customer_upsert(
             customer_id=membership.stripe_customer_id,
             email=user.email,

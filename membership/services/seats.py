@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -11,12 +13,15 @@ from ..models import Membership, Notice, Seat
 from .common import MembershipError, _lock
 from .notices import notice_queue
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 def seats_in_use(membership: Membership) -> int:
     return membership.seats.filter(removed_at__isnull=True).count()
 
 
-def seat_invite(*, membership: Membership, email: str, invited_by) -> Seat:
+def seat_invite(*, membership: Membership, email: str, invited_by: User) -> Seat:
     """Invite a staff member to the practice membership by email (one open seat per address).
 
     Raises MembershipError when the inviter is not the practice admin, the membership is not
@@ -40,7 +45,7 @@ def seat_invite(*, membership: Membership, email: str, invited_by) -> Seat:
     return seat
 
 
-def seat_accept(*, seat: Seat, user) -> Seat:
+def seat_accept(*, seat: Seat, user: User) -> Seat:
     """The invited person takes the seat; their verified email must be the invited one."""
     with transaction.atomic():
         seat = Seat.objects.select_for_update().get(pk=seat.pk)
@@ -62,7 +67,7 @@ def seat_accept(*, seat: Seat, user) -> Seat:
     return seat
 
 
-def seat_remove(*, seat: Seat, actor) -> Seat:
+def seat_remove(*, seat: Seat, actor: User) -> Seat:
     """Take a seat (or an invitation) back; the person loses member access at once."""
     with transaction.atomic():
         seat = (

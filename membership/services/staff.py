@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,9 +12,12 @@ from ..models import Membership, Plan, StateChange
 from .billing import _end_stripe_subscription
 from .common import MembershipError, State, _lock, _on_enter, _record
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 def membership_grant_complimentary(
-    *, user, plan: Plan, ends_at: datetime, actor, reason: str
+    *, user: User, plan: Plan, ends_at: datetime, actor: User, reason: str
 ) -> Membership:
     """Give a person free membership until `ends_at`; recorded with who and why."""
     if ends_at <= timezone.now():
@@ -46,7 +50,7 @@ def membership_grant_complimentary(
     return m
 
 
-def membership_cancel(*, membership: Membership, actor, reason: str) -> Membership:
+def membership_cancel(*, membership: Membership, actor: User, reason: str) -> Membership:
     """End a membership now (staff action); its Stripe subscription is canceled too."""
     with transaction.atomic():
         m = _lock(membership.pk)
