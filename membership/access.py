@@ -12,40 +12,53 @@ themselves, so the rules of who counts as a member live here alone:
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from allauth.account.authentication import get_authentication_records
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from portal.cache import may_use_admin
 
+from .models import Membership, Seat
+
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AbstractUser, AnonymousUser
     from django.db.models import QuerySet
     from django.http import HttpRequest
 
-MEMBER = "member"
-NON_MEMBER = "non_member"
+
+class PriceTier(models.TextChoices):
+    """The price list that applies to a user (conferences store the value on an order)."""
+
+    MEMBER = "member", "Member"
+    NON_MEMBER = "non_member", "Non-member"
+
+
+# The names other apps and their tests use for the tiers.
+MEMBER = PriceTier.MEMBER
+NON_MEMBER = PriceTier.NON_MEMBER
 
 # Opens the conference check-in screen and nothing else of the conference staff pages.
 CHECK_IN_PERMISSION = "conferences.check_in_attendee"
 
-# What a request to a staff area lacks (staff_second_factor): nothing, an authenticator set up
-# on the account, or a second factor used in this session.
-SECOND_FACTOR_OK = "ok"
-SECOND_FACTOR_NOT_SET_UP = "not_set_up"
-SECOND_FACTOR_NOT_USED = "not_used"
+
+class SecondFactor(models.TextChoices):
+    """What a request to a staff area lacks (staff_second_factor)."""
+
+    OK = "ok", "Nothing"
+    NOT_SET_UP = "not_set_up", "An authenticator set up on the account"
+    NOT_USED = "not_used", "A second factor used in this session"
 
 
-def _membership_condition(at=None) -> Q:
+def _membership_condition(at: datetime | None = None) -> Q:
     """A condition on users: holds live member access at `at` (now). Two EXISTS subqueries on
     indexed columns, so it stays cheap to filter and join on for tens of thousands of users."""
-    from .models import Membership, Seat
-
     live = Membership.objects.live(at)
     own = live.filter(user=OuterRef("pk"), practice__isnull=True)
     seat = Seat.objects.filter(
@@ -56,12 +69,10 @@ def _membership_condition(at=None) -> Q:
     return Q(Exists(own)) | Q(Exists(seat))
 
 
-def is_active_member(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+def is_active_member(user: AbstractUser | AnonymousUser | None) -> bool:
     """True when the user may use member benefits right now (active or in grace)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
-    from .models import Membership
-
     # The same rule as _membership_condition, asked from the memberships' side for one user:
     # it runs on every members-only page and every checkout, and this shape costs half the
     # time to build and run of filtering all users by the two EXISTS subqueries.
@@ -75,7 +86,7 @@ def is_active_member(user: AbstractBaseUser | AnonymousUser | None) -> bool:
     )
 
 
-def can_read_members_only(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+def can_read_members_only(user: AbstractUser | AnonymousUser | None) -> bool:
     """Whether members-only content may be shown to this user.
 
     Active members may; so may staff and editors with admin access, who must be able to
@@ -88,12 +99,12 @@ def can_read_members_only(user: AbstractBaseUser | AnonymousUser | None) -> bool
     return is_active_member(user)
 
 
-def price_tier(user: AbstractBaseUser | AnonymousUser | None) -> str:
-    """The price list that applies to this user: MEMBER or NON_MEMBER."""
-    return MEMBER if is_active_member(user) else NON_MEMBER
+def price_tier(user: AbstractUser | AnonymousUser | None) -> PriceTier:
+    """The price list that applies to this user."""
+    return PriceTier.MEMBER if is_active_member(user) else PriceTier.NON_MEMBER
 
 
-def active_members() -> QuerySet:
+def active_members() -> QuerySet[AbstractUser]:
     """Users who are active members right now, as a queryset other apps can filter and join on."""
     return get_user_model().objects.filter(_membership_condition(timezone.now()), is_active=True)
 
@@ -101,7 +112,7 @@ def active_members() -> QuerySet:
 # -- Staff areas ---------------------------------------------------------------------------------
 
 
-def may_reach_staff_area(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+def may_reach_staff_area(user: AbstractUser | AnonymousUser | None) -> bool:
     """Whether any staff area could open for this user: the Wagtail admin (editors, page and
     list moderators, staff), the Django admin (staff), or the conference staff pages (staff,
     check-in staff). Everyone it holds for needs a second factor there (staff_second_factor)."""
@@ -115,26 +126,25 @@ def may_reach_staff_area(user: AbstractBaseUser | AnonymousUser | None) -> bool:
     )
 
 
-def may_check_in(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+def may_check_in(user: AbstractUser | AnonymousUser | None) -> bool:
     """Whether the user may check attendees in (staff, or the check-in role)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     return user.is_staff or user.has_perm(CHECK_IN_PERMISSION)
 
 
-def staff_second_factor(request: HttpRequest) -> str:
+def staff_second_factor(request: HttpRequest) -> SecondFactor:
     """The one rule for staff areas: whoever may reach one has an authenticator set up and has
     used it in this session (allauth's authentication records), not just a password.
 
-    Returns SECOND_FACTOR_OK, SECOND_FACTOR_NOT_SET_UP or SECOND_FACTOR_NOT_USED. Users who may
-    reach no staff area are OK here; the staff views themselves turn them away.
+    Users who may reach no staff area are OK here; the staff views themselves turn them away.
     """
     user = getattr(request, "user", None)
     if not settings.STAFF_MFA_REQUIRED or not may_reach_staff_area(user):
-        return SECOND_FACTOR_OK
+        return SecondFactor.OK
     if not is_mfa_enabled(user):
-        return SECOND_FACTOR_NOT_SET_UP
+        return SecondFactor.NOT_SET_UP
     records = get_authentication_records(request, user)
     if not any(record.get("method") == "mfa" for record in records):
-        return SECOND_FACTOR_NOT_USED
-    return SECOND_FACTOR_OK
+        return SecondFactor.NOT_USED
+    return SecondFactor.OK

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.adapter import context as allauth_context
 from django.conf import settings
+from django.contrib.sites.shortcuts import get_current_site
 from django.db import transaction
 from django.urls import reverse
+
+from .tasks import send_account_mail
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """Render in the request (allauth needs it for links), send from a worker."""
-        from allauth.account.adapter import context as allauth_context
-        from django.contrib.sites.shortcuts import get_current_site
-
         request = allauth_context.request
         ctx = {
             "request": request,
@@ -34,8 +35,6 @@ class AccountAdapter(DefaultAccountAdapter):
             "",
         )
         args = (msg.subject, msg.body, html, msg.from_email, list(msg.to), dict(msg.extra_headers))
-        from .tasks import send_account_mail
-
         transaction.on_commit(lambda: send_account_mail.delay(*args))
 
     def get_signup_redirect_url(self, request) -> str:

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db import transaction
 
 
 class MembershipConfig(AppConfig):
@@ -6,6 +7,8 @@ class MembershipConfig(AppConfig):
     verbose_name = "Membership"
 
     def ready(self):
+        # Imported here, not at the top: Django reads apps.py before any app's models can
+        # load, and these modules (and the allauth ones below) import models.
         from payments import gateway
         from payments import services as payments
 
@@ -28,9 +31,7 @@ class MembershipConfig(AppConfig):
 def _queue_customer_email_sync(sender, user, **kwargs):
     # A member confirmed a new address: Stripe's copy (receipts, card reminders) follows,
     # through a job, since the request must not wait on Stripe.
-    from django.db import transaction
-
-    from .tasks import customer_email_sync
+    from .tasks import customer_email_sync  # imports models: not loadable when apps.py is read
 
     user_id = user.pk
     transaction.on_commit(lambda: customer_email_sync.delay(user_id))
@@ -40,6 +41,7 @@ def _record_second_factor(sender, request, user, authenticator, **kwargs):
     # Setting up an authenticator app means typing a code from it, so the session has used
     # the second factor: staff go on to the staff page instead of typing a second code (which
     # allauth would refuse within the same 30 seconds anyway). Recovery codes prove nothing.
+    # Both import models, which cannot load when apps.py is read.
     from allauth.account.internal.flows.login import record_authentication
     from allauth.mfa.models import Authenticator
 

@@ -61,14 +61,14 @@ class StaffMFAMiddleware:
         if staff_area(path) is None:
             return self.get_response(request)
         state = access.staff_second_factor(request)
-        if state == access.SECOND_FACTOR_NOT_SET_UP:
+        if state == access.SecondFactor.NOT_SET_UP:
             messages.warning(
                 request,
                 "Staff accounts need two-factor authentication. Set up an authenticator app "
                 "to continue to the staff pages.",
             )
             return redirect("mfa_activate_totp")
-        if state == access.SECOND_FACTOR_NOT_USED:
+        if state == access.SecondFactor.NOT_USED:
             messages.info(request, "Confirm it is you with a code from your authenticator app.")
             next_url = request.get_full_path() if request.method == "GET" else path
             return redirect(f"{reverse('mfa_reauthenticate')}?{urlencode({'next': next_url})}")

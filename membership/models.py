@@ -7,6 +7,7 @@ Other apps never read these tables: they ask `membership.access`. Every write go
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -106,8 +107,8 @@ class Practice(models.Model):
         return self.name
 
 
-class MembershipQuerySet(models.QuerySet):
-    def live(self, at=None):
+class MembershipQuerySet(models.QuerySet["Membership"]):
+    def live(self, at: datetime | None = None) -> MembershipQuerySet:
         """Memberships that give member access at `at` (now): active or in grace, not past
         the end of their access, so a late beat task never extends anyone's access."""
         at = at or timezone.now()

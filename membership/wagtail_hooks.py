@@ -23,6 +23,7 @@ from wagtail.admin.widgets.button import HeaderButton
 from . import selectors, services
 from .forms import ComplimentaryForm
 from .models import Membership, Plan
+from .tasks import plan_sync
 
 # --- plans -------------------------------------------------------------------------------------
 
@@ -32,8 +33,6 @@ class _PlanSyncMixin:
 
     def save_instance(self):
         instance = super().save_instance()
-        from .tasks import plan_sync
-
         transaction.on_commit(lambda: plan_sync.delay(instance.pk))
         return instance
 
@@ -273,10 +272,10 @@ class MembershipPanel(Component):
         revenue = selectors.dues_by_month()
         top = max((cents for _, cents in revenue), default=0) or 1
         labels = [
-            ("active", "active"),
-            ("grace", "in grace"),
-            ("lapsed", "lapsed"),
-            ("pending", "pending payment"),
+            (Membership.State.ACTIVE, "active"),
+            (Membership.State.GRACE, "in grace"),
+            (Membership.State.LAPSED, "lapsed"),
+            (Membership.State.PENDING, "pending payment"),
         ]
         return {
             "states": [(key, label, counts[key]) for key, label in labels],

@@ -11,12 +11,12 @@ Contract for other apps (conferences calls these; keep the signatures):
         `success_url` may contain Stripe's `{CHECKOUT_SESSION_ID}` placeholder.
 
     retrieve_checkout_session(session_id) -> CheckoutSessionData
-        Attributes (also readable as data["id"], data.get(...)): id, status ("open", "complete",
-        "expired"), payment_status ("paid", "unpaid", ...), payment_intent, metadata, amount_total,
-        currency, mode, customer, customer_email, subscription, client_reference_id.
+        Attributes (also readable as data["id"], data.get(...)): id, status
+        (CheckoutSessionStatus), payment_status (CheckoutPaymentStatus), payment_intent, metadata,
+        amount_total, currency, mode, customer, customer_email, subscription, client_reference_id.
 
     refund_payment(*, payment_intent_id, amount_cents=None, idempotency_key, metadata)
-        -> RefundRef(id, status, amount_cents)        (amount_cents None: the whole remainder)
+        -> RefundRef(id, status (RefundStatus), amount_cents)   (amount_cents None: the remainder)
 
     Webhooks: `construct_event` verifies one; `payments.services` stores it, re-reads its object
     through this module and routes it by `metadata["kind"]` to the handler an app registered
@@ -41,11 +41,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 import stripe
 from django.conf import settings
+from django.db import models
 
 log = logging.getLogger(__name__)
 
@@ -54,20 +55,81 @@ MEMBERSHIP_KIND = "membership"
 
 __all__ = [
     "API_VERSION",
+    "CancellationReason",
     "ChargeData",
+    "CheckoutPaymentStatus",
     "CheckoutSessionData",
     "CheckoutSessionRef",
+    "CheckoutSessionStatus",
     "GatewayError",
     "InvalidEvent",
     "InvalidSignature",
     "InvalidStripeId",
     "InvoiceData",
+    "InvoiceStatus",
     "RefundRef",
+    "RefundStatus",
     "SubscriptionData",
+    "SubscriptionStatus",
     "create_payment_checkout",
     "refund_payment",
     "retrieve_checkout_session",
 ]
+
+
+# --- Stripe's vocabularies -----------------------------------------------------------------------
+# The values Stripe sends in an object's `status` (and the reasons it gives), spelled as Stripe
+# spells them ("canceled"). The value objects below keep plain strings, since Stripe may add a
+# value; code compares them with these names, never with literals.
+
+
+class SubscriptionStatus(models.TextChoices):
+    """https://docs.stripe.com/api/subscriptions/object#subscription_object-status"""
+
+    ACTIVE = "active", "Active"
+    TRIALING = "trialing", "Trialing"
+    PAST_DUE = "past_due", "Past due"
+    UNPAID = "unpaid", "Unpaid"
+    CANCELED = "canceled", "Canceled"
+    INCOMPLETE = "incomplete", "Incomplete"
+    INCOMPLETE_EXPIRED = "incomplete_expired", "Incomplete, expired"
+    PAUSED = "paused", "Paused"
+
+
+class CancellationReason(models.TextChoices):
+    """A subscription's `cancellation_details.reason`."""
+
+    CANCELLATION_REQUESTED = "cancellation_requested", "Canceled by request"
+    PAYMENT_DISPUTED = "payment_disputed", "Payment disputed"
+    PAYMENT_FAILED = "payment_failed", "Payment failed"
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    OPEN = "open", "Open"
+    PAID = "paid", "Paid"
+    UNCOLLECTIBLE = "uncollectible", "Uncollectible"
+    VOID = "void", "Void"
+
+
+class CheckoutSessionStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    COMPLETE = "complete", "Complete"
+    EXPIRED = "expired", "Expired"
+
+
+class CheckoutPaymentStatus(models.TextChoices):
+    PAID = "paid", "Paid"
+    UNPAID = "unpaid", "Unpaid"
+    NO_PAYMENT_REQUIRED = "no_payment_required", "No payment required"
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    REQUIRES_ACTION = "requires_action", "Requires action"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
 
 
 # --- errors and value objects -------------------------------------------------------------------
@@ -117,7 +179,7 @@ _ID_BODY = re.compile(r"[A-Za-z0-9_]+")
 MAX_ID_LENGTH = 80  # what our stripe_*_id columns hold; Stripe's own ids are far shorter
 
 
-def is_stripe_id(value: object, kind: str) -> bool:
+def is_stripe_id(value: object, kind: str) -> TypeGuard[str]:
     """True when `value` has the shape of a Stripe id of `kind` (a key of STRIPE_ID_PREFIXES)."""
     prefix = STRIPE_ID_PREFIXES[kind] + "_" if STRIPE_ID_PREFIXES[kind] else ""
     return (
@@ -132,7 +194,7 @@ def check_stripe_id(value: object, kind: str) -> str:
     """Return `value` if it is a Stripe id of `kind`; raise InvalidStripeId otherwise."""
     if not is_stripe_id(value, kind):
         raise InvalidStripeId(f"not a Stripe {kind} id: {str(value)[:80]!r}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 class _DictLike:
@@ -238,7 +300,8 @@ _clients_lock = threading.Lock()
 
 def is_standin() -> bool:
     """True when the portal talks to the local stand-in rather than to Stripe."""
-    return settings.STRIPE_SECRET_KEY.endswith("_standin")
+    key: str = settings.STRIPE_SECRET_KEY
+    return key.endswith("_standin")
 
 
 def hosted_page_origins() -> list[str]:
@@ -284,7 +347,8 @@ def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 def _get(path: str, **params: Any) -> dict[str, Any]:
     """Read an object as plain JSON. Reads are the webhook path's hot loop, and building
     stripe-python's objects costs more than the HTTP round trip; errors are the same."""
-    return _call(lambda: _client().raw_request("get", path, **params).data)
+    data: dict[str, Any] = _call(lambda: _client().raw_request("get", path, **params).data)
+    return data
 
 
 def _opts(idempotency_key: str) -> dict[str, str]:
@@ -301,7 +365,8 @@ def _id(value: Any) -> str | None:
     """An id from a field that may hold an id or an expanded object."""
     if value is None or isinstance(value, str):
         return value
-    return value.get("id")
+    found = value.get("id")
+    return found if isinstance(found, str) else None
 
 
 def _metadata(obj: Any) -> dict[str, str]:
@@ -435,7 +500,7 @@ def customer_upsert(
         )
         return customer_id
     customer = _call(_client().v1.customers.create, params=params, options=_opts(idempotency_key))
-    return customer["id"]
+    return str(customer["id"])
 
 
 def plan_sync(
@@ -539,7 +604,7 @@ def create_portal_session(*, customer_id: str, return_url: str) -> str:
         _client().v1.billing_portal.sessions.create,
         params={"customer": check_stripe_id(customer_id, "customer"), "return_url": return_url},
     )
-    return session["url"]
+    return str(session["url"])
 
 
 def _invoice_data(inv: Any) -> InvoiceData:
@@ -565,7 +630,8 @@ def _invoice_data(inv: Any) -> InvoiceData:
         amount_due=inv.get("amount_due") or 0,
         amount_paid=inv.get("amount_paid") or 0,
         currency=inv.get("currency") or "usd",
-        created=_ts(inv.get("created")),
+        # Stripe always sends `created`; without it, the time we read it is the best we know.
+        created=_ts(inv.get("created")) or datetime.now(tz=UTC),
         paid_at=_ts(transitions.get("paid_at")),
         period_start=_ts(period.get("start")) or _ts(inv.get("period_start")),
         period_end=_ts(period.get("end")) or _ts(inv.get("period_end")),
@@ -610,7 +676,7 @@ def retrieve_subscription(subscription_id: str) -> SubscriptionData:
         canceled_at=_ts(sub.get("canceled_at")),
         ended_at=_ts(sub.get("ended_at")),
         cancellation_reason=(sub.get("cancellation_details") or {}).get("reason"),
-        price_ids=tuple(_id(i["price"]) for i in items),
+        price_ids=tuple(price for i in items if (price := _id(i["price"]))),
         latest_invoice=_invoice_data(latest) if isinstance(latest, dict) else None,
     )
 
@@ -650,8 +716,7 @@ def construct_event(payload: bytes, signature_header: str | None) -> dict[str, A
     # suspect (a replay prepared ahead, or a clock gone wrong), so refuse it the same way.
     if _signed_at(signature_header or "") > time.time() + tolerance:
         raise InvalidSignature("timestamp outside the tolerance zone (ahead of our clock)")
-    _check_event_shape(event, payload)
-    return event
+    return _check_event_shape(event, payload)
 
 
 def _signed_at(header: str) -> int:
@@ -662,7 +727,8 @@ def _signed_at(header: str) -> int:
     return 0
 
 
-def _check_event_shape(event: Any, payload: bytes) -> None:
+def _check_event_shape(event: Any, payload: bytes) -> dict[str, Any]:
+    """The event, if it is shaped like one Stripe would send; raises InvalidEvent otherwise."""
     if not isinstance(event, dict):
         raise InvalidEvent("the body is not a JSON object")
     if b"\\u0000" in payload:
@@ -685,6 +751,7 @@ def _check_event_shape(event: Any, payload: bytes) -> None:
         raise InvalidEvent("`data.object.id` is not a Stripe id")
     if object_id and not _ID_BODY.fullmatch(object_id):
         raise InvalidEvent("`data.object.id` is not a Stripe id")
+    return event
 
 
 _EVENT_TYPE = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+){1,4}")

@@ -39,7 +39,7 @@ class StripeEvent(models.Model):
         db_table = "membership_stripeevent"
         indexes = [models.Index(fields=["processed_at", "received_at"])]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.id} {self.type}"
 
     @property

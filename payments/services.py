@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -81,31 +82,31 @@ def dispatch_event(event_type: str, object_id: str) -> bool:
     """
     if event_type in CHECKOUT_EVENTS:
         session = gateway.retrieve_checkout_session(object_id)
-        handler = _checkout_handlers.get(session.metadata.get("kind", ""))
-        if handler is None:
+        on_checkout = _checkout_handlers.get(session.metadata.get("kind", ""))
+        if on_checkout is None:
             return False
-        handler(session)
+        on_checkout(session)
         return True
     if event_type in INVOICE_EVENTS or event_type in SUBSCRIPTION_EVENTS:
         invoice = None
         subscription_id = object_id
         if event_type in INVOICE_EVENTS:
             invoice = gateway.retrieve_invoice(object_id)
-            subscription_id = invoice.subscription
-            if not subscription_id:
+            if not invoice.subscription:
                 return False
+            subscription_id = invoice.subscription
         subscription = gateway.retrieve_subscription(subscription_id)
-        handler = _subscription_handlers.get(subscription.metadata.get("kind", ""))
-        if handler is None:
+        on_subscription = _subscription_handlers.get(subscription.metadata.get("kind", ""))
+        if on_subscription is None:
             return False
-        handler(subscription, invoice)
+        on_subscription(subscription, invoice)
         return True
     if event_type in REFUND_EVENTS:
         charge = gateway.retrieve_charge(object_id)
-        handler = _refund_handlers.get(charge.metadata.get("kind") or gateway.MEMBERSHIP_KIND)
-        if handler is None:
+        on_refund = _refund_handlers.get(charge.metadata.get("kind") or gateway.MEMBERSHIP_KIND)
+        if on_refund is None:
             return False
-        handler(charge)
+        on_refund(charge)
         return True
     return False
 
@@ -113,7 +114,7 @@ def dispatch_event(event_type: str, object_id: str) -> bool:
 # --- webhook events ------------------------------------------------------------------------------
 
 
-def stripe_event_store(event: dict) -> bool:
+def stripe_event_store(event: dict[str, Any]) -> bool:
     """Keep a verified webhook event once; returns False for a duplicate. For the types we
     handle, the apply task is queued as soon as the row is committed."""
     obj = (event.get("data") or {}).get("object") or {}
@@ -191,7 +192,9 @@ def stripe_event_apply(*, event_id: str) -> bool:
     return True
 
 
-def stripe_events_due(*, now: datetime | None = None, lost_after: timedelta, limit: int = 500):
+def stripe_events_due(
+    *, now: datetime | None = None, lost_after: timedelta, limit: int = 500
+) -> list[str]:
     """Claim the events that should be tried now, and return their ids, oldest first: those
     whose retry time came, and those never tried within `lost_after` of arriving (their task
     was lost). Parked ones are not among them. Each claimed event is not claimed again for

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import messages
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
@@ -17,22 +19,27 @@ from wagtail.permissions import register_permission_policy
 from . import services
 from .models import StripeEvent
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractUser
+    from django.http import HttpRequest, HttpResponse
+    from django.urls import URLPattern
 
-class _ViewOnly(ModelPermissionPolicy):
+
+class _ViewOnly(ModelPermissionPolicy):  # type: ignore[misc]  # Wagtail ships no type hints
     """Webhook events are Stripe's record: staff read them and retry them, never edit them."""
 
-    def user_has_permission(self, user, action):
+    def user_has_permission(self, user: AbstractUser, action: str) -> bool:
         return action == "view" and super().user_has_permission(user, action)
 
 
 register_permission_policy(StripeEvent, _ViewOnly(StripeEvent))
 
 
-class StripeEventInspectView(InspectView):
+class StripeEventInspectView(InspectView):  # type: ignore[misc]  # Wagtail ships no type hints
     template_name = "payments/admin/stripe_event_inspect.html"
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_context_data(**kwargs)
         if self.object.processed_at is None and self.request.user.has_perm(
             "payments.change_stripeevent"
         ):
@@ -41,7 +48,7 @@ class StripeEventInspectView(InspectView):
 
 
 @require_POST
-def stripe_event_retry(request, pk):
+def stripe_event_retry(request: HttpRequest, pk: str) -> HttpResponse:
     if not request.user.has_perm("payments.change_stripeevent"):
         raise PermissionDenied
     event = get_object_or_404(StripeEvent, pk=pk)
@@ -52,7 +59,7 @@ def stripe_event_retry(request, pk):
     return redirect("stripe-events:inspect", quote(event.pk))
 
 
-class StripeEventViewSet(ModelViewSet):
+class StripeEventViewSet(ModelViewSet):  # type: ignore[misc]  # Wagtail ships no type hints
     """Webhook events as stored, the failed ones first: what staff check when a payment did
     not show up, and where they retry an event that was parked."""
 
@@ -81,20 +88,20 @@ class StripeEventViewSet(ModelViewSet):
         "error",
     ]
 
-    def get_urlpatterns(self):
+    def get_urlpatterns(self) -> list[URLPattern]:
         return [
             *super().get_urlpatterns(),
             path(f"retry/<{self.pk_path_converter}:pk>/", stripe_event_retry, name="retry"),
         ]
 
 
-class PaymentsAdminGroup(ModelViewSetGroup):
+class PaymentsAdminGroup(ModelViewSetGroup):  # type: ignore[misc]  # Wagtail ships no type hints
     menu_label = "Payments"
     menu_icon = "clipboard-list"
     menu_order = 260
     items = (StripeEventViewSet,)
 
 
-@hooks.register("register_admin_viewset")
-def register_payments_viewsets():
+@hooks.register("register_admin_viewset")  # type: ignore[untyped-decorator]  # no Wagtail hints
+def register_payments_viewsets() -> PaymentsAdminGroup:
     return PaymentsAdminGroup()

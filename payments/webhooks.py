@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 @csrf_exempt
 @require_POST
-def stripe_webhook(request):
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
     """400 and no change for a bad signature, a timestamp outside the tolerance or a body not
     shaped like an event; 200 for a stored event or a duplicate (Stripe stops resending), so
     the reply never waits on the work."""

@@ -4,21 +4,23 @@ is configured, in which case it idles quietly (honcho stops every process when o
 import contextlib
 import signal
 import threading
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
+from devtools.stripe_standin.__main__ import main
 from payments import gateway
 
 
 class Command(BaseCommand):
     help = "Run the local Stripe stand-in (devtools/stripe_standin) when no real Stripe key is set."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--data", default=str(settings.VAR_DIR / "stripe-standin.sqlite3"))
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         if not gateway.is_standin():
             self.stdout.write(
                 "STRIPE_SECRET_KEY is a real key: talking to Stripe, the stand-in is not started."
@@ -28,8 +30,6 @@ class Command(BaseCommand):
             with contextlib.suppress(KeyboardInterrupt):
                 stop.wait()
             return
-        from devtools.stripe_standin.__main__ import main
-
         base = urlsplit(settings.STRIPE_API_BASE)
         main(
             [
