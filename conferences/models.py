@@ -2,7 +2,7 @@
 
 Content (the conference page, its agenda, speakers, sponsors) is edited in Wagtail. Seats are
 never stored as counters: every capacity check counts the rows that hold a seat while the
-capacity rows are locked, so a counter can never drift from the truth (see services.py).
+capacity rows are locked, so a counter can never drift from the truth (see capacity.py).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class ConferenceIndexPage(Page):
 
 
 class ConferencePage(Page):
-    """One conference. Its row is also the conference-wide capacity lock (services.py)."""
+    """One conference. Its row is also the conference-wide capacity lock (capacity.py)."""
 
     tagline = models.CharField(max_length=200, blank=True)
     start_date = models.DateField()

@@ -1,0 +1,38 @@
+"""Holds that lapse: release unpaid orders past their deadline."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import (
+    EXPIRED,
+    HELD,
+    Order,
+)
+from .common import (
+    _seats_freed,
+)
+
+
+def order_expire_holds(*, now=None) -> int:
+    """Release every unpaid hold older than its deadline; offer the seats to the waitlist."""
+
+    now = now or timezone.now()
+    expired = 0
+    conference_ids = set()
+    for order_id in Order.objects.filter(status=HELD, hold_expires_at__lt=now).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            order = Order.objects.select_for_update().get(pk=order_id)
+            # A webhook may have confirmed it while we looked.
+            if order.status != HELD:
+                continue
+            order.status = EXPIRED
+            order.save(update_fields=["status"])
+            expired += 1
+            conference_ids.add(order.conference_id)
+    for conference_id in conference_ids:
+        _seats_freed(conference_id)
+    return expired
