@@ -104,7 +104,12 @@ def seat_use(
         f"FROM {entry} w WHERE w.conference_id = %s AND w.status = %s "
         "AND w.offer_expires_at > %s AND w.id <> %s"
     )
-    offer_params = [conference_id, WaitlistEntry.OFFERED, timezone.now(), exclude_offer_id or 0]
+    offer_params = [
+        conference_id,
+        WaitlistEntry.Status.OFFERED,
+        timezone.now(),
+        exclude_offer_id or 0,
+    ]
 
     parts = [
         (f"SELECT 'held', 0, COUNT(*) FROM {attendee} a {holding}", holding_params),  # noqa: S608

@@ -21,13 +21,6 @@ from wagtail.fields import RichTextField
 from wagtail.models import Page
 from wagtail.search import index
 
-# Order statuses that occupy seats. An expired or cancelled order holds nothing.
-HELD = "held"
-PAID = "paid"
-EXPIRED = "expired"
-CANCELLED = "cancelled"
-SEAT_HOLDING_STATUSES = (HELD, PAID)
-
 # The registration form never offers more attendee forms than this, whatever staff set.
 MAX_ATTENDEES_PER_ORDER = 20
 
@@ -406,12 +399,13 @@ class AccessCode(models.Model):
 
 
 class Order(models.Model):
-    STATUSES = [
-        (HELD, "Awaiting payment"),
-        (PAID, "Confirmed"),
-        (EXPIRED, "Expired"),
-        (CANCELLED, "Cancelled"),
-    ]
+    class Status(models.TextChoices):
+        HELD = "held", "Awaiting payment"
+        PAID = "paid", "Confirmed"
+        EXPIRED = "expired", "Expired"
+        # Stored as "cancelled" since the first release; only the Python name and the label
+        # are US spelling, so no row has to be rewritten.
+        CANCELED = "cancelled", "Canceled"
 
     conference = models.ForeignKey(ConferencePage, on_delete=models.PROTECT, related_name="orders")
     code = models.CharField(max_length=12, unique=True, default=random_code)
@@ -419,7 +413,9 @@ class Order(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="conference_orders"
     )
     email = models.EmailField()
-    status = models.CharField(max_length=10, choices=STATUSES, default=HELD, db_index=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.HELD, db_index=True
+    )
     price_tier = models.CharField(max_length=12)
     discount_code = models.ForeignKey(
         DiscountCode, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
@@ -436,7 +432,8 @@ class Order(models.Model):
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     paid_at = models.DateTimeField(null=True, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The column keeps its first name, "cancelled_at"; the attribute is US spelling.
+    canceled_at = models.DateTimeField(null=True, blank=True, db_column="cancelled_at")
 
     class Meta:
         ordering = ["-created_at"]
@@ -454,14 +451,10 @@ class Order(models.Model):
     def __str__(self) -> str:
         return f"Order {self.code}"
 
-    @property
-    def holds_seats(self) -> bool:
-        return self.status in SEAT_HOLDING_STATUSES
-
     def hold_lapsed(self, at=None) -> bool:
         """An unpaid order past its hold: it can no longer be paid, only registered again."""
         return (
-            self.status == HELD
+            self.status == self.Status.HELD
             and self.hold_expires_at is not None
             and self.hold_expires_at <= (at or timezone.now())
         )
@@ -469,6 +462,10 @@ class Order(models.Model):
     @property
     def total_display(self) -> str:
         return format_cents(self.total_cents)
+
+
+# Order statuses that occupy seats. An expired or canceled order holds nothing.
+SEAT_HOLDING_STATUSES = (Order.Status.HELD, Order.Status.PAID)
 
 
 class Attendee(models.Model):
@@ -525,16 +522,15 @@ class BreakoutChoice(models.Model):
 
 
 class WaitlistEntry(models.Model):
-    WAITING = "waiting"
-    OFFERED = "offered"
-    ACCEPTED = "accepted"
-    LAPSED = "lapsed"
-    STATUSES = [
-        (WAITING, "Waiting"),
-        (OFFERED, "Offered"),
-        (ACCEPTED, "Accepted"),
-        (LAPSED, "Offer lapsed"),
-    ]
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        OFFERED = "offered", "Offered"
+        ACCEPTED = "accepted", "Accepted"
+        LAPSED = "lapsed", "Offer lapsed"
+
+    # conferences/tasks.py, changed on another branch, still reads WaitlistEntry.OFFERED;
+    # remove this alias once it reads WaitlistEntry.Status.OFFERED.
+    OFFERED = Status.OFFERED
 
     conference = models.ForeignKey(
         ConferencePage, on_delete=models.CASCADE, related_name="waitlist"
@@ -552,7 +548,9 @@ class WaitlistEntry(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conference_waitlist"
     )
     email = models.EmailField()
-    status = models.CharField(max_length=10, choices=STATUSES, default=WAITING, db_index=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.WAITING, db_index=True
+    )
     token = models.CharField(max_length=43, unique=True, default=secrets.token_urlsafe)
     created_at = models.DateTimeField(default=timezone.now)
     offered_at = models.DateTimeField(null=True, blank=True)
@@ -592,11 +590,21 @@ class SentMail(models.Model):
 
 
 class Refund(models.Model):
+    class Status(models.TextChoices):
+        # Ours: queued, or nothing to give back (the order was never charged through Stripe).
+        PENDING = "pending", "Pending"
+        NOTHING_TO_REFUND = "nothing-to-refund", "Nothing to refund"
+        # Stripe's own refund statuses, stored as Stripe reports them.
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+        REQUIRES_ACTION = "requires_action", "Requires action"
+
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
     amount_cents = models.PositiveIntegerField()
     reason = models.CharField(max_length=200, blank=True)
     stripe_refund_id = models.CharField(max_length=255, blank=True)
-    status = models.CharField(max_length=20, default="pending")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -11,7 +11,6 @@ from portal.cache import per_generation
 
 from . import capacity
 from .models import (
-    PAID,
     SEAT_HOLDING_STATUSES,
     AccessCode,
     Attendee,
@@ -188,8 +187,8 @@ def dashboard(conference: ConferencePage) -> dict:
     by_type = (
         TicketType.objects.filter(conference=conference)
         .annotate(
-            paid=Count("attendees", filter=Q(attendees__order__status=PAID)),
-            held=Count("attendees", filter=Q(attendees__order__status="held")),
+            paid=Count("attendees", filter=Q(attendees__order__status=Order.Status.PAID)),
+            held=Count("attendees", filter=Q(attendees__order__status=Order.Status.HELD)),
         )
         .order_by("sort_order", "pk")
     )
@@ -215,6 +214,8 @@ def dashboard(conference: ConferencePage) -> dict:
         "gross": format_cents(gross),
         "refunded": format_cents(refunded),
         "checked_in": Attendee.objects.filter(
-            order__conference=conference, order__status=PAID, checked_in_at__isnull=False
+            order__conference=conference,
+            order__status=Order.Status.PAID,
+            checked_in_at__isnull=False,
         ).count(),
     }

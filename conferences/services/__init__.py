@@ -5,12 +5,12 @@ refunds) with transaction.on_commit, so a task never sees a row that was rolled 
 
 Split by stage: `orders` (creating an order and taking its seats), `paying` (Checkout, a
 payment confirmed, seats retaken after a lapsed hold), `holds` (unpaid holds that lapse),
-`cancelling` (cancellation, refunds and the policy in words), `attendees` (substitution,
+`cancellation` (cancellation, refunds and the policy in words), `attendees` (substitution,
 check-in) and `waitlist`; `common` holds the errors and the helpers they share.
 """
 
 from .attendees import CheckIn, attendee_check_in, attendee_substitute
-from .cancelling import describe_refund_policy, order_cancel, order_refund_amount, refund_send
+from .cancellation import describe_refund_policy, order_cancel, order_refund_amount, refund_send
 from .common import (
     BUSY_MESSAGE,
     AttendeeSpec,

@@ -7,10 +7,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import (
-    PAID,
-    Attendee,
-)
+from ..models import Attendee, Order
 from .common import (
     RegistrationError,
 )
@@ -44,7 +41,7 @@ def attendee_substitute(
         order = attendee.order
         if order.owner_id != by_user.pk and not by_user.is_staff:
             raise PermissionError("Only the person who placed the order can change attendees.")
-        if order.status != PAID:
+        if order.status != Order.Status.PAID:
             raise RegistrationError("Only confirmed orders can change attendees.")
         if not order.conference.substitution_allowed(timezone.localdate()):
             raise RegistrationError("The deadline for substitutions has passed.")
@@ -82,7 +79,7 @@ def attendee_check_in(*, conference_id: int, ticket_code: str, by_user) -> Check
         )
         if attendee is None:
             raise RegistrationError(f"No ticket {code} for this conference.")
-        if attendee.order.status != PAID:
+        if attendee.order.status != Order.Status.PAID:
             raise RegistrationError(
                 f"{attendee.full_name}'s order is {attendee.order.get_status_display().lower()}."
             )

@@ -9,7 +9,6 @@ from django.db import OperationalError, transaction
 
 from .. import capacity
 from ..models import (
-    PAID,
     SEAT_HOLDING_STATUSES,
     AccessCode,
     Attendee,
@@ -145,7 +144,7 @@ def _sold_out_message(what: str, left: int) -> str:
 def _confirm(order: Order, *, now) -> None:
     from .. import tasks
 
-    order.status = PAID
+    order.status = Order.Status.PAID
     order.paid_at = now
     order.hold_expires_at = None
     order.save(update_fields=["status", "paid_at", "hold_expires_at"])

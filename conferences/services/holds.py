@@ -5,11 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import (
-    EXPIRED,
-    HELD,
-    Order,
-)
+from ..models import Order
 from .common import (
     _seats_freed,
 )
@@ -21,15 +17,15 @@ def order_expire_holds(*, now=None) -> int:
     now = now or timezone.now()
     expired = 0
     conference_ids = set()
-    for order_id in Order.objects.filter(status=HELD, hold_expires_at__lt=now).values_list(
-        "pk", flat=True
-    ):
+    for order_id in Order.objects.filter(
+        status=Order.Status.HELD, hold_expires_at__lt=now
+    ).values_list("pk", flat=True):
         with transaction.atomic():
             order = Order.objects.select_for_update().get(pk=order_id)
             # A webhook may have confirmed it while we looked.
-            if order.status != HELD:
+            if order.status != Order.Status.HELD:
                 continue
-            order.status = EXPIRED
+            order.status = Order.Status.EXPIRED
             order.save(update_fields=["status"])
             expired += 1
             conference_ids.add(order.conference_id)

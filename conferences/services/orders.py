@@ -12,8 +12,6 @@ from membership import access
 
 from .. import capacity, selectors
 from ..models import (
-    EXPIRED,
-    HELD,
     AccessCode,
     Attendee,
     BreakoutChoice,
@@ -87,7 +85,7 @@ def order_create(
         # Two checkouts by one account at once: the one_unpaid_order_per_owner constraint
         # let the first in and made this one wait for it, then refused it.
         existing = Order.objects.filter(
-            conference_id=conference_id, owner=owner, status=HELD
+            conference_id=conference_id, owner=owner, status=Order.Status.HELD
         ).first()
         if existing is None:
             raise
@@ -163,7 +161,7 @@ def _order_create_locked(
     offer = None
     if waitlist_token:
         offer = WaitlistEntry.objects.filter(
-            token=waitlist_token, user=owner, status=WaitlistEntry.OFFERED
+            token=waitlist_token, user=owner, status=WaitlistEntry.Status.OFFERED
         ).first()
         if offer is None or offer.offer_expires_at <= now:
             raise RegistrationError("This waitlist offer is no longer valid.")
@@ -296,7 +294,7 @@ def _order_create_locked(
         hidden=hidden_tickets,
     )
     if offer:
-        offer.status = WaitlistEntry.ACCEPTED
+        offer.status = WaitlistEntry.Status.ACCEPTED
         offer.save(update_fields=["status"])
     return order
 
@@ -304,12 +302,16 @@ def _order_create_locked(
 def _refuse_second_unpaid_order(*, conference_id: int, owner, now) -> None:
     """One unpaid order per account and conference. One whose hold has lapsed is released
     here (the hold job would do it within a minute), so its owner may register again."""
-    existing = Order.objects.filter(conference_id=conference_id, owner=owner, status=HELD).first()
+    existing = Order.objects.filter(
+        conference_id=conference_id, owner=owner, status=Order.Status.HELD
+    ).first()
     if existing is None:
         return
     if not existing.hold_lapsed(now):
         raise UnpaidOrderExists(existing)
-    if Order.objects.filter(pk=existing.pk, status=HELD).update(status=EXPIRED):
+    if Order.objects.filter(pk=existing.pk, status=Order.Status.HELD).update(
+        status=Order.Status.EXPIRED
+    ):
         _seats_freed(conference_id)
 
 

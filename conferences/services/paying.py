@@ -9,14 +9,7 @@ from django.utils import timezone
 from payments import gateway
 
 from .. import capacity
-from ..models import (
-    CANCELLED,
-    EXPIRED,
-    HELD,
-    PAID,
-    Order,
-    Session,
-)
+from ..models import Order, Session
 from .common import (
     HoldLapsed,
     RegistrationError,
@@ -36,11 +29,13 @@ def order_checkout_start(*, order: Order, success_url: str, cancel_url: str) -> 
     releases the seats) when its hold has run out: a lapsed hold is never paid for again,
     the owner registers afresh and the seats are counted again under the lock.
     """
-    if order.status != HELD:
+    if order.status != Order.Status.HELD:
         raise RegistrationError("This order is not waiting for payment.")
     if order.hold_lapsed():
         with transaction.atomic():
-            if Order.objects.filter(pk=order.pk, status=HELD).update(status=EXPIRED):
+            if Order.objects.filter(pk=order.pk, status=Order.Status.HELD).update(
+                status=Order.Status.EXPIRED
+            ):
                 _seats_freed(order.conference_id)
         raise HoldLapsed(
             "The seats of this order were held for "
@@ -74,8 +69,8 @@ def order_mark_paid(*, order_id: int, payment_intent_id: str = "", amount_cents:
     """Confirm an order whose payment Stripe reports complete. Safe to call any number of times.
 
     A payment that arrives after the hold expired takes the seats again if they are still free;
-    when they are gone, the order is cancelled and the whole payment refunded. A payment for an
-    order cancelled before it was paid is refunded in full.
+    when they are gone, the order is canceled and the whole payment refunded. A payment for an
+    order canceled before it was paid is refunded in full.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -83,17 +78,17 @@ def order_mark_paid(*, order_id: int, payment_intent_id: str = "", amount_cents:
         if payment_intent_id and not order.stripe_payment_intent_id:
             order.stripe_payment_intent_id = payment_intent_id
             order.save(update_fields=["stripe_payment_intent_id"])
-        if order.status == PAID:
+        if order.status == Order.Status.PAID:
             return order
-        if order.status == HELD:
+        if order.status == Order.Status.HELD:
             _confirm(order, now=now)
             return order
-        if order.status == CANCELLED:
+        if order.status == Order.Status.CANCELED:
             if not order.paid_at:
-                # Cancelled while the Checkout page was still open: give the money back.
+                # Canceled while the Checkout page was still open: give the money back.
                 order.paid_at = now
                 order.save(update_fields=["paid_at"])
-                _queue_refund(order, amount_cents=order.total_cents, reason="Paid after cancelling")
+                _queue_refund(order, amount_cents=order.total_cents, reason="Paid after canceling")
             return order
     # The hold lapsed before the money came: take the seats again under the locks.
     try:
@@ -102,9 +97,9 @@ def order_mark_paid(*, order_id: int, payment_intent_id: str = "", amount_cents:
     except RegistrationError:  # sold out, or a code's uses went to others meanwhile
         with transaction.atomic():
             order = Order.objects.select_for_update().get(pk=order_id)
-            order.status = CANCELLED
-            order.paid_at = order.cancelled_at = now
-            order.save(update_fields=["status", "paid_at", "cancelled_at"])
+            order.status = Order.Status.CANCELED
+            order.paid_at = order.canceled_at = now
+            order.save(update_fields=["status", "paid_at", "canceled_at"])
             _queue_refund(order, amount_cents=order.total_cents, reason="Paid after seats lapsed")
     return Order.objects.get(pk=order_id)
 

@@ -9,14 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import capacity
-from ..models import (
-    PAID,
-    Attendee,
-    BreakoutChoice,
-    Session,
-    TicketType,
-    WaitlistEntry,
-)
+from ..models import Attendee, BreakoutChoice, Order, Session, TicketType, WaitlistEntry
 from .common import (
     RegistrationError,
     SeatsAvailable,
@@ -43,7 +36,7 @@ def waitlist_join(*, ticket_type_id: int, user) -> WaitlistEntry:
         entry = WaitlistEntry.objects.filter(
             ticket_type=ticket_type,
             user=user,
-            status__in=[WaitlistEntry.WAITING, WaitlistEntry.OFFERED],
+            status__in=[WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED],
         ).first()
         if entry:
             return entry
@@ -70,7 +63,7 @@ def waitlist_join(*, ticket_type_id: int, user) -> WaitlistEntry:
             return WaitlistEntry.objects.get(
                 ticket_type=ticket_type,
                 user=user,
-                status__in=[WaitlistEntry.WAITING, WaitlistEntry.OFFERED],
+                status__in=[WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED],
             )
 
 
@@ -88,7 +81,7 @@ def waitlist_offer_seats(*, conference_id: int) -> list[WaitlistEntry]:
     with transaction.atomic():
         waiting = list(
             WaitlistEntry.objects.filter(
-                conference_id=conference_id, status=WaitlistEntry.WAITING
+                conference_id=conference_id, status=WaitlistEntry.Status.WAITING
             ).select_related("ticket_type", "session")
         )
         if not waiting:
@@ -116,7 +109,7 @@ def waitlist_offer_seats(*, conference_id: int) -> list[WaitlistEntry]:
                     continue
                 use.conference += 1
                 use.by_ticket_type[entry.ticket_type_id] = taken + 1
-            entry.status = WaitlistEntry.OFFERED
+            entry.status = WaitlistEntry.Status.OFFERED
             entry.offered_at = now
             entry.offer_expires_at = now + timedelta(hours=settings.CONFERENCE_OFFER_HOURS)
             entry.save(update_fields=["status", "offered_at", "offer_expires_at"])
@@ -137,7 +130,7 @@ def waitlist_join_breakout(*, attendee_id: int, session_id: int, by_user) -> Wai
         attendee = Attendee.objects.select_related("order", "ticket_type").get(pk=attendee_id)
         if attendee.order.owner_id != by_user.pk and not by_user.is_staff:
             raise PermissionError("Only the person who placed the order can do that.")
-        if attendee.order.status != PAID:
+        if attendee.order.status != Order.Status.PAID:
             raise RegistrationError("Only confirmed attendees can wait for a break-out.")
         session = Session.objects.get(
             pk=session_id, conference_id=attendee.order.conference_id, kind=Session.BREAKOUT
@@ -156,13 +149,13 @@ def waitlist_join_breakout(*, attendee_id: int, session_id: int, by_user) -> Wai
         entry, _ = WaitlistEntry.objects.get_or_create(
             session=session,
             attendee=attendee,
-            status__in=[WaitlistEntry.WAITING, WaitlistEntry.OFFERED],
+            status__in=[WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED],
             defaults={
                 "conference_id": session.conference_id,
                 "ticket_type": attendee.ticket_type,
                 "user": attendee.order.owner,
                 "email": attendee.order.email,
-                "status": WaitlistEntry.WAITING,
+                "status": WaitlistEntry.Status.WAITING,
             },
         )
     return entry
@@ -184,7 +177,11 @@ def attendee_take_breakout_offer(*, token: str, by_user) -> Attendee:
             .filter(token=token, user=by_user, session__isnull=False)
             .first()
         )
-        if entry is None or entry.status != WaitlistEntry.OFFERED or entry.offer_expires_at <= now:
+        if (
+            entry is None
+            or entry.status != WaitlistEntry.Status.OFFERED
+            or entry.offer_expires_at <= now
+        ):
             raise RegistrationError("This offer is no longer valid.")
         session, attendee = entry.session, entry.attendee
         capacity.lock_capacity(conference_id=entry.conference_id)
@@ -199,7 +196,7 @@ def attendee_take_breakout_offer(*, token: str, by_user) -> Attendee:
         BreakoutChoice.objects.create(
             attendee=attendee, session=session, slot_starts_at=session.starts_at
         )
-        entry.status = WaitlistEntry.ACCEPTED
+        entry.status = WaitlistEntry.Status.ACCEPTED
         entry.save(update_fields=["status"])
         transaction.on_commit(lambda: tasks.send_attendee_ticket.delay(attendee.pk))
         if freed:
@@ -213,10 +210,10 @@ def waitlist_lapse_offers(*, now=None) -> int:
     now = now or timezone.now()
     with transaction.atomic():
         lapsed = WaitlistEntry.objects.filter(
-            status=WaitlistEntry.OFFERED, offer_expires_at__lte=now
+            status=WaitlistEntry.Status.OFFERED, offer_expires_at__lte=now
         )
         conference_ids = set(lapsed.values_list("conference_id", flat=True))
-        count = lapsed.update(status=WaitlistEntry.LAPSED)
+        count = lapsed.update(status=WaitlistEntry.Status.LAPSED)
         for conference_id in conference_ids:
             _seats_freed(conference_id)
     return count

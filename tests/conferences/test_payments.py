@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from conferences import services
-from conferences.models import CANCELLED, PAID, Order
+from conferences.models import Order
 from conferences.services import AttendeeSpec
 from payments import services as payments_services
 from tests.factories import ConferencePageFactory, MemberFactory, TicketTypeFactory
@@ -81,12 +81,12 @@ def test_paid_checkout_confirms_the_order_once(
 
     order = Order.objects.get(pk=held_order.pk)
     assert order.paid_at == paid_at  # the repeats changed nothing
-    assert order.status == PAID
+    assert order.status == Order.Status.PAID
     assert order.stripe_payment_intent_id.startswith("pi_")
     assert order.total_cents == 2 * 49_500
 
 
-def test_cancelling_refunds_by_policy_through_stripe(
+def test_canceling_refunds_by_policy_through_stripe(
     held_order, stripe_standin, stripe_webhook, django_capture_on_commit_callbacks
 ):
     services.order_checkout_start(order=held_order, success_url=ORDER_URL, cancel_url=ORDER_URL)
@@ -106,7 +106,7 @@ def test_cancelling_refunds_by_policy_through_stripe(
     services.refund_send(refund_id=refund.pk)  # a retried task refunds nothing more
 
     refund.refresh_from_db()
-    assert held_order.__class__.objects.get(pk=held_order.pk).status == CANCELLED
+    assert held_order.__class__.objects.get(pk=held_order.pk).status == Order.Status.CANCELED
     assert refund.amount_cents == 49_500  # half of two tickets: the partial-refund window
     assert refund.stripe_refund_id.startswith("re_")
     refunds = stripe_standin.events("charge.refunded")

@@ -1,4 +1,4 @@
-"""Cancelling and refunds: what the policy gives back, and asking Stripe for it."""
+"""Cancellation and refunds: what the policy gives back, and asking Stripe for it."""
 
 from __future__ import annotations
 
@@ -7,14 +7,7 @@ from django.utils import timezone
 
 from payments import gateway
 
-from ..models import (
-    CANCELLED,
-    HELD,
-    PAID,
-    ConferencePage,
-    Order,
-    Refund,
-)
+from ..models import ConferencePage, Order, Refund
 from .common import (
     RegistrationError,
     _queue_refund,
@@ -23,7 +16,7 @@ from .common import (
 
 
 def order_refund_amount(*, order: Order, on=None) -> int:
-    """What the cancellation policy gives back if the order is cancelled on `on`."""
+    """What the cancellation policy gives back if the order is canceled on `on`."""
     on = on or timezone.localdate()
     paid = order.total_cents - order.refunded_cents
     return paid * order.conference.refund_percent(on) // 100
@@ -40,13 +33,13 @@ def order_cancel(*, order_id: int, by_user) -> Order:
         order = Order.objects.select_for_update().select_related("conference").get(pk=order_id)
         if order.owner_id != by_user.pk and not by_user.is_staff:
             raise PermissionError("Only the person who placed the order can cancel it.")
-        if order.status not in (HELD, PAID):
+        if order.status not in (Order.Status.HELD, Order.Status.PAID):
             raise RegistrationError("This order is already closed.")
-        was_paid = order.status == PAID
+        was_paid = order.status == Order.Status.PAID
         now = timezone.now()
-        order.status = CANCELLED
-        order.cancelled_at = now
-        order.save(update_fields=["status", "cancelled_at"])
+        order.status = Order.Status.CANCELED
+        order.canceled_at = now
+        order.save(update_fields=["status", "canceled_at"])
         if was_paid:
             amount = (
                 order.total_cents - order.refunded_cents
@@ -54,7 +47,7 @@ def order_cancel(*, order_id: int, by_user) -> Order:
                 else order_refund_amount(order=order)
             )
             if amount:
-                _queue_refund(order, amount_cents=amount, reason="Cancelled")
+                _queue_refund(order, amount_cents=amount, reason="Canceled")
         conference_id = order.conference_id
         _seats_freed(conference_id)
     return order
@@ -64,11 +57,11 @@ def refund_send(*, refund_id: int) -> Refund:
     """Ask Stripe for a queued refund. The idempotency key is the refund's id, so a retried
     task never refunds twice."""
     refund = Refund.objects.select_related("order").get(pk=refund_id)
-    if refund.status != "pending":
+    if refund.status != Refund.Status.PENDING:
         return refund
     if not refund.order.stripe_payment_intent_id:
         with transaction.atomic():
-            Refund.objects.filter(pk=refund.pk).update(status="nothing-to-refund")
+            Refund.objects.filter(pk=refund.pk).update(status=Refund.Status.NOTHING_TO_REFUND)
         return refund
     ref = gateway.refund_payment(
         payment_intent_id=refund.order.stripe_payment_intent_id,
@@ -78,7 +71,7 @@ def refund_send(*, refund_id: int) -> Refund:
     )
     with transaction.atomic():
         Refund.objects.filter(pk=refund.pk).update(
-            stripe_refund_id=ref.id, status=getattr(ref, "status", "succeeded") or "succeeded"
+            stripe_refund_id=ref.id, status=ref.status or Refund.Status.SUCCEEDED
         )
     refund.refresh_from_db()
     return refund
