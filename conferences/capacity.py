@@ -19,7 +19,7 @@ for the whole database, so the same code is safe there too; FOR UPDATE is simply
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -41,11 +41,87 @@ from .models import (
 
 @dataclass
 class SeatUse:
-    """Seats taken right now: on the conference, per ticket type, per break-out session."""
+    """Seats on the conference, per ticket type and per break-out session: those taken right
+    now (seat_use), or those a buyer or a waitlist offer wants."""
 
     conference: int = 0
     by_ticket_type: dict[int, int] = field(default_factory=dict)
     by_session: dict[int, int] = field(default_factory=dict)
+
+    def add(self, other: SeatUse) -> None:
+        """Count `other`'s seats as taken too (an offer just made, say)."""
+        self.conference += other.conference
+        for pk, n in other.by_ticket_type.items():
+            self.by_ticket_type[pk] = self.by_ticket_type.get(pk, 0) + n
+        for pk, n in other.by_session.items():
+            self.by_session[pk] = self.by_session.get(pk, 0) + n
+
+    def without(self, other: SeatUse) -> SeatUse:
+        """These counts less `other`'s seats, for the ticket types and sessions counted here:
+        a count made after an order was written, as if that order were not there yet."""
+        return SeatUse(
+            conference=self.conference - other.conference,
+            by_ticket_type={
+                pk: n - other.by_ticket_type.get(pk, 0) for pk, n in self.by_ticket_type.items()
+            },
+            by_session={pk: n - other.by_session.get(pk, 0) for pk, n in self.by_session.items()},
+        )
+
+
+@dataclass(frozen=True)
+class Shortage:
+    """Where wanted seats do not fit. `what` is "type:<pk>", "session:<pk>" or "conference"
+    (the sold-out memo's key), `name` says it in words, `left` is how many seats remain."""
+
+    what: str
+    name: str
+    left: int
+    ticket_type: TicketType | None = None
+
+    @property
+    def message(self) -> str:
+        if self.left == 0:
+            return f"{self.name} is sold out."
+        return f"{self.name} has only {self.left} seat{'s' if self.left != 1 else ''} left."
+
+
+def shortage(
+    *,
+    taken: SeatUse,
+    wanted: SeatUse,
+    conference_capacity: int,
+    ticket_types: Mapping[int, TicketType],
+    sessions: Mapping[int, Session],
+) -> Shortage | None:
+    """The first limit that `wanted` seats on top of `taken` would pass, or None when they fit.
+
+    The one fit check for everything that takes seats (a checkout, a late payment retaking
+    its seats, a waitlist offer): each ticket type with a capacity, then each break-out, then
+    the conference. `ticket_types` and `sessions` hold at least those `wanted` names; a ticket
+    type without a capacity has no limit of its own. Only meaningful on counts made under
+    lock_capacity.
+    """
+    for pk, n in wanted.by_ticket_type.items():
+        ticket_type = ticket_types[pk]
+        limit = ticket_type.capacity
+        used = taken.by_ticket_type.get(pk, 0)
+        if limit is not None and used + n > limit:
+            return Shortage(f"type:{pk}", ticket_type.name, max(0, limit - used), ticket_type)
+    for pk, n in wanted.by_session.items():
+        session = sessions[pk]
+        limit = session.capacity
+        used = taken.by_session.get(pk, 0)
+        # Only break-outs are chosen, and each has a capacity (a check constraint says so).
+        if limit is not None and used + n > limit:
+            return Shortage(
+                f"session:{pk}", f"The break-out “{session.title}”", max(0, limit - used)
+            )
+    # Seats for people already coming (a break-out swap) need no new seat at the conference,
+    # so a conference that staff made smaller than its crowd does not refuse them.
+    if wanted.conference and taken.conference + wanted.conference > conference_capacity:
+        left = max(0, conference_capacity - taken.conference)
+        return Shortage("conference", "The conference", left)
+    return None
 
 
 def set_lock_timeout() -> None:

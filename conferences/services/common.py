@@ -16,6 +16,7 @@ from ..models import (
     Order,
     Refund,
     TicketType,
+    format_cents,
 )
 
 
@@ -53,6 +54,19 @@ class UnpaidOrderExists(RegistrationError):
 
 class HoldLapsed(RegistrationError):
     """The order's hold ran out before it was paid; it cannot be paid any more."""
+
+
+class PaymentAmountMismatch(Exception):
+    """Stripe reports another amount paid than the order costs: nothing is confirmed, for
+    staff to look into (this is not a buyer's mistake, so it is no RegistrationError)."""
+
+    def __init__(self, order: Order, *, amount_cents: int):
+        super().__init__(
+            f"Stripe reports {format_cents(amount_cents)} paid for order {order.code}, which "
+            f"costs {format_cents(order.total_cents)}; the order was not confirmed."
+        )
+        self.order = order
+        self.amount_cents = amount_cents
 
 
 class SeatsAvailable(RegistrationError):
@@ -135,10 +149,19 @@ def _check_code_uses(
             )
 
 
-def _sold_out_message(what: str, left: int) -> str:
-    if left == 0:
-        return f"{what} is sold out."
-    return f"{what} has only {left} seat{'s' if left != 1 else ''} left."
+def _sold_out(short: capacity.Shortage, *, conference_id: int) -> SoldOut:
+    """The SoldOut to raise for a shortage counted under the seat lock. A thing with no seat
+    left at all is noted for a moment (capacity.remember_sold_out), so the buyers still
+    clicking are told without a count."""
+    what = "" if short.left else short.what
+    if what:
+        capacity.remember_sold_out(
+            conference_id=conference_id,
+            what=what,
+            message=short.message,
+            ticket_type_id=short.ticket_type.pk if short.ticket_type else None,
+        )
+    return SoldOut(short.message, ticket_type=short.ticket_type, what=what)
 
 
 def _confirm(order: Order, *, now) -> None:

@@ -1,10 +1,26 @@
-"""Creating an order: check the request, price it, write it, take the seats."""
+"""Creating an order: check and price it, write it, then take its seats under the seat lock.
+
+`order_create` runs three steps in one transaction, in this order, so that the conference's
+one seat lock (capacity.lock_capacity) is held only to count and commit:
+
+1. `_plan_order` reads and checks everything the order needs (the conference, each attendee's
+   ticket and break-outs, the codes, a waitlist offer) and prices every ticket. It takes no
+   lock and writes nothing, except to release the owner's own lapsed hold.
+2. `_write_order` writes the order, its attendees and their break-out choices, still without
+   the seat lock: inserting rows that point at the conference takes FOR KEY SHARE, which does
+   not conflict with the lock's FOR NO KEY UPDATE.
+3. `_take_seats_locked` takes the seat lock, counts once and raises when the seats do not fit
+   or a code would be used past its limit; raising rolls back all three steps.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
@@ -17,6 +33,7 @@ from ..models import (
     BreakoutChoice,
     DiscountCode,
     Order,
+    Session,
     TicketType,
     WaitlistEntry,
 )
@@ -31,14 +48,14 @@ from .common import (
     _confirm,
     _is_lock_timeout,
     _seats_freed,
-    _sold_out_message,
+    _sold_out,
 )
 
 
 def order_create(
     *,
     conference_id: int,
-    owner,
+    owner: User,
     attendees: list[AttendeeSpec],
     discount_code: str = "",
     access_code: str = "",
@@ -58,22 +75,10 @@ def order_create(
     if not attendees:
         raise RegistrationError("Add at least one attendee.")
     if not waitlist_token:
-        # Someone saw it sold out under the locks a moment ago: say so without a query.
-        known = capacity.recall_sold_out(
-            conference_id=conference_id,
-            ticket_type_ids={a.ticket_type_id for a in attendees},
-            session_ids={pk for a in attendees for pk in a.session_ids},
-        )
-        if known:
-            ticket_type_id = known.get("ticket_type_id")
-            raise SoldOut(
-                known["message"],
-                ticket_type=TicketType.objects.get(pk=ticket_type_id) if ticket_type_id else None,
-                what=known["what"],
-            )
+        _refuse_known_sold_out(conference_id=conference_id, attendees=attendees)
     try:
         with transaction.atomic():
-            order = _order_create_locked(
+            plan = _plan_order(
                 conference_id=conference_id,
                 owner=owner,
                 attendees=attendees,
@@ -81,6 +86,8 @@ def order_create(
                 access_code=access_code.strip().upper(),
                 waitlist_token=waitlist_token,
             )
+            order = _write_order(plan)
+            _take_seats_locked(plan, order)
     except IntegrityError as error:
         # Two checkouts by one account at once: the one_unpaid_order_per_owner constraint
         # let the first in and made this one wait for it, then refused it.
@@ -97,9 +104,67 @@ def order_create(
     return order
 
 
-def _order_create_locked(
-    *, conference_id, owner, attendees, discount_code, access_code, waitlist_token
-):
+def _refuse_known_sold_out(*, conference_id: int, attendees: list[AttendeeSpec]) -> None:
+    """Raise SoldOut when a checkout saw, under the lock a moment ago, that something this
+    order wants has no seat left (capacity.remember_sold_out); no query when nothing is noted.
+    A waitlist offer holds its own seat, so its buyer never comes here."""
+    known = capacity.recall_sold_out(
+        conference_id=conference_id,
+        ticket_type_ids={a.ticket_type_id for a in attendees},
+        session_ids={pk for a in attendees for pk in a.session_ids},
+    )
+    if known:
+        ticket_type_id = known.get("ticket_type_id")
+        raise SoldOut(
+            known["message"],
+            ticket_type=TicketType.objects.get(pk=ticket_type_id) if ticket_type_id else None,
+            what=known["what"],
+        )
+
+
+@dataclass
+class _PricedTicket:
+    spec: AttendeeSpec
+    ticket_type: TicketType
+    price_cents: int
+    discount_cents: int
+    discounted: bool  # the discount code applies (even when it takes nothing off)
+
+
+@dataclass
+class _OrderPlan:
+    """An order checked and priced by `_plan_order`, not yet written."""
+
+    conference_id: int
+    owner: User
+    now: datetime
+    tier: str
+    tickets: list[_PricedTicket]
+    ticket_types: dict[int, TicketType]  # the conference's active ticket types
+    breakouts: dict[int, Session]  # the conference's break-outs
+    discount: DiscountCode | None
+    discounted: int  # tickets the discount code applies to
+    access_pass: AccessCode | None  # None when it unlocks nothing this order buys
+    unlocked: set[int]  # ticket types the access code unlocks
+    hidden: int  # tickets of hidden ticket types
+    offer: WaitlistEntry | None
+    wanted: capacity.SeatUse  # the seats this order takes
+
+
+def _plan_order(
+    *,
+    conference_id: int,
+    owner: User,
+    attendees: list[AttendeeSpec],
+    discount_code: str,
+    access_code: str,
+    waitlist_token: str,
+) -> _OrderPlan:
+    """Check everything an order needs and price it; raise RegistrationError (or
+    UnpaidOrderExists) for the first thing wrong, in the order a buyer fixes them.
+
+    Takes no lock. Writes nothing, except that the owner's own lapsed hold is released.
+    """
     now = timezone.now()
     catalogue = selectors.checkout_catalogue(conference_id)
     if catalogue is None:
@@ -111,195 +176,47 @@ def _order_create_locked(
             f"One order can register at most {catalogue.max_attendees} attendees."
         )
     _refuse_second_unpaid_order(conference_id=conference_id, owner=owner, now=now)
-    ticket_types = catalogue.ticket_types
-    sessions = catalogue.breakouts
-    for spec in attendees:
-        ticket_type = ticket_types.get(spec.ticket_type_id)
-        if ticket_type is None:
-            raise RegistrationError("Choose a ticket type for every attendee.")
-        slots = set()
-        for session_id in spec.session_ids:
-            session = sessions.get(session_id)
-            if session is None or not ticket_type.allows_session(session):
-                raise RegistrationError(
-                    f"{spec.first_name}'s ticket does not include that break-out."
-                )
-            if session.starts_at in slots:
-                raise RegistrationError(
-                    f"{spec.first_name} can attend only one break-out per time slot."
-                )
-            slots.add(session.starts_at)
-
-    access_pass, unlocked = None, set()
-    if access_code:
-        access_pass = (
-            AccessCode.objects.filter(conference_id=conference_id, code=access_code)
-            .prefetch_related("ticket_types")
-            .first()
-        )
-        if access_pass is None or not access_pass.is_valid(now):
-            raise RegistrationError(f"The access code {access_code} is not valid.")
-        unlocked = {t.pk for t in access_pass.ticket_types.all()}
-    hidden_tickets = 0
-    for spec in attendees:
-        ticket_type = ticket_types[spec.ticket_type_id]
-        if ticket_type.requires_code:
-            if ticket_type.pk not in unlocked:
-                raise RegistrationError(f"The {ticket_type.name} ticket needs an access code.")
-            hidden_tickets += 1
-    if not hidden_tickets:
-        access_pass = None  # it unlocked nothing this order buys, so it uses nothing up
-
-    code = None
-    if discount_code:
-        code = DiscountCode.objects.filter(conference_id=conference_id, code=discount_code).first()
-        if code is None or (code.valid_from and now < code.valid_from):
-            raise RegistrationError(f"The discount code {discount_code} is not valid.")
-        if code.valid_until and now > code.valid_until:
-            raise RegistrationError(f"The discount code {discount_code} has expired.")
-
-    offer = None
-    if waitlist_token:
-        offer = WaitlistEntry.objects.filter(
-            token=waitlist_token, user=owner, status=WaitlistEntry.Status.OFFERED
-        ).first()
-        if offer is None or offer.offer_expires_at <= now:
-            raise RegistrationError("This waitlist offer is no longer valid.")
-
-    ticket_counts: dict[int, int] = {}
-    session_counts: dict[int, int] = {}
-    for spec in attendees:
-        ticket_counts[spec.ticket_type_id] = ticket_counts.get(spec.ticket_type_id, 0) + 1
-        for session_id in spec.session_ids:
-            session_counts[session_id] = session_counts.get(session_id, 0) + 1
-    limited_types = [pk for pk in ticket_counts if ticket_types[pk].capacity is not None]
-
-    def check(use: capacity.SeatUse) -> None:
-        for pk in limited_types:
-            ticket_type = ticket_types[pk]
-            if use.by_ticket_type.get(pk, 0) + ticket_counts[pk] > ticket_type.capacity:
-                left = max(0, ticket_type.capacity - use.by_ticket_type.get(pk, 0))
-                raise SoldOut(
-                    _sold_out_message(ticket_type.name, left),
-                    ticket_type=ticket_type,
-                    what="" if left else f"type:{pk}",
-                )
-        for pk, wanted in session_counts.items():
-            session = sessions[pk]
-            if use.by_session.get(pk, 0) + wanted > session.capacity:
-                left = max(0, session.capacity - use.by_session.get(pk, 0))
-                raise SoldOut(
-                    _sold_out_message(f"The break-out “{session.title}”", left),
-                    what="" if left else f"session:{pk}",
-                )
-        if use.conference + len(attendees) > conference_capacity:
-            left = max(0, conference_capacity - use.conference)
-            raise SoldOut(
-                _sold_out_message("The conference", left), what="" if left else "conference"
-            )
-
-    def check_and_note(use: capacity.SeatUse) -> None:
-        # A committed count that shows something full is a fact worth sharing for a moment,
-        # whether it was read before or under the locks (capacity.remember_sold_out).
-        try:
-            check(use)
-        except SoldOut as error:
-            if error.what:
-                capacity.remember_sold_out(
-                    conference_id=conference_id,
-                    what=error.what,
-                    message=str(error),
-                    ticket_type_id=error.ticket_type.pk if error.ticket_type else None,
-                )
-            raise
-
-    def count() -> capacity.SeatUse:
-        return capacity.seat_use(
-            conference_id=conference_id,
-            ticket_type_ids=limited_types,
-            session_ids=session_counts,
-            exclude_offer_id=offer.pk if offer else None,
-        )
-
+    ticket_types, breakouts = catalogue.ticket_types, catalogue.breakouts
+    _check_attendee_choices(attendees, ticket_types=ticket_types, breakouts=breakouts)
+    access_pass, unlocked, hidden = _access_code_for(
+        conference_id=conference_id,
+        code=access_code,
+        tickets=[ticket_types[spec.ticket_type_id] for spec in attendees],
+        now=now,
+    )
+    discount = _discount_code_for(conference_id=conference_id, code=discount_code, now=now)
+    offer = _waitlist_offer_for(token=waitlist_token, owner=owner, now=now)
     # Prices depend on membership, not on seats, so they are worked out before any lock.
     tier = access.price_tier(owner)
-    priced = []
-    discounted_tickets = 0
-    for spec in attendees:
-        ticket_type = ticket_types[spec.ticket_type_id]
-        price = ticket_type.price_cents(tier, now)
-        discount = 0
-        if code and _code_applies(code, ticket_type):
-            discount = code.discount_for(price)
-            discounted_tickets += 1
-        priced.append((spec, ticket_type, price, discount))
-    if code and not discounted_tickets:
-        raise RegistrationError(f"The code {code.code} does not apply to these tickets.")
-
-    # The order is written before the lock is taken, so that the lock is held only to count
-    # and commit; if the count then shows too many seats taken, raising rolls all of it back.
-    subtotal = sum(price for _, _, price, _ in priced)
-    discount_total = sum(discount for _, _, _, discount in priced)
-    order = Order.objects.create(
+    tickets = _price_tickets(
+        attendees, ticket_types=ticket_types, tier=tier, code=discount, now=now
+    )
+    discounted = sum(1 for t in tickets if t.discounted)
+    if discount and not discounted:
+        raise RegistrationError(f"The code {discount.code} does not apply to these tickets.")
+    return _OrderPlan(
         conference_id=conference_id,
         owner=owner,
-        email=owner.email,
-        price_tier=tier,
-        discount_code=code,
-        access_code=access_pass,
-        subtotal_cents=subtotal,
-        discount_cents=discount_total,
-        total_cents=subtotal - discount_total,
-        hold_expires_at=now + timedelta(minutes=settings.CONFERENCE_HOLD_MINUTES),
-    )
-    created = Attendee.objects.bulk_create(
-        Attendee(
-            order=order,
-            ticket_type=ticket_type,
-            first_name=spec.first_name.strip(),
-            last_name=spec.last_name.strip(),
-            email=spec.email.strip(),
-            practice=spec.practice.strip(),
-            dietary_needs=spec.dietary_needs.strip(),
-            accessibility_needs=spec.accessibility_needs.strip(),
-            price_cents=price,
-            discount_cents=discount,
-        )
-        for spec, ticket_type, price, discount in priced
-    )
-    BreakoutChoice.objects.bulk_create(
-        BreakoutChoice(attendee=attendee, session=s, slot_starts_at=s.starts_at)
-        for attendee, (spec, *_) in zip(created, priced, strict=True)
-        for s in (sessions[pk] for pk in spec.session_ids)
-    )
-    if order.total_cents == 0:
-        _confirm(order, now=now)
-
-    # From here to the commit others wait on the lock: one statement to count, then commit.
-    conference_capacity = capacity.lock_capacity(conference_id=conference_id)
-    use = count()
-    # The count includes this order's own seats; check as if they were not there yet.
-    use.conference -= len(attendees)
-    for pk in use.by_ticket_type:
-        use.by_ticket_type[pk] -= ticket_counts[pk]
-    for pk in use.by_session:
-        use.by_session[pk] -= session_counts[pk]
-    check_and_note(use)
-    _check_code_uses(
-        order=order,
-        discount=code,
-        discounted=discounted_tickets,
+        now=now,
+        tier=tier,
+        tickets=tickets,
+        ticket_types=ticket_types,
+        breakouts=breakouts,
+        discount=discount,
+        discounted=discounted,
         access_pass=access_pass,
         unlocked=unlocked,
-        hidden=hidden_tickets,
+        hidden=hidden,
+        offer=offer,
+        wanted=capacity.SeatUse(
+            conference=len(attendees),
+            by_ticket_type=dict(Counter(spec.ticket_type_id for spec in attendees)),
+            by_session=dict(Counter(pk for spec in attendees for pk in spec.session_ids)),
+        ),
     )
-    if offer:
-        offer.status = WaitlistEntry.Status.ACCEPTED
-        offer.save(update_fields=["status"])
-    return order
 
 
-def _refuse_second_unpaid_order(*, conference_id: int, owner, now) -> None:
+def _refuse_second_unpaid_order(*, conference_id: int, owner: User, now: datetime) -> None:
     """One unpaid order per account and conference. One whose hold has lapsed is released
     here (the hold job would do it within a minute), so its owner may register again."""
     existing = Order.objects.filter(
@@ -315,6 +232,190 @@ def _refuse_second_unpaid_order(*, conference_id: int, owner, now) -> None:
         _seats_freed(conference_id)
 
 
+def _check_attendee_choices(
+    attendees: list[AttendeeSpec],
+    *,
+    ticket_types: dict[int, TicketType],
+    breakouts: dict[int, Session],
+) -> None:
+    """Every attendee has an active ticket type of this conference, and break-outs that the
+    ticket includes, at most one per time slot."""
+    for spec in attendees:
+        ticket_type = ticket_types.get(spec.ticket_type_id)
+        if ticket_type is None:
+            raise RegistrationError("Choose a ticket type for every attendee.")
+        slots = set()
+        for session_id in spec.session_ids:
+            session = breakouts.get(session_id)
+            if session is None or not ticket_type.allows_session(session):
+                raise RegistrationError(
+                    f"{spec.first_name}'s ticket does not include that break-out."
+                )
+            if session.starts_at in slots:
+                raise RegistrationError(
+                    f"{spec.first_name} can attend only one break-out per time slot."
+                )
+            slots.add(session.starts_at)
+
+
+def _access_code_for(
+    *, conference_id: int, code: str, tickets: list[TicketType], now: datetime
+) -> tuple[AccessCode | None, set[int], int]:
+    """The access code, the ticket types it unlocks and how many hidden tickets it covers.
+
+    Every hidden ticket needs a valid code that unlocks its type. Its uses are counted later,
+    under the seat lock; a code that unlocks nothing this order buys comes back as None, so
+    it uses nothing up.
+    """
+    access_pass, unlocked = None, set()
+    if code:
+        access_pass = (
+            AccessCode.objects.filter(conference_id=conference_id, code=code)
+            .prefetch_related("ticket_types")
+            .first()
+        )
+        if access_pass is None or not access_pass.is_valid(now):
+            raise RegistrationError(f"The access code {code} is not valid.")
+        unlocked = {t.pk for t in access_pass.ticket_types.all()}
+    hidden = 0
+    for ticket_type in tickets:
+        if ticket_type.requires_code:
+            if ticket_type.pk not in unlocked:
+                raise RegistrationError(f"The {ticket_type.name} ticket needs an access code.")
+            hidden += 1
+    return (access_pass if hidden else None), unlocked, hidden
+
+
+def _discount_code_for(*, conference_id: int, code: str, now: datetime) -> DiscountCode | None:
+    """The discount code when one is given and valid now; its uses are counted under the lock."""
+    if not code:
+        return None
+    discount = DiscountCode.objects.filter(conference_id=conference_id, code=code).first()
+    if discount is None or (discount.valid_from and now < discount.valid_from):
+        raise RegistrationError(f"The discount code {code} is not valid.")
+    if discount.valid_until and now > discount.valid_until:
+        raise RegistrationError(f"The discount code {code} has expired.")
+    return discount
+
+
+def _waitlist_offer_for(*, token: str, owner: User, now: datetime) -> WaitlistEntry | None:
+    """The owner's open waitlist offer for this token, whose held seat this order takes."""
+    if not token:
+        return None
+    offer = WaitlistEntry.objects.filter(
+        token=token, user=owner, status=WaitlistEntry.Status.OFFERED
+    ).first()
+    if offer is None or offer.offer_expires_at is None or offer.offer_expires_at <= now:
+        raise RegistrationError("This waitlist offer is no longer valid.")
+    return offer
+
+
+def _price_tickets(
+    attendees: list[AttendeeSpec],
+    *,
+    ticket_types: dict[int, TicketType],
+    tier: str,
+    code: DiscountCode | None,
+    now: datetime,
+) -> list[_PricedTicket]:
+    """Each attendee's ticket at the tier's price now, less the discount where it applies."""
+    tickets = []
+    for spec in attendees:
+        ticket_type = ticket_types[spec.ticket_type_id]
+        price = ticket_type.price_cents(tier, now)
+        applies = bool(code and _code_applies(code, ticket_type))
+        discount = code.discount_for(price) if code and applies else 0
+        tickets.append(_PricedTicket(spec, ticket_type, price, discount, applies))
+    return tickets
+
+
 def _code_applies(code: DiscountCode, ticket_type: TicketType) -> bool:
     allowed = {t.pk for t in code.ticket_types.all()}
     return not allowed or ticket_type.pk in allowed
+
+
+def _write_order(plan: _OrderPlan) -> Order:
+    """Write the order, its attendees and their break-out choices, holding seats for
+    CONFERENCE_HOLD_MINUTES; an order that costs nothing is confirmed (its mail waits for the
+    commit).
+
+    Runs before the seat lock is taken, so that the lock is held only to count and commit;
+    if the count then shows too many seats taken, raising rolls all of this back.
+    """
+    subtotal = sum(t.price_cents for t in plan.tickets)
+    discount_total = sum(t.discount_cents for t in plan.tickets)
+    order = Order.objects.create(
+        conference_id=plan.conference_id,
+        owner=plan.owner,
+        email=plan.owner.email,
+        price_tier=plan.tier,
+        discount_code=plan.discount,
+        access_code=plan.access_pass,
+        subtotal_cents=subtotal,
+        discount_cents=discount_total,
+        total_cents=subtotal - discount_total,
+        hold_expires_at=plan.now + timedelta(minutes=settings.CONFERENCE_HOLD_MINUTES),
+    )
+    created = Attendee.objects.bulk_create(
+        Attendee(
+            order=order,
+            ticket_type=t.ticket_type,
+            first_name=t.spec.first_name.strip(),
+            last_name=t.spec.last_name.strip(),
+            email=t.spec.email.strip(),
+            practice=t.spec.practice.strip(),
+            dietary_needs=t.spec.dietary_needs.strip(),
+            accessibility_needs=t.spec.accessibility_needs.strip(),
+            price_cents=t.price_cents,
+            discount_cents=t.discount_cents,
+        )
+        for t in plan.tickets
+    )
+    BreakoutChoice.objects.bulk_create(
+        BreakoutChoice(attendee=attendee, session=session, slot_starts_at=session.starts_at)
+        for attendee, ticket in zip(created, plan.tickets, strict=True)
+        for session in (plan.breakouts[pk] for pk in ticket.spec.session_ids)
+    )
+    if order.total_cents == 0:
+        _confirm(order, now=plan.now)
+    return order
+
+
+def _take_seats_locked(plan: _OrderPlan, order: Order) -> None:
+    """Take the conference's seat lock, then count once and raise SoldOut when the order's
+    seats do not fit (noting what has no seat left at all, for the buyers behind), or
+    RegistrationError when a code would pass its uses. The waitlist offer it used is accepted.
+
+    From the lock to the commit the other buyers wait, so this does one count and little else.
+    """
+    wanted = plan.wanted
+    conference_capacity = capacity.lock_capacity(conference_id=plan.conference_id)
+    taken = capacity.seat_use(
+        conference_id=plan.conference_id,
+        ticket_type_ids=[
+            pk for pk in wanted.by_ticket_type if plan.ticket_types[pk].capacity is not None
+        ],
+        session_ids=wanted.by_session,
+        exclude_offer_id=plan.offer.pk if plan.offer else None,
+    )
+    # The count includes this order's own seats; check as if they were not there yet.
+    short = capacity.shortage(
+        taken=taken.without(wanted),
+        wanted=wanted,
+        conference_capacity=conference_capacity,
+        ticket_types=plan.ticket_types,
+        sessions=plan.breakouts,
+    )
+    if short:
+        raise _sold_out(short, conference_id=plan.conference_id)
+    _check_code_uses(
+        order=order,
+        discount=plan.discount,
+        discounted=plan.discounted,
+        access_pass=plan.access_pass,
+        unlocked=plan.unlocked,
+        hidden=plan.hidden,
+    )
+    if plan.offer:
+        plan.offer.status = WaitlistEntry.Status.ACCEPTED
+        plan.offer.save(update_fields=["status"])

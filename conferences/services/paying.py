@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
+from datetime import datetime
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -12,6 +16,7 @@ from .. import capacity
 from ..models import Order, Session
 from .common import (
     HoldLapsed,
+    PaymentAmountMismatch,
     RegistrationError,
     SoldOut,
     _check_code_uses,
@@ -19,6 +24,8 @@ from .common import (
     _queue_refund,
     _seats_freed,
 )
+
+log = logging.getLogger(__name__)
 
 
 def order_checkout_start(*, order: Order, success_url: str, cancel_url: str) -> str:
@@ -65,16 +72,22 @@ def order_checkout_start(*, order: Order, success_url: str, cancel_url: str) -> 
     return ref.url
 
 
-def order_mark_paid(*, order_id: int, payment_intent_id: str = "", amount_cents: int | None = None):
+def order_mark_paid(
+    *, order_id: int, payment_intent_id: str = "", amount_cents: int | None = None
+) -> Order:
     """Confirm an order whose payment Stripe reports complete. Safe to call any number of times.
 
     A payment that arrives after the hold expired takes the seats again if they are still free;
     when they are gone, the order is canceled and the whole payment refunded. A payment for an
-    order canceled before it was paid is refunded in full.
+    order canceled before it was paid is refunded in full. `amount_cents`, when given, is what
+    Stripe says was paid: any other amount than the order's total raises PaymentAmountMismatch
+    and changes nothing.
     """
     now = timezone.now()
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
+        if amount_cents is not None and amount_cents != order.total_cents:
+            raise PaymentAmountMismatch(order, amount_cents=amount_cents)
         if payment_intent_id and not order.stripe_payment_intent_id:
             order.stripe_payment_intent_id = payment_intent_id
             order.save(update_fields=["stripe_payment_intent_id"])
@@ -104,25 +117,35 @@ def order_mark_paid(*, order_id: int, payment_intent_id: str = "", amount_cents:
     return Order.objects.get(pk=order_id)
 
 
-def _retake_seats(*, order_id: int, now) -> None:
+def _retake_seats(*, order_id: int, now: datetime) -> None:
+    """Confirm an order whose hold lapsed before its payment came, if its seats still fit
+    (counted under the seat lock) and its codes still have uses; raise SoldOut or
+    RegistrationError otherwise. The order holds no seat while it is expired, so the count
+    does not include its own."""
     order = Order.objects.get(pk=order_id)
     attendees = list(order.attendees.select_related("ticket_type").prefetch_related("choices"))
-    type_ids = {a.ticket_type_id for a in attendees if a.ticket_type.capacity is not None}
+    ticket_types = {a.ticket_type_id: a.ticket_type for a in attendees}
     session_ids = {c.session_id for a in attendees for c in a.choices.all()}
+    wanted = capacity.SeatUse(
+        conference=len(attendees),
+        by_ticket_type=dict(Counter(a.ticket_type_id for a in attendees)),
+        by_session=dict(Counter(c.session_id for a in attendees for c in a.choices.all())),
+    )
     seats = capacity.lock_capacity(conference_id=order.conference_id)
     use = capacity.seat_use(
-        conference_id=order.conference_id, ticket_type_ids=type_ids, session_ids=session_ids
+        conference_id=order.conference_id,
+        ticket_type_ids=[pk for pk, t in ticket_types.items() if t.capacity is not None],
+        session_ids=session_ids,
     )
-    if use.conference + len(attendees) > seats:
-        raise SoldOut("The conference is sold out.")
-    for ticket_type in {a.ticket_type for a in attendees if a.ticket_type_id in type_ids}:
-        wanted = sum(1 for a in attendees if a.ticket_type_id == ticket_type.pk)
-        if use.by_ticket_type.get(ticket_type.pk, 0) + wanted > ticket_type.capacity:
-            raise SoldOut(f"{ticket_type.name} is sold out.")
-    for session in Session.objects.filter(pk__in=session_ids):
-        wanted = sum(1 for a in attendees for c in a.choices.all() if c.session_id == session.pk)
-        if use.by_session.get(session.pk, 0) + wanted > session.capacity:
-            raise SoldOut(f"{session.title} is sold out.")
+    short = capacity.shortage(
+        taken=use,
+        wanted=wanted,
+        conference_capacity=seats,
+        ticket_types=ticket_types,
+        sessions=Session.objects.in_bulk(session_ids),
+    )
+    if short:
+        raise SoldOut(short.message)
     order = (
         Order.objects.select_for_update(of=("self",))
         .select_related("discount_code", "access_code")
@@ -141,7 +164,7 @@ def _retake_seats(*, order_id: int, now) -> None:
     _confirm(order, now=now)
 
 
-def order_checkout_completed(session) -> None:
+def order_checkout_completed(session: gateway.CheckoutSessionData) -> None:
     """The gateway's handler for Checkout Sessions of kind "conference_order".
 
     `session` is the gateway's CheckoutSessionData, re-read from Stripe. Only a complete,
@@ -152,8 +175,14 @@ def order_checkout_completed(session) -> None:
         "no_payment_required",
     ):
         return
-    order_mark_paid(
-        order_id=int(session.metadata["order_id"]),
-        payment_intent_id=session.payment_intent or "",
-        amount_cents=session.amount_total,
-    )
+    try:
+        order_mark_paid(
+            order_id=int(session.metadata["order_id"]),
+            payment_intent_id=session.payment_intent or "",
+            amount_cents=session.amount_total,
+        )
+    except PaymentAmountMismatch as error:
+        # Not confirmed. Raising lets payments record the error on the stored event, retry
+        # it and then park it as failed, listed for staff with its error.
+        log.error("Checkout Session %s not applied: %s", session.id, error)
+        raise

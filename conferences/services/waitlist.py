@@ -16,7 +16,6 @@ from .common import (
     SoldOut,
     _busy_as_registration_error,
     _seats_freed,
-    _sold_out_message,
 )
 
 
@@ -41,13 +40,18 @@ def waitlist_join(*, ticket_type_id: int, user) -> WaitlistEntry:
         if entry:
             return entry
         seats = capacity.lock_capacity(conference_id=ticket_type.conference_id)
-        limited = ticket_type.capacity is not None
         use = capacity.seat_use(
             conference_id=ticket_type.conference_id,
-            ticket_type_ids=[ticket_type.pk] if limited else [],
+            ticket_type_ids=[ticket_type.pk] if ticket_type.capacity is not None else [],
         )
-        type_full = limited and use.by_ticket_type[ticket_type.pk] >= ticket_type.capacity
-        if use.conference < seats and not type_full:
+        one_seat = capacity.SeatUse(conference=1, by_ticket_type={ticket_type.pk: 1})
+        if not capacity.shortage(
+            taken=use,
+            wanted=one_seat,
+            conference_capacity=seats,
+            ticket_types={ticket_type.pk: ticket_type},
+            sessions={},
+        ):
             raise SeatsAvailable(
                 f"{ticket_type.name} tickets are still available: register to take one."
             )
@@ -97,18 +101,16 @@ def waitlist_offer_seats(*, conference_id: int) -> list[WaitlistEntry]:
             conference_id=conference_id, ticket_type_ids=type_ids, session_ids=session_ids
         )
         for entry in waiting:
-            if entry.session_id:
-                taken = use.by_session.get(entry.session_id, 0)
-                if taken >= entry.session.capacity:
-                    continue
-                use.by_session[entry.session_id] = taken + 1
-            else:
-                limit = entry.ticket_type.capacity
-                taken = use.by_ticket_type.get(entry.ticket_type_id, 0)
-                if use.conference >= seats or (limit is not None and taken >= limit):
-                    continue
-                use.conference += 1
-                use.by_ticket_type[entry.ticket_type_id] = taken + 1
+            wanted = _seat_an_offer_holds(entry)
+            if capacity.shortage(
+                taken=use,
+                wanted=wanted,
+                conference_capacity=seats,
+                ticket_types={entry.ticket_type_id: entry.ticket_type},
+                sessions={entry.session.pk: entry.session} if entry.session else {},
+            ):
+                continue
+            use.add(wanted)
             entry.status = WaitlistEntry.Status.OFFERED
             entry.offered_at = now
             entry.offer_expires_at = now + timedelta(hours=settings.CONFERENCE_OFFER_HOURS)
@@ -116,6 +118,14 @@ def waitlist_offer_seats(*, conference_id: int) -> list[WaitlistEntry]:
             offered.append(entry)
             transaction.on_commit(lambda pk=entry.pk: tasks.send_waitlist_offer.delay(pk))
     return offered
+
+
+def _seat_an_offer_holds(entry: WaitlistEntry) -> capacity.SeatUse:
+    """A break-out entry's offer holds one seat in that break-out (its attendee already has
+    a seat at the conference); a ticket entry's, one at the conference and of its type."""
+    if entry.session_id:
+        return capacity.SeatUse(by_session={entry.session_id: 1})
+    return capacity.SeatUse(conference=1, by_ticket_type={entry.ticket_type_id: 1})
 
 
 def waitlist_join_breakout(*, attendee_id: int, session_id: int, by_user) -> WaitlistEntry:
@@ -139,9 +149,15 @@ def waitlist_join_breakout(*, attendee_id: int, session_id: int, by_user) -> Wai
             raise RegistrationError(f"{attendee.first_name}'s ticket does not include it.")
         if attendee.choices.filter(session=session).exists():
             raise RegistrationError(f"{attendee.first_name} already has a seat there.")
-        capacity.lock_capacity(conference_id=session.conference_id)
+        seats = capacity.lock_capacity(conference_id=session.conference_id)
         use = capacity.seat_use(conference_id=session.conference_id, session_ids=[session.pk])
-        if use.by_session[session.pk] < session.capacity:
+        if not capacity.shortage(
+            taken=use,
+            wanted=capacity.SeatUse(by_session={session.pk: 1}),
+            conference_capacity=seats,
+            ticket_types={},
+            sessions={session.pk: session},
+        ):
             raise SeatsAvailable(
                 f"The break-out “{session.title}” still has seats; its waitlist is only for "
                 "when it is full."
@@ -184,12 +200,19 @@ def attendee_take_breakout_offer(*, token: str, by_user) -> Attendee:
         ):
             raise RegistrationError("This offer is no longer valid.")
         session, attendee = entry.session, entry.attendee
-        capacity.lock_capacity(conference_id=entry.conference_id)
+        seats = capacity.lock_capacity(conference_id=entry.conference_id)
         use = capacity.seat_use(
             conference_id=entry.conference_id, session_ids=[session.pk], exclude_offer_id=entry.pk
         )
-        if use.by_session.get(session.pk, 0) >= session.capacity:
-            raise SoldOut(_sold_out_message(f"The break-out “{session.title}”", 0))
+        short = capacity.shortage(
+            taken=use,
+            wanted=capacity.SeatUse(by_session={session.pk: 1}),
+            conference_capacity=seats,
+            ticket_types={},
+            sessions={session.pk: session},
+        )
+        if short:
+            raise SoldOut(short.message)
         gave_up = attendee.choices.filter(slot_starts_at=session.starts_at)
         freed = gave_up.exists()
         gave_up.delete()
