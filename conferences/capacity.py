@@ -11,7 +11,7 @@ trips without letting anyone through sooner. A short lock timeout turns a pile-u
 The lock is FOR NO KEY UPDATE, which does not conflict with the FOR KEY SHARE locks that
 inserting an order (a foreign key to the conference) takes, so a checkout can write its order
 before it queues for the lock, and hold the lock only to count and commit (see
-services.order_create).
+services/orders.py). Whether wanted seats fit is decided in one place, `shortage`.
 
 On SQLite the settings open every transaction with BEGIN IMMEDIATE, which serialises writers
 for the whole database, so the same code is safe there too; FOR UPDATE is simply dropped.
@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -37,6 +39,9 @@ from .models import (
     TicketType,
     WaitlistEntry,
 )
+
+# A parameter of seat_use's statement.
+Param = int | str | datetime
 
 
 @dataclass
@@ -140,11 +145,12 @@ def lock_capacity(*, conference_id: int) -> int:
     set_lock_timeout()
     # of=("self",) locks the conference's own row only, not Wagtail's page row, so editors
     # saving the page never queue behind buyers.
-    return (
+    seats: int = (
         ConferencePage.objects.select_for_update(of=("self",), no_key=True)
         .values_list("capacity", flat=True)
         .get(pk=conference_id)
     )
+    return seats
 
 
 def seat_use(
@@ -175,19 +181,19 @@ def seat_use(
     holding = (
         f"JOIN {order} o ON o.id = a.order_id WHERE o.conference_id = %s AND o.status IN (%s, %s)"
     )
-    holding_params = [conference_id, *SEAT_HOLDING_STATUSES]
+    holding_params: list[Param] = [conference_id, *SEAT_HOLDING_STATUSES]
     offers = (
         f"FROM {entry} w WHERE w.conference_id = %s AND w.status = %s "
         "AND w.offer_expires_at > %s AND w.id <> %s"
     )
-    offer_params = [
+    offer_params: list[Param] = [
         conference_id,
         WaitlistEntry.Status.OFFERED,
         timezone.now(),
         exclude_offer_id or 0,
     ]
 
-    parts = [
+    parts: list[tuple[str, list[Param]]] = [
         (f"SELECT 'held', 0, COUNT(*) FROM {attendee} a {holding}", holding_params),  # noqa: S608
         (f"SELECT 'offered', 0, COUNT(*) {offers} AND w.session_id IS NULL", offer_params),
     ]
@@ -269,14 +275,14 @@ def remember_sold_out(
 
 def recall_sold_out(
     *, conference_id: int, ticket_type_ids: Iterable[int], session_ids: Iterable[int]
-) -> dict | None:
+) -> dict[str, Any] | None:
     """The first noted sold-out among the conference, these ticket types and sessions."""
     whats = ["conference"]
     whats += [f"type:{pk}" for pk in sorted(ticket_type_ids)]
     whats += [f"session:{pk}" for pk in sorted(session_ids)]
     found = cache.get_many([_memo_key(conference_id, w) for w in whats])
     for what in whats:
-        note = found.get(_memo_key(conference_id, what))
+        note: dict[str, Any] | None = found.get(_memo_key(conference_id, what))
         if note:
             return note
     return None

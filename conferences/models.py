@@ -146,7 +146,7 @@ class ConferencePage(Page):
         ]
 
     def get_context(self, request, *args, **kwargs):
-        from . import selectors
+        from . import selectors  # local: conferences.selectors imports this module
 
         context = super().get_context(request, *args, **kwargs)
         context.update(selectors.conference_page_context(conference=self, user=request.user))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import Count, Q, Sum
 
@@ -27,10 +28,10 @@ class Catalogue:
     """What a checkout needs to know about a conference before it takes the seat lock."""
 
     registration_open: bool
-    end_date: object
+    end_date: date
     max_attendees: int
-    ticket_types: dict  # id -> active TicketType
-    breakouts: dict  # id -> break-out Session
+    ticket_types: dict[int, TicketType]  # id -> active TicketType
+    breakouts: dict[int, Session]  # id -> break-out Session
 
 
 def checkout_catalogue(conference_id: int) -> Catalogue | None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import Attendee, Order
+from ..models import Attendee, Order, random_code
 from .common import (
     RegistrationError,
 )
@@ -16,7 +17,7 @@ from .common import (
 def attendee_substitute(
     *,
     attendee_id: int,
-    by_user,
+    by_user: User,
     first_name: str,
     last_name: str,
     email: str,
@@ -29,8 +30,8 @@ def attendee_substitute(
     The seat, ticket type and break-outs stay; the ticket code changes so the old QR code no
     longer admits anyone, and the new attendee gets their own confirmation.
     """
+    # local: conferences.tasks imports the services at module level
     from .. import tasks
-    from ..models import random_code
 
     with transaction.atomic():
         attendee = (
@@ -64,7 +65,7 @@ class CheckIn:
     already: bool
 
 
-def attendee_check_in(*, conference_id: int, ticket_code: str, by_user) -> CheckIn:
+def attendee_check_in(*, conference_id: int, ticket_code: str, by_user: User) -> CheckIn:
     """Mark a confirmed attendee as arrived; reports when they were already checked in.
 
     Raises RegistrationError for an unknown code or an order that is not confirmed.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,14 +18,14 @@ from .common import (
 )
 
 
-def order_refund_amount(*, order: Order, on=None) -> int:
+def order_refund_amount(*, order: Order, on: date | None = None) -> int:
     """What the cancellation policy gives back if the order is canceled on `on`."""
     on = on or timezone.localdate()
     paid = order.total_cents - order.refunded_cents
     return paid * order.conference.refund_percent(on) // 100
 
 
-def order_cancel(*, order_id: int, by_user) -> Order:
+def order_cancel(*, order_id: int, by_user: User) -> Order:
     """Cancel an order, refund what the policy allows and offer its seats to the waitlist.
 
     The owner may cancel their own order; staff any order (and staff always refund in full).

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import OperationalError, transaction
 
@@ -95,7 +97,7 @@ def _is_lock_timeout(error: OperationalError) -> bool:
 
 
 @contextmanager
-def _busy_as_registration_error():
+def _busy_as_registration_error() -> Iterator[None]:
     """A seat lock that stays taken becomes RegistrationBusy, for the page to say so."""
     try:
         yield
@@ -164,7 +166,8 @@ def _sold_out(short: capacity.Shortage, *, conference_id: int) -> SoldOut:
     return SoldOut(short.message, ticket_type=short.ticket_type, what=what)
 
 
-def _confirm(order: Order, *, now) -> None:
+def _confirm(order: Order, *, now: datetime) -> None:
+    # local: conferences.tasks imports the services at module level
     from .. import tasks
 
     order.status = Order.Status.PAID
@@ -176,6 +179,7 @@ def _confirm(order: Order, *, now) -> None:
 
 def _seats_freed(conference_id: int) -> None:
     """After the commit: forget "sold out" notes and offer the seats to the waitlist."""
+    # local: conferences.tasks imports the services at module level
     from .. import tasks
 
     def after() -> None:
@@ -186,6 +190,7 @@ def _seats_freed(conference_id: int) -> None:
 
 
 def _queue_refund(order: Order, *, amount_cents: int, reason: str) -> Refund:
+    # local: conferences.tasks imports the services at module level
     from .. import tasks
 
     refund = Refund.objects.create(order=order, amount_cents=amount_cents, reason=reason)

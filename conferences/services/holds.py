@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -11,7 +13,7 @@ from .common import (
 )
 
 
-def order_expire_holds(*, now=None) -> int:
+def order_expire_holds(*, now: datetime | None = None) -> int:
     """Release every unpaid hold older than its deadline; offer the seats to the waitlist."""
 
     now = now or timezone.now()

@@ -49,7 +49,7 @@ def order_checkout_start(*, order: Order, success_url: str, cancel_url: str) -> 
             f"{settings.CONFERENCE_HOLD_MINUTES} minutes and have been released. "
             "Register again to take seats."
         )
-    lines = {}
+    lines: dict[tuple[str, int], int] = {}
     for attendee in order.attendees.select_related("ticket_type"):
         amount = attendee.price_cents - attendee.discount_cents
         key = (attendee.ticket_type.name, amount)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -19,7 +21,7 @@ from .common import (
 )
 
 
-def waitlist_join(*, ticket_type_id: int, user) -> WaitlistEntry:
+def waitlist_join(*, ticket_type_id: int, user: User) -> WaitlistEntry:
     """Put a user on the waitlist of a sold-out ticket type (once; joining again returns the
     entry).
 
@@ -78,6 +80,7 @@ def waitlist_offer_seats(*, conference_id: int) -> list[WaitlistEntry]:
     entries wait for a seat in one break-out. Runs under the capacity locks so an offer never
     promises a seat a buyer is taking at the same moment. Returns the entries offered now.
     """
+    # local: conferences.tasks imports the services at module level
     from .. import tasks
 
     now = timezone.now()
@@ -116,7 +119,7 @@ def waitlist_offer_seats(*, conference_id: int) -> list[WaitlistEntry]:
             entry.offer_expires_at = now + timedelta(hours=settings.CONFERENCE_OFFER_HOURS)
             entry.save(update_fields=["status", "offered_at", "offer_expires_at"])
             offered.append(entry)
-            transaction.on_commit(lambda pk=entry.pk: tasks.send_waitlist_offer.delay(pk))
+            transaction.on_commit(partial(tasks.send_waitlist_offer.delay, entry.pk))
     return offered
 
 
@@ -128,7 +131,7 @@ def _seat_an_offer_holds(entry: WaitlistEntry) -> capacity.SeatUse:
     return capacity.SeatUse(conference=1, by_ticket_type={entry.ticket_type_id: 1})
 
 
-def waitlist_join_breakout(*, attendee_id: int, session_id: int, by_user) -> WaitlistEntry:
+def waitlist_join_breakout(*, attendee_id: int, session_id: int, by_user: User) -> WaitlistEntry:
     """Wait for a seat in a full break-out for an attendee of a confirmed order.
 
     Only the order's owner (or staff) may ask, and only while the break-out is full (counted
@@ -177,13 +180,14 @@ def waitlist_join_breakout(*, attendee_id: int, session_id: int, by_user) -> Wai
     return entry
 
 
-def attendee_take_breakout_offer(*, token: str, by_user) -> Attendee:
+def attendee_take_breakout_offer(*, token: str, by_user: User) -> Attendee:
     """Move an attendee into the break-out a waitlist offer holds for them.
 
     Their previous break-out in that time slot, if any, is given up (and offered on in turn).
     Raises RegistrationError when the offer has lapsed. The attendee gets an updated ticket
     mail with the new calendar.
     """
+    # local: conferences.tasks imports the services at module level
     from .. import tasks
 
     now = timezone.now()
@@ -196,7 +200,11 @@ def attendee_take_breakout_offer(*, token: str, by_user) -> Attendee:
         if (
             entry is None
             or entry.status != WaitlistEntry.Status.OFFERED
+            or entry.offer_expires_at is None
             or entry.offer_expires_at <= now
+            # A break-out entry always names both; a deleted attendee takes its entry along.
+            or entry.session is None
+            or entry.attendee is None
         ):
             raise RegistrationError("This offer is no longer valid.")
         session, attendee = entry.session, entry.attendee
@@ -227,7 +235,7 @@ def attendee_take_breakout_offer(*, token: str, by_user) -> Attendee:
     return attendee
 
 
-def waitlist_lapse_offers(*, now=None) -> int:
+def waitlist_lapse_offers(*, now: datetime | None = None) -> int:
     """Close offers nobody took within 48 hours; their seats go to the next in line."""
 
     now = now or timezone.now()
