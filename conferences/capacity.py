@@ -247,7 +247,9 @@ def seat_use(
 
 def seats_left_by_session(conference: ConferencePage) -> dict[int, int]:
     """Free seats of every break-out, for the agenda and the dashboard (one query)."""
-    sessions = list(conference.sessions.filter(kind=Session.BREAKOUT).values_list("pk", "capacity"))
+    sessions = list(
+        conference.sessions.filter(kind=Session.Kind.BREAKOUT).values_list("pk", "capacity")
+    )
     used = seat_use(conference_id=conference.pk, session_ids=[pk for pk, _ in sessions]).by_session
     return {pk: max(0, capacity - used.get(pk, 0)) for pk, capacity in sessions}
 

@@ -177,15 +177,15 @@ class Speaker(models.Model):
 
 
 class Session(models.Model):
-    PLENARY = "plenary"
-    BREAKOUT = "breakout"
-    KINDS = [(PLENARY, "Plenary"), (BREAKOUT, "Break-out")]
+    class Kind(models.TextChoices):
+        PLENARY = "plenary", "Plenary"
+        BREAKOUT = "breakout", "Break-out"
 
     conference = models.ForeignKey(
         ConferencePage, on_delete=models.CASCADE, related_name="sessions"
     )
     title = models.CharField(max_length=200)
-    kind = models.CharField(max_length=10, choices=KINDS, default=PLENARY)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PLENARY)
     starts_at = models.DateTimeField(help_text="Break-outs starting together run in parallel.")
     ends_at = models.DateTimeField()
     room = models.CharField(max_length=120, blank=True)
@@ -210,22 +210,21 @@ class Session(models.Model):
 
     @property
     def is_breakout(self) -> bool:
-        return self.kind == self.BREAKOUT
+        return self.kind == self.Kind.BREAKOUT
 
 
 class Sponsor(models.Model):
-    TIERS = [
-        ("platinum", "Platinum"),
-        ("gold", "Gold"),
-        ("silver", "Silver"),
-        ("exhibitor", "Exhibitor"),
-    ]
+    class Tier(models.TextChoices):
+        PLATINUM = "platinum", "Platinum"
+        GOLD = "gold", "Gold"
+        SILVER = "silver", "Silver"
+        EXHIBITOR = "exhibitor", "Exhibitor"
 
     conference = models.ForeignKey(
         ConferencePage, on_delete=models.CASCADE, related_name="sponsors"
     )
     name = models.CharField(max_length=160)
-    tier = models.CharField(max_length=10, choices=TIERS, default="gold")
+    tier = models.CharField(max_length=10, choices=Tier.choices, default=Tier.GOLD)
     url = models.URLField(blank=True)
     blurb = models.TextField(blank=True)
     logo = models.ForeignKey(
@@ -244,18 +243,17 @@ class Sponsor(models.Model):
 
 
 class TicketType(models.Model):
-    KINDS = [
-        ("full", "Full conference"),
-        ("day", "One day"),
-        ("guest", "Guest"),
-        ("exhibitor", "Exhibitor"),
-    ]
+    class Kind(models.TextChoices):
+        FULL = "full", "Full conference"
+        DAY = "day", "One day"
+        GUEST = "guest", "Guest"
+        EXHIBITOR = "exhibitor", "Exhibitor"
 
     conference = models.ForeignKey(
         ConferencePage, on_delete=models.CASCADE, related_name="ticket_types"
     )
     name = models.CharField(max_length=120)
-    kind = models.CharField(max_length=10, choices=KINDS, default="full")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.FULL)
     description = models.CharField(max_length=300, blank=True)
     day = models.DateField(null=True, blank=True, help_text="For a one-day ticket: which day.")
     member_price_cents = models.PositiveIntegerField()
@@ -314,16 +312,15 @@ class TicketType(models.Model):
 
 
 class DiscountCode(models.Model):
-    PERCENT = "percent"
-    AMOUNT = "amount"
+    class Kind(models.TextChoices):
+        PERCENT = "percent", "Percent off"
+        AMOUNT = "amount", "Amount off per ticket"
 
     conference = models.ForeignKey(
         ConferencePage, on_delete=models.CASCADE, related_name="discount_codes"
     )
     code = models.CharField(max_length=40, help_text="Stored in capitals; matched ignoring case.")
-    kind = models.CharField(
-        max_length=8, choices=[(PERCENT, "Percent off"), (AMOUNT, "Amount off per ticket")]
-    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
     value = models.PositiveIntegerField(help_text="Percent (1-100) or cents off each ticket.")
     max_uses = models.PositiveIntegerField(
         null=True, blank=True, help_text="Tickets it may discount in total; empty: no limit."
@@ -350,7 +347,7 @@ class DiscountCode(models.Model):
         super().save(*args, **kwargs)
 
     def discount_for(self, price_cents: int) -> int:
-        if self.kind == self.PERCENT:
+        if self.kind == self.Kind.PERCENT:
             return price_cents * min(self.value, 100) // 100
         return min(self.value, price_cents)
 

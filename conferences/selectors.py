@@ -63,7 +63,9 @@ def checkout_catalogue(conference_id: int) -> Catalogue | None:
             },
             breakouts={
                 s.pk: s
-                for s in Session.objects.filter(conference_id=conference_id, kind=Session.BREAKOUT)
+                for s in Session.objects.filter(
+                    conference_id=conference_id, kind=Session.Kind.BREAKOUT
+                )
             },
         )
 
@@ -149,7 +151,7 @@ def breakout_slots(conference: ConferencePage) -> list[dict]:
     """Break-outs grouped by time slot, with seats left, for the registration form."""
     seats_left = capacity.seats_left_by_session(conference)
     slots: dict = {}
-    for session in conference.sessions.filter(kind=Session.BREAKOUT).order_by(
+    for session in conference.sessions.filter(kind=Session.Kind.BREAKOUT).order_by(
         "starts_at", "sort_order"
     ):
         session.seats_left = seats_left.get(session.pk, 0)
@@ -194,7 +196,7 @@ def dashboard(conference: ConferencePage) -> dict:
         .order_by("sort_order", "pk")
     )
     seats_left = capacity.seats_left_by_session(conference)
-    breakouts = list(conference.sessions.filter(kind=Session.BREAKOUT))
+    breakouts = list(conference.sessions.filter(kind=Session.Kind.BREAKOUT))
     for session in breakouts:
         session.seats_left = seats_left.get(session.pk, 0)
     money = Order.objects.filter(conference=conference, paid_at__isnull=False).aggregate(

@@ -240,7 +240,9 @@ def _full_breakouts(order: Order) -> list[Session]:
     """Break-outs with no seat left, which an attendee may wait for."""
     left = capacity.seats_left_by_session(order.conference)
     return [
-        s for s in order.conference.sessions.filter(kind=Session.BREAKOUT) if left.get(s.pk, 0) == 0
+        s
+        for s in order.conference.sessions.filter(kind=Session.Kind.BREAKOUT)
+        if left.get(s.pk, 0) == 0
     ]
 
 
@@ -448,7 +450,7 @@ def staff_registrations(request, conference_id: int):
             "filters": filters,
             "statuses": Order.Status.choices,
             "ticket_types": conference.ticket_types.all(),
-            "breakouts": conference.sessions.filter(kind=Session.BREAKOUT),
+            "breakouts": conference.sessions.filter(kind=Session.Kind.BREAKOUT),
             "stats": selectors.dashboard(conference),
         },
     )

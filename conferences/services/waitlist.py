@@ -146,7 +146,7 @@ def waitlist_join_breakout(*, attendee_id: int, session_id: int, by_user: User) 
         if attendee.order.status != Order.Status.PAID:
             raise RegistrationError("Only confirmed attendees can wait for a break-out.")
         session = Session.objects.get(
-            pk=session_id, conference_id=attendee.order.conference_id, kind=Session.BREAKOUT
+            pk=session_id, conference_id=attendee.order.conference_id, kind=Session.Kind.BREAKOUT
         )
         if not attendee.ticket_type.allows_session(session):
             raise RegistrationError(f"{attendee.first_name}'s ticket does not include it.")
