@@ -8,6 +8,8 @@ class ConferencesConfig(AppConfig):
     def ready(self) -> None:
         # Stripe webhooks reach us through payments' registry, keyed by the metadata "kind"
         # we put on our Checkout Sessions, so payments never imports this app.
+        # local: these modules import models, which Django loads only once the app registry
+        # is ready, that is, here.
         from payments import services as payments
 
         from . import signals

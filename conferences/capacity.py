@@ -11,7 +11,7 @@ trips without letting anyone through sooner. A short lock timeout turns a pile-u
 The lock is FOR NO KEY UPDATE, which does not conflict with the FOR KEY SHARE locks that
 inserting an order (a foreign key to the conference) takes, so a checkout can write its order
 before it queues for the lock, and hold the lock only to count and commit (see
-services.order_create).
+services/orders.py). Whether wanted seats fit is decided in one place, `shortage`.
 
 On SQLite the settings open every transaction with BEGIN IMMEDIATE, which serialises writers
 for the whole database, so the same code is safe there too; FOR UPDATE is simply dropped.
@@ -19,8 +19,10 @@ for the whole database, so the same code is safe there too; FOR UPDATE is simply
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -38,14 +40,93 @@ from .models import (
     WaitlistEntry,
 )
 
+# A parameter of seat_use's statement.
+Param = int | str | datetime
+
 
 @dataclass
 class SeatUse:
-    """Seats taken right now: on the conference, per ticket type, per break-out session."""
+    """Seats on the conference, per ticket type and per break-out session: those taken right
+    now (seat_use), or those a buyer or a waitlist offer wants."""
 
     conference: int = 0
     by_ticket_type: dict[int, int] = field(default_factory=dict)
     by_session: dict[int, int] = field(default_factory=dict)
+
+    def add(self, other: SeatUse) -> None:
+        """Count `other`'s seats as taken too (an offer just made, say)."""
+        self.conference += other.conference
+        for pk, n in other.by_ticket_type.items():
+            self.by_ticket_type[pk] = self.by_ticket_type.get(pk, 0) + n
+        for pk, n in other.by_session.items():
+            self.by_session[pk] = self.by_session.get(pk, 0) + n
+
+    def without(self, other: SeatUse) -> SeatUse:
+        """These counts less `other`'s seats, for the ticket types and sessions counted here:
+        a count made after an order was written, as if that order were not there yet."""
+        return SeatUse(
+            conference=self.conference - other.conference,
+            by_ticket_type={
+                pk: n - other.by_ticket_type.get(pk, 0) for pk, n in self.by_ticket_type.items()
+            },
+            by_session={pk: n - other.by_session.get(pk, 0) for pk, n in self.by_session.items()},
+        )
+
+
+@dataclass(frozen=True)
+class Shortage:
+    """Where wanted seats do not fit. `what` is "type:<pk>", "session:<pk>" or "conference"
+    (the sold-out memo's key), `name` says it in words, `left` is how many seats remain."""
+
+    what: str
+    name: str
+    left: int
+    ticket_type: TicketType | None = None
+
+    @property
+    def message(self) -> str:
+        if self.left == 0:
+            return f"{self.name} is sold out."
+        return f"{self.name} has only {self.left} seat{'s' if self.left != 1 else ''} left."
+
+
+def shortage(
+    *,
+    taken: SeatUse,
+    wanted: SeatUse,
+    conference_capacity: int,
+    ticket_types: Mapping[int, TicketType],
+    sessions: Mapping[int, Session],
+) -> Shortage | None:
+    """The first limit that `wanted` seats on top of `taken` would pass, or None when they fit.
+
+    The one fit check for everything that takes seats (a checkout, a late payment retaking
+    its seats, a waitlist offer): each ticket type with a capacity, then each break-out, then
+    the conference. `ticket_types` and `sessions` hold at least those `wanted` names; a ticket
+    type without a capacity has no limit of its own. Only meaningful on counts made under
+    lock_capacity.
+    """
+    for pk, n in wanted.by_ticket_type.items():
+        ticket_type = ticket_types[pk]
+        limit = ticket_type.capacity
+        used = taken.by_ticket_type.get(pk, 0)
+        if limit is not None and used + n > limit:
+            return Shortage(f"type:{pk}", ticket_type.name, max(0, limit - used), ticket_type)
+    for pk, n in wanted.by_session.items():
+        session = sessions[pk]
+        limit = session.capacity
+        used = taken.by_session.get(pk, 0)
+        # Only break-outs are chosen, and each has a capacity (a check constraint says so).
+        if limit is not None and used + n > limit:
+            return Shortage(
+                f"session:{pk}", f"The break-out “{session.title}”", max(0, limit - used)
+            )
+    # Seats for people already coming (a break-out swap) need no new seat at the conference,
+    # so a conference that staff made smaller than its crowd does not refuse them.
+    if wanted.conference and taken.conference + wanted.conference > conference_capacity:
+        left = max(0, conference_capacity - taken.conference)
+        return Shortage("conference", "The conference", left)
+    return None
 
 
 def set_lock_timeout() -> None:
@@ -64,11 +145,12 @@ def lock_capacity(*, conference_id: int) -> int:
     set_lock_timeout()
     # of=("self",) locks the conference's own row only, not Wagtail's page row, so editors
     # saving the page never queue behind buyers.
-    return (
+    seats: int = (
         ConferencePage.objects.select_for_update(of=("self",), no_key=True)
         .values_list("capacity", flat=True)
         .get(pk=conference_id)
     )
+    return seats
 
 
 def seat_use(
@@ -99,14 +181,19 @@ def seat_use(
     holding = (
         f"JOIN {order} o ON o.id = a.order_id WHERE o.conference_id = %s AND o.status IN (%s, %s)"
     )
-    holding_params = [conference_id, *SEAT_HOLDING_STATUSES]
+    holding_params: list[Param] = [conference_id, *SEAT_HOLDING_STATUSES]
     offers = (
         f"FROM {entry} w WHERE w.conference_id = %s AND w.status = %s "
         "AND w.offer_expires_at > %s AND w.id <> %s"
     )
-    offer_params = [conference_id, WaitlistEntry.OFFERED, timezone.now(), exclude_offer_id or 0]
+    offer_params: list[Param] = [
+        conference_id,
+        WaitlistEntry.Status.OFFERED,
+        timezone.now(),
+        exclude_offer_id or 0,
+    ]
 
-    parts = [
+    parts: list[tuple[str, list[Param]]] = [
         (f"SELECT 'held', 0, COUNT(*) FROM {attendee} a {holding}", holding_params),  # noqa: S608
         (f"SELECT 'offered', 0, COUNT(*) {offers} AND w.session_id IS NULL", offer_params),
     ]
@@ -160,7 +247,9 @@ def seat_use(
 
 def seats_left_by_session(conference: ConferencePage) -> dict[int, int]:
     """Free seats of every break-out, for the agenda and the dashboard (one query)."""
-    sessions = list(conference.sessions.filter(kind=Session.BREAKOUT).values_list("pk", "capacity"))
+    sessions = list(
+        conference.sessions.filter(kind=Session.Kind.BREAKOUT).values_list("pk", "capacity")
+    )
     used = seat_use(conference_id=conference.pk, session_ids=[pk for pk, _ in sessions]).by_session
     return {pk: max(0, capacity - used.get(pk, 0)) for pk, capacity in sessions}
 
@@ -188,14 +277,14 @@ def remember_sold_out(
 
 def recall_sold_out(
     *, conference_id: int, ticket_type_ids: Iterable[int], session_ids: Iterable[int]
-) -> dict | None:
+) -> dict[str, Any] | None:
     """The first noted sold-out among the conference, these ticket types and sessions."""
     whats = ["conference"]
     whats += [f"type:{pk}" for pk in sorted(ticket_type_ids)]
     whats += [f"session:{pk}" for pk in sorted(session_ids)]
     found = cache.get_many([_memo_key(conference_id, w) for w in whats])
     for what in whats:
-        note = found.get(_memo_key(conference_id, what))
+        note: dict[str, Any] | None = found.get(_memo_key(conference_id, what))
         if note:
             return note
     return None

@@ -61,7 +61,7 @@ PROGRAMME = [
         0,
         time(8, 30),
         time(9, 45),
-        "plenary",
+        Session.Kind.PLENARY,
         "Opening plenary: the state of rheumatology practice",
         "Grand Ballroom",
         [0],
@@ -71,7 +71,7 @@ PROGRAMME = [
         0,
         time(10, 15),
         time(11, 30),
-        "breakout",
+        Session.Kind.BREAKOUT,
         "Infusion billing without denials",
         "Salon A",
         [1],
@@ -81,7 +81,7 @@ PROGRAMME = [
         0,
         time(10, 15),
         time(11, 30),
-        "breakout",
+        Session.Kind.BREAKOUT,
         "Hiring and keeping medical assistants",
         "Salon B",
         [2],
@@ -91,7 +91,7 @@ PROGRAMME = [
         0,
         time(10, 15),
         time(11, 30),
-        "breakout",
+        Session.Kind.BREAKOUT,
         "HIPAA risk assessment in a day",
         "Salon C",
         [3],
@@ -101,7 +101,7 @@ PROGRAMME = [
         0,
         time(13, 30),
         time(14, 45),
-        "plenary",
+        Session.Kind.PLENARY,
         "Biologics access: working with payers and manufacturers",
         "Grand Ballroom",
         [4],
@@ -111,7 +111,7 @@ PROGRAMME = [
         1,
         time(9, 0),
         time(10, 15),
-        "breakout",
+        Session.Kind.BREAKOUT,
         "Prior authorisations that move",
         "Salon A",
         [4, 1],
@@ -121,7 +121,7 @@ PROGRAMME = [
         1,
         time(9, 0),
         time(10, 15),
-        "breakout",
+        Session.Kind.BREAKOUT,
         "Front desk to phone tree: patient access",
         "Salon B",
         [2],
@@ -131,7 +131,7 @@ PROGRAMME = [
         1,
         time(9, 0),
         time(10, 15),
-        "breakout",
+        Session.Kind.BREAKOUT,
         "Switching EHRs without losing a clinic day",
         "Salon C",
         [5],
@@ -141,7 +141,7 @@ PROGRAMME = [
         1,
         time(11, 0),
         time(12, 15),
-        "plenary",
+        Session.Kind.PLENARY,
         "Closing plenary: leading the practice of 2030",
         "Grand Ballroom",
         [0, 5],
@@ -152,11 +152,15 @@ PROGRAMME = [
 SPONSORS = [
     (
         "Meridian Biologics",
-        "platinum",
+        Sponsor.Tier.PLATINUM,
         "Supporting rheumatology practices with patient access services.",
     ),
-    ("ClearClaim Billing", "gold", "Revenue cycle management for specialty practices."),
-    ("InfusionWorks", "silver", "Infusion suite design, chairs and scheduling software."),
+    ("ClearClaim Billing", Sponsor.Tier.GOLD, "Revenue cycle management for specialty practices."),
+    (
+        "InfusionWorks",
+        Sponsor.Tier.SILVER,
+        "Infusion suite design, chairs and scheduling software.",
+    ),
 ]
 
 
@@ -205,7 +209,7 @@ def load(stdout) -> None:
             ends_at=_at(start + timedelta(days=day), ends),
             room=room,
             description=text,
-            capacity=60 if kind == "breakout" else None,
+            capacity=60 if kind == Session.Kind.BREAKOUT else None,
             sort_order=n,
         )
         session.speakers.set(speakers[i] for i in who)
@@ -223,7 +227,7 @@ def load(stdout) -> None:
     ticket_types = [
         (
             "Full conference",
-            "full",
+            TicketType.Kind.FULL,
             None,
             49_500,
             69_500,
@@ -235,7 +239,7 @@ def load(stdout) -> None:
         ),
         (
             "One day: day one",
-            "day",
+            TicketType.Kind.DAY,
             start,
             29_500,
             39_500,
@@ -247,7 +251,7 @@ def load(stdout) -> None:
         ),
         (
             "One day: day two",
-            "day",
+            TicketType.Kind.DAY,
             start + timedelta(days=1),
             29_500,
             39_500,
@@ -259,7 +263,7 @@ def load(stdout) -> None:
         ),
         (
             "Guest",
-            "guest",
+            TicketType.Kind.GUEST,
             None,
             12_500,
             12_500,
@@ -271,7 +275,7 @@ def load(stdout) -> None:
         ),
         (
             "Exhibitor",
-            "exhibitor",
+            TicketType.Kind.EXHIBITOR,
             None,
             0,
             0,
@@ -307,13 +311,19 @@ def load(stdout) -> None:
             early_bird_until=early if eb_member else None,
             capacity=cap,
             includes_breakouts=breakouts,
-            requires_code=kind == "exhibitor",
+            requires_code=kind == TicketType.Kind.EXHIBITOR,
             sort_order=n,
         )
     DiscountCode.objects.create(
-        conference=conference, code="NORMCOMP", kind="percent", value=100, max_uses=20
+        conference=conference,
+        code="NORMCOMP",
+        kind=DiscountCode.Kind.PERCENT,
+        value=100,
+        max_uses=20,
     )
-    DiscountCode.objects.create(conference=conference, code="TEAM10", kind="percent", value=10)
+    DiscountCode.objects.create(
+        conference=conference, code="TEAM10", kind=DiscountCode.Kind.PERCENT, value=10
+    )
     exhibitors = AccessCode.objects.create(
         conference=conference,
         code="NORMEXHIBIT",

@@ -2,7 +2,7 @@
 
 Content (the conference page, its agenda, speakers, sponsors) is edited in Wagtail. Seats are
 never stored as counters: every capacity check counts the rows that hold a seat while the
-capacity rows are locked, so a counter can never drift from the truth (see services.py).
+capacity rows are locked, so a counter can never drift from the truth (see capacity.py).
 """
 
 from __future__ import annotations
@@ -20,13 +20,6 @@ from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
 from wagtail.fields import RichTextField
 from wagtail.models import Page
 from wagtail.search import index
-
-# Order statuses that occupy seats. An expired or cancelled order holds nothing.
-HELD = "held"
-PAID = "paid"
-EXPIRED = "expired"
-CANCELLED = "cancelled"
-SEAT_HOLDING_STATUSES = (HELD, PAID)
 
 # The registration form never offers more attendee forms than this, whatever staff set.
 MAX_ATTENDEES_PER_ORDER = 20
@@ -64,7 +57,7 @@ class ConferenceIndexPage(Page):
 
 
 class ConferencePage(Page):
-    """One conference. Its row is also the conference-wide capacity lock (services.py)."""
+    """One conference. Its row is also the conference-wide capacity lock (capacity.py)."""
 
     tagline = models.CharField(max_length=200, blank=True)
     start_date = models.DateField()
@@ -153,7 +146,7 @@ class ConferencePage(Page):
         ]
 
     def get_context(self, request, *args, **kwargs):
-        from . import selectors
+        from . import selectors  # local: conferences.selectors imports this module
 
         context = super().get_context(request, *args, **kwargs)
         context.update(selectors.conference_page_context(conference=self, user=request.user))
@@ -184,15 +177,15 @@ class Speaker(models.Model):
 
 
 class Session(models.Model):
-    PLENARY = "plenary"
-    BREAKOUT = "breakout"
-    KINDS = [(PLENARY, "Plenary"), (BREAKOUT, "Break-out")]
+    class Kind(models.TextChoices):
+        PLENARY = "plenary", "Plenary"
+        BREAKOUT = "breakout", "Break-out"
 
     conference = models.ForeignKey(
         ConferencePage, on_delete=models.CASCADE, related_name="sessions"
     )
     title = models.CharField(max_length=200)
-    kind = models.CharField(max_length=10, choices=KINDS, default=PLENARY)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PLENARY)
     starts_at = models.DateTimeField(help_text="Break-outs starting together run in parallel.")
     ends_at = models.DateTimeField()
     room = models.CharField(max_length=120, blank=True)
@@ -217,22 +210,21 @@ class Session(models.Model):
 
     @property
     def is_breakout(self) -> bool:
-        return self.kind == self.BREAKOUT
+        return self.kind == self.Kind.BREAKOUT
 
 
 class Sponsor(models.Model):
-    TIERS = [
-        ("platinum", "Platinum"),
-        ("gold", "Gold"),
-        ("silver", "Silver"),
-        ("exhibitor", "Exhibitor"),
-    ]
+    class Tier(models.TextChoices):
+        PLATINUM = "platinum", "Platinum"
+        GOLD = "gold", "Gold"
+        SILVER = "silver", "Silver"
+        EXHIBITOR = "exhibitor", "Exhibitor"
 
     conference = models.ForeignKey(
         ConferencePage, on_delete=models.CASCADE, related_name="sponsors"
     )
     name = models.CharField(max_length=160)
-    tier = models.CharField(max_length=10, choices=TIERS, default="gold")
+    tier = models.CharField(max_length=10, choices=Tier.choices, default=Tier.GOLD)
     url = models.URLField(blank=True)
     blurb = models.TextField(blank=True)
     logo = models.ForeignKey(
@@ -251,18 +243,17 @@ class Sponsor(models.Model):
 
 
 class TicketType(models.Model):
-    KINDS = [
-        ("full", "Full conference"),
-        ("day", "One day"),
-        ("guest", "Guest"),
-        ("exhibitor", "Exhibitor"),
-    ]
+    class Kind(models.TextChoices):
+        FULL = "full", "Full conference"
+        DAY = "day", "One day"
+        GUEST = "guest", "Guest"
+        EXHIBITOR = "exhibitor", "Exhibitor"
 
     conference = models.ForeignKey(
         ConferencePage, on_delete=models.CASCADE, related_name="ticket_types"
     )
     name = models.CharField(max_length=120)
-    kind = models.CharField(max_length=10, choices=KINDS, default="full")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.FULL)
     description = models.CharField(max_length=300, blank=True)
     day = models.DateField(null=True, blank=True, help_text="For a one-day ticket: which day.")
     member_price_cents = models.PositiveIntegerField()
@@ -321,16 +312,15 @@ class TicketType(models.Model):
 
 
 class DiscountCode(models.Model):
-    PERCENT = "percent"
-    AMOUNT = "amount"
+    class Kind(models.TextChoices):
+        PERCENT = "percent", "Percent off"
+        AMOUNT = "amount", "Amount off per ticket"
 
     conference = models.ForeignKey(
         ConferencePage, on_delete=models.CASCADE, related_name="discount_codes"
     )
     code = models.CharField(max_length=40, help_text="Stored in capitals; matched ignoring case.")
-    kind = models.CharField(
-        max_length=8, choices=[(PERCENT, "Percent off"), (AMOUNT, "Amount off per ticket")]
-    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
     value = models.PositiveIntegerField(help_text="Percent (1-100) or cents off each ticket.")
     max_uses = models.PositiveIntegerField(
         null=True, blank=True, help_text="Tickets it may discount in total; empty: no limit."
@@ -357,7 +347,7 @@ class DiscountCode(models.Model):
         super().save(*args, **kwargs)
 
     def discount_for(self, price_cents: int) -> int:
-        if self.kind == self.PERCENT:
+        if self.kind == self.Kind.PERCENT:
             return price_cents * min(self.value, 100) // 100
         return min(self.value, price_cents)
 
@@ -406,12 +396,13 @@ class AccessCode(models.Model):
 
 
 class Order(models.Model):
-    STATUSES = [
-        (HELD, "Awaiting payment"),
-        (PAID, "Confirmed"),
-        (EXPIRED, "Expired"),
-        (CANCELLED, "Cancelled"),
-    ]
+    class Status(models.TextChoices):
+        HELD = "held", "Awaiting payment"
+        PAID = "paid", "Confirmed"
+        EXPIRED = "expired", "Expired"
+        # Stored as "cancelled" since the first release; only the Python name and the label
+        # are US spelling, so no row has to be rewritten.
+        CANCELED = "cancelled", "Canceled"
 
     conference = models.ForeignKey(ConferencePage, on_delete=models.PROTECT, related_name="orders")
     code = models.CharField(max_length=12, unique=True, default=random_code)
@@ -419,7 +410,9 @@ class Order(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="conference_orders"
     )
     email = models.EmailField()
-    status = models.CharField(max_length=10, choices=STATUSES, default=HELD, db_index=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.HELD, db_index=True
+    )
     price_tier = models.CharField(max_length=12)
     discount_code = models.ForeignKey(
         DiscountCode, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
@@ -436,7 +429,8 @@ class Order(models.Model):
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     paid_at = models.DateTimeField(null=True, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The column keeps its first name, "cancelled_at"; the attribute is US spelling.
+    canceled_at = models.DateTimeField(null=True, blank=True, db_column="cancelled_at")
 
     class Meta:
         ordering = ["-created_at"]
@@ -454,14 +448,10 @@ class Order(models.Model):
     def __str__(self) -> str:
         return f"Order {self.code}"
 
-    @property
-    def holds_seats(self) -> bool:
-        return self.status in SEAT_HOLDING_STATUSES
-
     def hold_lapsed(self, at=None) -> bool:
         """An unpaid order past its hold: it can no longer be paid, only registered again."""
         return (
-            self.status == HELD
+            self.status == self.Status.HELD
             and self.hold_expires_at is not None
             and self.hold_expires_at <= (at or timezone.now())
         )
@@ -469,6 +459,10 @@ class Order(models.Model):
     @property
     def total_display(self) -> str:
         return format_cents(self.total_cents)
+
+
+# Order statuses that occupy seats. An expired or canceled order holds nothing.
+SEAT_HOLDING_STATUSES = (Order.Status.HELD, Order.Status.PAID)
 
 
 class Attendee(models.Model):
@@ -525,16 +519,15 @@ class BreakoutChoice(models.Model):
 
 
 class WaitlistEntry(models.Model):
-    WAITING = "waiting"
-    OFFERED = "offered"
-    ACCEPTED = "accepted"
-    LAPSED = "lapsed"
-    STATUSES = [
-        (WAITING, "Waiting"),
-        (OFFERED, "Offered"),
-        (ACCEPTED, "Accepted"),
-        (LAPSED, "Offer lapsed"),
-    ]
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        OFFERED = "offered", "Offered"
+        ACCEPTED = "accepted", "Accepted"
+        LAPSED = "lapsed", "Offer lapsed"
+
+    # conferences/tasks.py, changed on another branch, still reads WaitlistEntry.OFFERED;
+    # remove this alias once it reads WaitlistEntry.Status.OFFERED.
+    OFFERED = Status.OFFERED
 
     conference = models.ForeignKey(
         ConferencePage, on_delete=models.CASCADE, related_name="waitlist"
@@ -552,7 +545,9 @@ class WaitlistEntry(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conference_waitlist"
     )
     email = models.EmailField()
-    status = models.CharField(max_length=10, choices=STATUSES, default=WAITING, db_index=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.WAITING, db_index=True
+    )
     token = models.CharField(max_length=43, unique=True, default=secrets.token_urlsafe)
     created_at = models.DateTimeField(default=timezone.now)
     offered_at = models.DateTimeField(null=True, blank=True)
@@ -592,11 +587,21 @@ class SentMail(models.Model):
 
 
 class Refund(models.Model):
+    class Status(models.TextChoices):
+        # Ours: queued, or nothing to give back (the order was never charged through Stripe).
+        PENDING = "pending", "Pending"
+        NOTHING_TO_REFUND = "nothing-to-refund", "Nothing to refund"
+        # Stripe's own refund statuses, stored as Stripe reports them.
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+        REQUIRES_ACTION = "requires_action", "Requires action"
+
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
     amount_cents = models.PositiveIntegerField()
     reason = models.CharField(max_length=200, blank=True)
     stripe_refund_id = models.CharField(max_length=255, blank=True)
-    status = models.CharField(max_length=20, default="pending")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import Count, Q, Sum
 
@@ -11,7 +12,6 @@ from portal.cache import per_generation
 
 from . import capacity
 from .models import (
-    PAID,
     SEAT_HOLDING_STATUSES,
     AccessCode,
     Attendee,
@@ -28,10 +28,10 @@ class Catalogue:
     """What a checkout needs to know about a conference before it takes the seat lock."""
 
     registration_open: bool
-    end_date: object
+    end_date: date
     max_attendees: int
-    ticket_types: dict  # id -> active TicketType
-    breakouts: dict  # id -> break-out Session
+    ticket_types: dict[int, TicketType]  # id -> active TicketType
+    breakouts: dict[int, Session]  # id -> break-out Session
 
 
 def checkout_catalogue(conference_id: int) -> Catalogue | None:
@@ -63,7 +63,9 @@ def checkout_catalogue(conference_id: int) -> Catalogue | None:
             },
             breakouts={
                 s.pk: s
-                for s in Session.objects.filter(conference_id=conference_id, kind=Session.BREAKOUT)
+                for s in Session.objects.filter(
+                    conference_id=conference_id, kind=Session.Kind.BREAKOUT
+                )
             },
         )
 
@@ -149,7 +151,7 @@ def breakout_slots(conference: ConferencePage) -> list[dict]:
     """Break-outs grouped by time slot, with seats left, for the registration form."""
     seats_left = capacity.seats_left_by_session(conference)
     slots: dict = {}
-    for session in conference.sessions.filter(kind=Session.BREAKOUT).order_by(
+    for session in conference.sessions.filter(kind=Session.Kind.BREAKOUT).order_by(
         "starts_at", "sort_order"
     ):
         session.seats_left = seats_left.get(session.pk, 0)
@@ -188,13 +190,13 @@ def dashboard(conference: ConferencePage) -> dict:
     by_type = (
         TicketType.objects.filter(conference=conference)
         .annotate(
-            paid=Count("attendees", filter=Q(attendees__order__status=PAID)),
-            held=Count("attendees", filter=Q(attendees__order__status="held")),
+            paid=Count("attendees", filter=Q(attendees__order__status=Order.Status.PAID)),
+            held=Count("attendees", filter=Q(attendees__order__status=Order.Status.HELD)),
         )
         .order_by("sort_order", "pk")
     )
     seats_left = capacity.seats_left_by_session(conference)
-    breakouts = list(conference.sessions.filter(kind=Session.BREAKOUT))
+    breakouts = list(conference.sessions.filter(kind=Session.Kind.BREAKOUT))
     for session in breakouts:
         session.seats_left = seats_left.get(session.pk, 0)
     money = Order.objects.filter(conference=conference, paid_at__isnull=False).aggregate(
@@ -215,6 +217,8 @@ def dashboard(conference: ConferencePage) -> dict:
         "gross": format_cents(gross),
         "refunded": format_cents(refunded),
         "checked_in": Attendee.objects.filter(
-            order__conference=conference, order__status=PAID, checked_in_at__isnull=False
+            order__conference=conference,
+            order__status=Order.Status.PAID,
+            checked_in_at__isnull=False,
         ).count(),
     }

@@ -5,14 +5,14 @@ from django.db.models.signals import post_delete, post_save
 
 from portal.cache import content_changed_on_commit
 
+from .models import ConferencePage, Session, TicketType
+
 
 def _catalogue_changed(sender, instance, **kwargs):
     content_changed_on_commit()
 
 
 def connect() -> None:
-    from .models import ConferencePage, Session, TicketType
-
     for model in (ConferencePage, TicketType, Session):
         for signal in (post_save, post_delete):
             signal.connect(

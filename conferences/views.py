@@ -27,7 +27,7 @@ from .forms import (
     RegistrationFilterForm,
     SubstituteForm,
 )
-from .models import HELD, PAID, Attendee, ConferencePage, Order, Session, TicketType, WaitlistEntry
+from .models import Attendee, ConferencePage, Order, Session, TicketType, WaitlistEntry
 
 
 def _staff_page(allowed):
@@ -134,7 +134,7 @@ def register(request, conference_id: int):
             except services.RegistrationError as error:
                 messages.error(request, str(error))
             else:
-                if order.status == PAID:
+                if order.status == Order.Status.PAID:
                     messages.success(request, "You are registered. Tickets are on their way.")
                     return redirect("conferences:order", order.code)
                 return _to_checkout(request, order)
@@ -226,12 +226,12 @@ def order_detail(request, code: str):
             "order": order,
             "conference": order.conference,
             "attendees": attendees,
-            "just_paid": request.GET.get("paid") and order.status == HELD,
+            "just_paid": request.GET.get("paid") and order.status == Order.Status.HELD,
             "refund_amount": services.order_refund_amount(order=order),
             "policy": services.describe_refund_policy(order.conference),
-            "can_substitute": order.status == PAID
+            "can_substitute": order.status == Order.Status.PAID
             and order.conference.substitution_allowed(timezone.localdate()),
-            "full_breakouts": _full_breakouts(order) if order.status == PAID else [],
+            "full_breakouts": _full_breakouts(order) if order.status == Order.Status.PAID else [],
         },
     )
 
@@ -240,7 +240,9 @@ def _full_breakouts(order: Order) -> list[Session]:
     """Break-outs with no seat left, which an attendee may wait for."""
     left = capacity.seats_left_by_session(order.conference)
     return [
-        s for s in order.conference.sessions.filter(kind=Session.BREAKOUT) if left.get(s.pk, 0) == 0
+        s
+        for s in order.conference.sessions.filter(kind=Session.Kind.BREAKOUT)
+        if left.get(s.pk, 0) == 0
     ]
 
 
@@ -248,7 +250,7 @@ def _full_breakouts(order: Order) -> list[Session]:
 @require_POST
 def order_pay(request, code: str):
     order = _own_order(request, code)
-    if order.status != HELD:
+    if order.status != Order.Status.HELD:
         messages.error(request, "This order is not waiting for payment.")
         return redirect("conferences:order", order.code)
     return _to_checkout(request, order)
@@ -263,7 +265,7 @@ def order_cancel(request, code: str):
         except (services.RegistrationError, PermissionError) as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, "Your order is cancelled.")
+            messages.success(request, "Your order is canceled.")
         return redirect("conferences:order", order.code)
     return render(
         request,
@@ -322,7 +324,9 @@ def ticket(request, code: str):
         {
             "attendee": attendee,
             "conference": conference,
-            "qr_svg": tickets.qr_svg(attendee) if attendee.order.status == PAID else "",
+            "qr_svg": tickets.qr_svg(attendee)
+            if attendee.order.status == Order.Status.PAID
+            else "",
             "breakouts": [c.session for c in attendee.choices.select_related("session")],
         },
     )
@@ -378,7 +382,7 @@ def waitlist_offer(request, token: str):
         token=token,
         user=request.user,
     )
-    if entry.status != WaitlistEntry.OFFERED or entry.offer_expires_at <= timezone.now():
+    if entry.status != WaitlistEntry.Status.OFFERED or entry.offer_expires_at <= timezone.now():
         messages.error(request, "This offer has lapsed. You can join the waitlist again.")
         return redirect(entry.conference.url or "/")
     if entry.session_id is None:
@@ -430,7 +434,7 @@ def breakout_waitlist_join(request, code: str, attendee_id: int):
 def staff_registrations(request, conference_id: int):
     conference = _conference(conference_id)
     filter_form = RegistrationFilterForm(
-        request.GET, conference=conference, statuses=Order.STATUSES
+        request.GET, conference=conference, statuses=Order.Status.choices
     )
     filters = filter_form.filters()
     if filter_form.errors:
@@ -444,9 +448,9 @@ def staff_registrations(request, conference_id: int):
             "rows": rows[:500],
             "count": rows.count(),
             "filters": filters,
-            "statuses": Order.STATUSES,
+            "statuses": Order.Status.choices,
             "ticket_types": conference.ticket_types.all(),
-            "breakouts": conference.sessions.filter(kind=Session.BREAKOUT),
+            "breakouts": conference.sessions.filter(kind=Session.Kind.BREAKOUT),
             "stats": selectors.dashboard(conference),
         },
     )
@@ -455,7 +459,7 @@ def staff_registrations(request, conference_id: int):
 @staff_required
 def staff_export(request, conference_id: int):
     conference = _conference(conference_id)
-    rows = selectors.registrations(conference=conference, status=PAID)
+    rows = selectors.registrations(conference=conference, status=Order.Status.PAID)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{conference.slug}-attendees.csv"'
     writer = csv.writer(response)
@@ -509,7 +513,7 @@ def staff_roster(request, conference_id: int, session_id: int):
     conference = _conference(conference_id)
     session = get_object_or_404(conference.sessions, pk=session_id)
     attendees = (
-        Attendee.objects.filter(choices__session=session, order__status=PAID)
+        Attendee.objects.filter(choices__session=session, order__status=Order.Status.PAID)
         .select_related("ticket_type")
         .order_by("last_name", "first_name")
     )
@@ -549,7 +553,7 @@ def staff_checkin(request, conference_id: int):
         if found is None:
             messages.error(request, f"No ticket {code} for this conference.")
     elif q:
-        matches = selectors.registrations(conference=conference, status=PAID, q=q)[:25]
+        matches = selectors.registrations(conference=conference, status=Order.Status.PAID, q=q)[:25]
     return render(
         request,
         "conferences/staff/checkin.html",

@@ -63,7 +63,7 @@ def run(args) -> int:
     from django.db import connections
 
     from conferences import services
-    from conferences.models import PAID, BreakoutChoice
+    from conferences.models import BreakoutChoice, Order
     from tests.factories import ConferencePageFactory, SessionFactory, TicketTypeFactory
 
     conference = ConferencePageFactory(capacity=args.attempts * 2)
@@ -118,7 +118,9 @@ def run(args) -> int:
         if order_id:
             services.order_mark_paid(order_id=order_id, payment_intent_id=f"pi_{order_id}")
 
-    sold = BreakoutChoice.objects.filter(session=breakout, attendee__order__status=PAID).count()
+    sold = BreakoutChoice.objects.filter(
+        session=breakout, attendee__order__status=Order.Status.PAID
+    ).count()
     latencies = sorted(duration for _, duration, _, _ in outcomes)
     p95 = _percentile(latencies, 95)
     # What a buyer waits in all: from the click (the release) until the answer, including the

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conferences import services, tasks
-from conferences.models import CANCELLED, EXPIRED, HELD, PAID, Order, TicketType, WaitlistEntry
+from conferences.models import Order, TicketType, WaitlistEntry
 from conferences.services import AttendeeSpec
 from tests.conferences.conftest import spec
 from tests.conftest import second_factor_client
@@ -78,14 +78,16 @@ def test_second_unpaid_order_of_one_account_is_refused_naming_the_first(conferen
         services.order_create(
             conference_id=conference.pk, owner=owner, attendees=[spec(full_ticket, breakout)]
         )
-    assert list(Order.objects.filter(owner=owner).values_list("status", flat=True)) == [HELD]
+    assert list(Order.objects.filter(owner=owner).values_list("status", flat=True)) == [
+        Order.Status.HELD
+    ]
 
-    # Paid or cancelled, it no longer stands in the way.
+    # Paid or canceled, it no longer stands in the way.
     services.order_cancel(order_id=first.pk, by_user=owner)
     again = services.order_create(
         conference_id=conference.pk, owner=owner, attendees=[spec(full_ticket)]
     )
-    assert again.status == HELD
+    assert again.status == Order.Status.HELD
 
 
 def test_register_page_points_to_the_unpaid_order_to_pay_or_cancel(client, conference, full_ticket):
@@ -118,7 +120,7 @@ def test_lapsed_hold_is_released_when_its_owner_registers_again(conference, full
     )
 
     first.refresh_from_db()
-    assert (first.status, second.status) == (EXPIRED, HELD)
+    assert (first.status, second.status) == (Order.Status.EXPIRED, Order.Status.HELD)
 
 
 def test_lapsed_hold_cannot_be_paid_and_its_seats_are_released(client, conference):
@@ -135,13 +137,13 @@ def test_lapsed_hold_cannot_be_paid_and_its_seats_are_released(client, conferenc
     response = client.post(reverse("conferences:order-pay", args=[order.code]), follow=True)
 
     order.refresh_from_db()
-    assert order.status == EXPIRED
+    assert order.status == Order.Status.EXPIRED
     assert "have been released. Register again" in response.content.decode()
     # The seat is someone else's to buy now.
     other = services.order_create(
         conference_id=conference.pk, owner=UserFactory(), attendees=[spec(ticket)]
     )
-    assert other.status == HELD
+    assert other.status == Order.Status.HELD
 
 
 def test_late_payment_does_not_take_an_access_code_past_its_uses(conference, exhibitor):
@@ -166,7 +168,7 @@ def test_late_payment_does_not_take_an_access_code_past_its_uses(conference, exh
     services.order_mark_paid(order_id=late.pk, payment_intent_id="pi_late")
 
     late.refresh_from_db()
-    assert late.status == CANCELLED
+    assert late.status == Order.Status.CANCELED
     assert late.refunds.get().amount_cents == 10_000
 
 
@@ -243,7 +245,7 @@ def test_waitlist_opens_when_the_whole_conference_is_full():
 
     entry = services.waitlist_join(ticket_type_id=ticket.pk, user=UserFactory())
 
-    assert entry.status == WaitlistEntry.WAITING
+    assert entry.status == WaitlistEntry.Status.WAITING
 
 
 def test_breakout_waitlist_refused_while_the_breakout_has_seats(conference, full_ticket):
@@ -297,7 +299,7 @@ def test_access_code_shows_and_sells_the_hidden_ticket_type(client, conference, 
 
     order = Order.objects.get()
     assert response.status_code == 302
-    assert (order.status, order.access_code) == (PAID, code)
+    assert (order.status, order.access_code) == (Order.Status.PAID, code)
 
 
 def test_access_code_refused_when_used_up_or_expired(conference, exhibitor):

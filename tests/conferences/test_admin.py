@@ -28,10 +28,10 @@ def test_demo_conference_is_loaded_once_with_the_full_programme(demo_site):
 
     conference = ConferencePage.objects.get()
     sessions = conference.sessions.all()
-    assert sessions.filter(kind=Session.PLENARY).count() == 3
-    breakout_slots = {s.starts_at for s in sessions.filter(kind=Session.BREAKOUT)}
+    assert sessions.filter(kind=Session.Kind.PLENARY).count() == 3
+    breakout_slots = {s.starts_at for s in sessions.filter(kind=Session.Kind.BREAKOUT)}
     assert len(breakout_slots) == 2
-    assert sessions.filter(kind=Session.BREAKOUT).count() == 6
+    assert sessions.filter(kind=Session.Kind.BREAKOUT).count() == 6
     assert conference.sponsors.count() == 3
     assert conference.speakers.count() >= 3
     assert (conference.end_date - conference.start_date).days == 1

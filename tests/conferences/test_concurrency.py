@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from conferences import services
-from conferences.models import HELD, PAID, BreakoutChoice, Order
+from conferences.models import BreakoutChoice, Order
 from conferences.services import AttendeeSpec
 from tests.factories import (
     AccessCodeFactory,
@@ -79,10 +79,12 @@ def test_sixty_concurrent_checkouts_for_the_last_ten_seats_confirm_exactly_ten()
         "sold out: The break-out “Prior authorisations” is sold out."
     }
     assert (
-        BreakoutChoice.objects.filter(session=breakout, attendee__order__status=PAID).count()
+        BreakoutChoice.objects.filter(
+            session=breakout, attendee__order__status=Order.Status.PAID
+        ).count()
         == SEATS
     )
-    assert Order.objects.filter(status=PAID).count() == SEATS
+    assert Order.objects.filter(status=Order.Status.PAID).count() == SEATS
 
 
 def test_one_account_checking_out_many_times_at_once_gets_one_unpaid_order():
@@ -102,7 +104,7 @@ def test_one_account_checking_out_many_times_at_once_gets_one_unpaid_order():
 
     assert outcomes.count("ok") == 1
     assert {o for o in outcomes if o != "ok"} == {"UnpaidOrderExists"}
-    assert list(Order.objects.values_list("status", flat=True)) == [HELD]
+    assert list(Order.objects.values_list("status", flat=True)) == [Order.Status.HELD]
     assert BreakoutChoice.objects.filter(session=breakout).count() == 5
 
 
@@ -131,7 +133,7 @@ def test_concurrent_checkouts_never_take_an_access_code_past_its_uses():
 
     assert outcomes.count("ok") == 5
     assert {o for o in outcomes if o != "ok"} == {"RegistrationError"}
-    assert Order.objects.filter(access_code=code, status=PAID).count() == 5
+    assert Order.objects.filter(access_code=code, status=Order.Status.PAID).count() == 5
 
 
 def _race(n: int, attempt) -> list[str]:

@@ -77,7 +77,7 @@ def test_waitlist_offer_mail_links_to_the_held_seat():
     tasks.send_waitlist_offer(entry.pk)
 
     entry.refresh_from_db()
-    assert entry.status == WaitlistEntry.OFFERED
+    assert entry.status == WaitlistEntry.Status.OFFERED
     assert len(mail.outbox) == 1
     assert f"/conferences/waitlist/offers/{entry.token}/" in mail.outbox[0].body
 

@@ -6,9 +6,10 @@ import pytest
 from django.utils import timezone
 
 from conferences import services
-from conferences.models import CANCELLED, PAID, Order
+from conferences.models import Order
 from conferences.services import AttendeeSpec
 from payments import services as payments_services
+from payments.models import StripeEvent
 from tests.factories import ConferencePageFactory, MemberFactory, TicketTypeFactory
 
 pytestmark = pytest.mark.django_db
@@ -81,12 +82,50 @@ def test_paid_checkout_confirms_the_order_once(
 
     order = Order.objects.get(pk=held_order.pk)
     assert order.paid_at == paid_at  # the repeats changed nothing
-    assert order.status == PAID
+    assert order.status == Order.Status.PAID
     assert order.stripe_payment_intent_id.startswith("pi_")
     assert order.total_cents == 2 * 49_500
 
 
-def test_cancelling_refunds_by_policy_through_stripe(
+def test_a_payment_of_another_amount_confirms_nothing_and_parks_its_event(
+    held_order, stripe_standin, stripe_webhook, django_capture_on_commit_callbacks, caplog, settings
+):
+    settings.STRIPE_EVENT_MAX_ATTEMPTS = 2
+    services.order_checkout_start(order=held_order, success_url=ORDER_URL, cancel_url=ORDER_URL)
+    held_order.refresh_from_db()
+    # Stripe charges what the Checkout Session was opened for; the order now costs less.
+    Order.objects.filter(pk=held_order.pk).update(total_cents=held_order.total_cents - 100)
+    stripe_standin.pay(held_order.stripe_checkout_session_id, card="4242424242424242")
+    (event,) = [e for e in stripe_standin.events() if e["type"] == "checkout.session.completed"]
+    with django_capture_on_commit_callbacks(execute=False):
+        assert stripe_webhook(event).status_code == 200
+
+    for _ in range(2):
+        with pytest.raises(services.PaymentAmountMismatch):
+            payments_services.stripe_event_apply(event_id=event["id"])
+
+    order = Order.objects.get(pk=held_order.pk)
+    assert order.status == Order.Status.HELD
+    assert order.paid_at is None
+    assert not order.stripe_payment_intent_id
+    stored = StripeEvent.objects.get(pk=event["id"])
+    assert stored.processed_at is None
+    assert stored.failed_at is not None  # parked, listed for staff
+    assert "PaymentAmountMismatch" in stored.error
+    assert f"not applied: Stripe reports $990.00 paid for order {order.code}" in caplog.text
+    assert payments_services.stripe_event_apply(event_id=event["id"]) is False
+
+
+def test_mark_paid_refuses_an_amount_that_is_not_the_order_total(held_order):
+    with pytest.raises(services.PaymentAmountMismatch, match="not confirmed"):
+        services.order_mark_paid(order_id=held_order.pk, amount_cents=held_order.total_cents + 1)
+    assert Order.objects.get(pk=held_order.pk).status == Order.Status.HELD
+
+    order = services.order_mark_paid(order_id=held_order.pk, amount_cents=held_order.total_cents)
+    assert order.status == Order.Status.PAID
+
+
+def test_canceling_refunds_by_policy_through_stripe(
     held_order, stripe_standin, stripe_webhook, django_capture_on_commit_callbacks
 ):
     services.order_checkout_start(order=held_order, success_url=ORDER_URL, cancel_url=ORDER_URL)
@@ -106,7 +145,7 @@ def test_cancelling_refunds_by_policy_through_stripe(
     services.refund_send(refund_id=refund.pk)  # a retried task refunds nothing more
 
     refund.refresh_from_db()
-    assert held_order.__class__.objects.get(pk=held_order.pk).status == CANCELLED
+    assert held_order.__class__.objects.get(pk=held_order.pk).status == Order.Status.CANCELED
     assert refund.amount_cents == 49_500  # half of two tickets: the partial-refund window
     assert refund.stripe_refund_id.startswith("re_")
     refunds = stripe_standin.events("charge.refunded")

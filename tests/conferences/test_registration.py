@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from conferences import services
-from conferences.models import CANCELLED, EXPIRED, HELD, PAID, BreakoutChoice, Order, WaitlistEntry
+from conferences.models import BreakoutChoice, Order, WaitlistEntry
 from tests.conferences.conftest import spec
 from tests.factories import (
     ConferencePageFactory,
@@ -133,7 +133,7 @@ def test_full_discount_confirms_without_payment(conference, full_ticket):
         discount_code="COMP",
     )
 
-    assert (order.status, order.total_cents) == (PAID, 0)
+    assert (order.status, order.total_cents) == (Order.Status.PAID, 0)
 
 
 def test_ticket_type_capacity_says_sold_out(conference):
@@ -209,7 +209,7 @@ def test_expired_hold_frees_the_breakout_seat(
     order = services.order_create(
         conference_id=conference.pk, owner=MemberFactory(), attendees=[spec(full_ticket, breakout)]
     )
-    assert order.status == HELD
+    assert order.status == Order.Status.HELD
     assert order.hold_expires_at == pytest.approx(
         timezone.now() + timedelta(minutes=30), abs=timedelta(seconds=5)
     )
@@ -224,11 +224,11 @@ def test_expired_hold_frees_the_breakout_seat(
         assert services.order_expire_holds(now=timezone.now() + timedelta(minutes=31)) == 1
 
     order.refresh_from_db()
-    assert order.status == EXPIRED
+    assert order.status == Order.Status.EXPIRED
     second = services.order_create(
         conference_id=conference.pk, owner=UserFactory(), attendees=[spec(full_ticket, breakout)]
     )
-    assert second.status == HELD
+    assert second.status == Order.Status.HELD
 
 
 def test_mark_paid_is_idempotent(conference, full_ticket, django_capture_on_commit_callbacks):
@@ -240,7 +240,7 @@ def test_mark_paid_is_idempotent(conference, full_ticket, django_capture_on_comm
         services.order_mark_paid(order_id=order.pk, payment_intent_id="pi_1")
 
     order.refresh_from_db()
-    assert (order.status, order.stripe_payment_intent_id) == (PAID, "pi_1")
+    assert (order.status, order.stripe_payment_intent_id) == (Order.Status.PAID, "pi_1")
     assert len(callbacks) == 1  # one confirmation mail task, not two
 
 
@@ -253,7 +253,7 @@ def test_payment_after_lapsed_hold_retakes_free_seats(conference, full_ticket):
     services.order_mark_paid(order_id=order.pk, payment_intent_id="pi_late")
 
     order.refresh_from_db()
-    assert order.status == PAID
+    assert order.status == Order.Status.PAID
 
 
 def test_payment_after_lapsed_hold_with_seat_gone_is_refunded(full_ticket):
@@ -270,10 +270,13 @@ def test_payment_after_lapsed_hold_with_seat_gone_is_refunded(full_ticket):
     services.order_mark_paid(order_id=order.pk, payment_intent_id="pi_late")
 
     order.refresh_from_db()
-    assert order.status == CANCELLED
+    assert order.status == Order.Status.CANCELED
     assert order.refunds.get().amount_cents == order.total_cents
     assert (
-        BreakoutChoice.objects.filter(session=breakout, attendee__order__status=PAID).count() <= 1
+        BreakoutChoice.objects.filter(
+            session=breakout, attendee__order__status=Order.Status.PAID
+        ).count()
+        <= 1
     )
 
 
@@ -298,7 +301,7 @@ def test_cancellation_refund_follows_policy(days_before_full, days_before_partia
     services.order_cancel(order_id=order.pk, by_user=owner)
 
     order.refresh_from_db()
-    assert order.status == CANCELLED
+    assert order.status == Order.Status.CANCELED
     assert order.refunded_cents == 49_500 * expected // 100
 
 
@@ -326,7 +329,7 @@ def test_released_seat_is_offered_to_the_waitlist_for_48_hours(django_capture_on
 
     assert offered == [entry]
     entry.refresh_from_db()
-    assert entry.status == WaitlistEntry.OFFERED
+    assert entry.status == WaitlistEntry.Status.OFFERED
     assert entry.offer_expires_at == pytest.approx(
         timezone.now() + timedelta(hours=48), abs=timedelta(seconds=5)
     )
@@ -341,9 +344,9 @@ def test_released_seat_is_offered_to_the_waitlist_for_48_hours(django_capture_on
         attendees=[spec(ticket)],
         waitlist_token=entry.token,
     )
-    assert taken.status == HELD
+    assert taken.status == Order.Status.HELD
     entry.refresh_from_db()
-    assert entry.status == WaitlistEntry.ACCEPTED
+    assert entry.status == WaitlistEntry.Status.ACCEPTED
 
 
 def test_lapsed_offer_passes_to_the_next_person():
@@ -363,7 +366,10 @@ def test_lapsed_offer_passes_to_the_next_person():
 
     first.refresh_from_db()
     second.refresh_from_db()
-    assert (first.status, second.status) == (WaitlistEntry.LAPSED, WaitlistEntry.OFFERED)
+    assert (first.status, second.status) == (
+        WaitlistEntry.Status.LAPSED,
+        WaitlistEntry.Status.OFFERED,
+    )
 
 
 def test_check_in_twice_reports_already_checked_in(conference, full_ticket):
@@ -435,7 +441,7 @@ def test_sold_out_note_answers_the_crowd_and_is_dropped_when_a_seat_frees(
     again = services.order_create(
         conference_id=conference.pk, owner=late, attendees=[spec(full_ticket, breakout)]
     )
-    assert again.status == HELD
+    assert again.status == Order.Status.HELD
 
 
 def test_breakout_waitlist_moves_the_attendee_when_a_seat_frees(conference, full_ticket):
@@ -472,10 +478,10 @@ def test_breakout_waitlist_moves_the_attendee_when_a_seat_frees(conference, full
 
     assert [c.session for c in attendee.choices.all()] == [full]
     entry.refresh_from_db()
-    assert entry.status == WaitlistEntry.ACCEPTED
+    assert entry.status == WaitlistEntry.Status.ACCEPTED
 
 
-def test_payment_for_an_order_cancelled_before_paying_is_refunded(conference, full_ticket):
+def test_payment_for_an_order_canceled_before_paying_is_refunded(conference, full_ticket):
     owner = MemberFactory()
     order = services.order_create(
         conference_id=conference.pk, owner=owner, attendees=[spec(full_ticket)]
@@ -486,5 +492,5 @@ def test_payment_for_an_order_cancelled_before_paying_is_refunded(conference, fu
     services.order_mark_paid(order_id=order.pk, payment_intent_id="pi_after_cancel")
 
     order.refresh_from_db()
-    assert order.status == CANCELLED
+    assert order.status == Order.Status.CANCELED
     assert order.refunds.get().amount_cents == order.total_cents

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from conferences import services
-from conferences.models import HELD, PAID, Order, WaitlistEntry
+from conferences.models import Order, WaitlistEntry
 from conferences.services import AttendeeSpec
 from tests.conftest import second_factor_client
 from tests.factories import (
@@ -127,7 +127,7 @@ def test_group_registration_with_comp_code_confirms_without_payment(client, conf
     order = Order.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("conferences:order", args=[order.code])
-    assert order.status == PAID
+    assert order.status == Order.Status.PAID
     assert [a.first_name for a in order.attendees.all()] == ["Ana", "Bo", "Cy"]
     assert [a.choices.count() for a in order.attendees.all()] == [1, 1, 0]
 
@@ -282,7 +282,7 @@ def test_owner_cancels_a_held_order_and_seats_free_up(client, conference):
             )
         ],
     )
-    assert order.status == HELD
+    assert order.status == Order.Status.HELD
     client.force_login(owner)
     url = reverse("conferences:order-cancel", args=[order.code])
     assert "released" in client.get(url).content.decode()

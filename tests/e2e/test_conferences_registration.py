@@ -10,7 +10,7 @@ from django.db import OperationalError
 from django.test import Client
 from icalendar import Calendar
 
-from conferences.models import PAID, Order, SentMail
+from conferences.models import Order, SentMail
 from conferences.tickets import ticket_url
 from tests.conftest import screenshot, second_factor_client, wait_for
 from tests.factories import (
@@ -116,7 +116,9 @@ def test_member_registers_two_staff_pays_and_staff_check_one_in(
     # The webhook's worker confirms the order, then the mail task sends and records four mails.
     # In-memory SQLite shares one lock per table between threads, so reads made while a worker
     # writes may be refused for a moment; they are retried.
-    wait_for(lambda: quietly(lambda: Order.objects.get(pk=order.pk).status) == PAID, 30)
+    wait_for(
+        lambda: quietly(lambda: Order.objects.get(pk=order.pk).status) == Order.Status.PAID, 30
+    )
     mails = smtp_server.wait_for(4, timeout=30)
     wait_for(lambda: quietly(SentMail.objects.count) == 4, 30, message="mail ledger incomplete")
     page.reload()
