@@ -23,6 +23,8 @@ from django.core import mail as django_mail
 from django.core.mail import EmailMessage as DjangoEmailMessage
 from django.db import close_old_connections
 
+from portal.retry import MailRetryLater
+
 log = logging.getLogger(__name__)
 
 
@@ -171,8 +173,9 @@ class PermanentFailure(Exception):
         self.code = code
 
 
-class ConnectionLost(Exception):
-    """The connection broke; nothing after this point in the batch was sent."""
+class ConnectionLost(MailRetryLater):
+    """The connection broke; nothing after this point in the batch was sent (the SMTP retry
+    policy tries the batch again)."""
 
 
 _EOL = re.compile(rb"\r\n|\n|\r")

@@ -32,9 +32,9 @@ class _PlanSyncMixin:
 
     def save_instance(self):
         instance = super().save_instance()
-        from .tasks import plan_sync
+        from .tasks import plan_sync_stripe
 
-        transaction.on_commit(lambda: plan_sync.delay(instance.pk))
+        transaction.on_commit(lambda: plan_sync_stripe.delay(instance.pk))
         return instance
 
 

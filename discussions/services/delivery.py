@@ -61,7 +61,7 @@ def message_fan_out(*, message_id: int) -> int:
     Safe to run twice: rows are unique per (message, recipient), so a second run adds only
     recipients who were not there before. Returns the number of rows created.
     """
-    from ..tasks import send_batch
+    from ..tasks import deliveries_send_batch  # cycle: tasks import services
 
     message = Message.objects.filter(pk=message_id).first()
     if message is None or message.status != Message.Status.PUBLISHED:
@@ -75,7 +75,9 @@ def message_fan_out(*, message_id: int) -> int:
         Delivery.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
         pending = Delivery.objects.filter(message=message, status=Delivery.Status.PENDING).count()
         batches = math.ceil(pending / settings.DISCUSSIONS_BATCH_SIZE)
-        transaction.on_commit(lambda: [send_batch.delay(message.pk) for _ in range(batches)])
+        transaction.on_commit(
+            lambda: [deliveries_send_batch.delay(message.pk) for _ in range(batches)]
+        )
     return len(rows)
 
 
@@ -335,7 +337,7 @@ def deliveries_sweep(*, claim_timeout: int | None = None) -> dict[str, int]:
     inbound mail that was stored while the broker was unreachable.
     """
     from ..models import InboundMessage
-    from ..tasks import ingest, send_batch
+    from ..tasks import deliveries_send_batch, inbound_ingest  # cycle: tasks import services
 
     timeout = settings.DISCUSSIONS_CLAIM_TIMEOUT if claim_timeout is None else claim_timeout
     now = timezone.now()
@@ -354,7 +356,7 @@ def deliveries_sweep(*, claim_timeout: int | None = None) -> dict[str, int]:
         due[message_id] = min(math.ceil(count / settings.DISCUSSIONS_BATCH_SIZE), 20)
     for message_id, batches in due.items():
         for _ in range(batches):
-            send_batch.delay(message_id)
+            deliveries_send_batch.delay(message_id)
     stale_inbound = list(
         InboundMessage.objects.filter(
             status=InboundMessage.Status.RECEIVED,
@@ -362,5 +364,5 @@ def deliveries_sweep(*, claim_timeout: int | None = None) -> dict[str, int]:
         ).values_list("pk", flat=True)[:500]
     )
     for pk in stale_inbound:
-        ingest.delay(pk)
+        inbound_ingest.delay(pk)
     return {"returned": returned, "batches": sum(due.values()), "inbound": len(stale_inbound)}

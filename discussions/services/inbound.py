@@ -71,7 +71,7 @@ def inbound_store(*, raw: bytes, mail_from: str, rcpt_to: str, peer: str = "") -
     The listener answers 250 only once this returns. If the broker is down the row is still
     safe: the sweeper ingests rows left in "received".
     """
-    from ..tasks import ingest
+    from ..tasks import inbound_ingest  # cycle: tasks import services
 
     with transaction.atomic():
         inbound = InboundMessage.objects.create(
@@ -80,7 +80,7 @@ def inbound_store(*, raw: bytes, mail_from: str, rcpt_to: str, peer: str = "") -
             rcpt_to=mailparse.storable(rcpt_to)[:500],
             peer=mailparse.storable(peer)[:100],
         )
-        transaction.on_commit(lambda: _enqueue(ingest, inbound.pk))
+        transaction.on_commit(lambda: _enqueue(inbound_ingest, inbound.pk))
     return inbound
 
 
@@ -107,7 +107,7 @@ def inbound_ingest(*, inbound_id: int) -> InboundMessage | None:
     `detail`, and the sender is told. A database error (deadlock, lost connection) leaves the
     row "received" for the sweeper instead.
     """
-    from ..tasks import send_failure_notice
+    from ..tasks import send_failure_notice  # cycle: tasks import services
 
     try:
         with transaction.atomic():

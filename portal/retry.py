@@ -1,0 +1,49 @@
+"""How a Celery task that talks to an outside system tries again: one policy per system.
+
+A task passes the policy to `shared_task(**SMTP_RETRY)` or `shared_task(**STRIPE_RETRY)` and
+retries nothing else by hand. Every task under a policy must be safe to run twice: mail goes
+through `portal.sendonce`, Stripe calls carry idempotency keys or re-read Stripe's state.
+
+Stored webhook events are the one exception: their attempts, backoff and parking live with the
+event row (`payments.services.stripe_event_apply`, STRIPE_EVENT_* settings), so staff can see
+and retry them.
+"""
+
+from __future__ import annotations
+
+from django.db import OperationalError
+
+
+class MailRetryLater(Exception):
+    """A send that may work later: the connection broke mid-batch (discussions.smtp), or
+    another worker is sending the same mail right now (portal.sendonce.SendInProgress)."""
+
+
+class StripeFailure(Exception):
+    """A Stripe call failed. payments.gateway.GatewayError derives from it, so the Stripe policy
+    can name it here without portal importing payments."""
+
+
+# A mail server that is down, refusing for now (smtplib's errors are OSErrors), or a mail
+# another worker is sending: retry for about a day, growing from 30 seconds to an hour apart.
+# The growth also outlasts MAIL_CLAIM_TIMEOUT, so a claim left by a dead worker is taken over.
+SMTP_RETRY = {
+    "autoretry_for": (OSError, MailRetryLater),
+    "retry_backoff": 30,
+    "retry_backoff_max": 3600,
+    "retry_jitter": True,
+    "max_retries": 12,
+    "acks_late": True,
+}
+
+# Stripe unreachable or refusing, or a transient database conflict while applying its answer
+# (a lock held by another worker, a serialization failure): retry quickly, at most 5 minutes
+# apart, ten times.
+STRIPE_RETRY = {
+    "autoretry_for": (StripeFailure, OperationalError),
+    "retry_backoff": 1,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 10,
+    "acks_late": True,
+}
