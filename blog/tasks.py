@@ -1,6 +1,10 @@
 """Blog background jobs."""
 
 from celery import shared_task
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from wagtail.admin import signal_handlers
 from wagtail.contrib.frontend_cache.utils import PurgeBatch
 from wagtail.models import Page, Site
 
@@ -35,11 +39,6 @@ def moderation_notify(
     once per event: a second delivery of the same job finds its mark in the cache and sends
     nothing (no retries either, since a failed send may have reached some recipients; Wagtail
     logs each failure)."""
-    from django.apps import apps
-    from django.contrib.auth import get_user_model
-    from django.core.cache import cache
-    from wagtail.admin import signal_handlers
-
     if not cache.add(f"blog:moderation-notify:{notifier_name}:{instance_pk}", 1, 7 * 24 * 3600):
         return False
     instance = apps.get_model(model_label).objects.filter(pk=instance_pk).first()

@@ -8,7 +8,7 @@ import logging
 import math
 import uuid
 from dataclasses import dataclass
-from email.utils import formataddr
+from email.utils import format_datetime, formataddr
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -19,9 +19,10 @@ from django.utils import timezone
 from membership.access import active_members
 from portal.mail import render_email
 
-from ..models import Delivery, Message, Subscription, ThreadPreference
+from ..models import Delivery, InboundMessage, Message, Subscription, ThreadPreference
 from ..smtp import ConnectionLost, Outbox, PermanentFailure, TemporaryFailure
 from .common import bounce_address, site_url, unsubscribe_token
+from .inbound import bounce_record
 
 log = logging.getLogger(__name__)
 
@@ -186,8 +187,6 @@ def _placeholder_count(email) -> int:
 
 
 def _format_date(when) -> str:
-    from email.utils import format_datetime
-
     return format_datetime(when.astimezone(dt.UTC))
 
 
@@ -228,8 +227,6 @@ def deliveries_send_batch(*, message_id: int, limit: int | None = None) -> int:
     claimed rows to pending. 4xx answers schedule a retry with backoff; 5xx answers and
     retries past RETRY_FOR are recorded as failed and scored as bounces.
     """
-    from .inbound import bounce_record
-
     message = Message.objects.select_related("mailing_list", "thread").filter(pk=message_id).first()
     if message is None:
         return 0
@@ -336,7 +333,6 @@ def deliveries_sweep(*, claim_timeout: int | None = None) -> dict[str, int]:
     delivery completes), so handing them out again sends nobody a second copy. Also re-queues
     inbound mail that was stored while the broker was unreachable.
     """
-    from ..models import InboundMessage
     from ..tasks import deliveries_send_batch, inbound_ingest  # cycle: tasks import services
 
     timeout = settings.DISCUSSIONS_CLAIM_TIMEOUT if claim_timeout is None else claim_timeout
