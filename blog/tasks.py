@@ -38,7 +38,8 @@ def moderation_notify(
     wagtail.admin.signal_handlers), which Wagtail would send inside the editor's request. Runs
     once per event: a second delivery of the same job finds its mark in the cache and sends
     nothing (no retries either, since a failed send may have reached some recipients; Wagtail
-    logs each failure)."""
+    logs each failure). Not portal.sendonce: Wagtail's notifier sends one mail per moderator
+    itself, so a retry after a partial failure would double the ones already sent."""
     if not cache.add(f"blog:moderation-notify:{notifier_name}:{instance_pk}", 1, 7 * 24 * 3600):
         return False
     instance = apps.get_model(model_label).objects.filter(pk=instance_pk).first()
