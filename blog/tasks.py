@@ -8,8 +8,10 @@ from wagtail.admin import signal_handlers
 from wagtail.contrib.frontend_cache.utils import PurgeBatch
 from wagtail.models import Page, Site
 
+from portal.retry import CDN_RETRY
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+
+@shared_task(**CDN_RETRY)
 def frontend_cache_purge_listings(page_pk: int) -> None:
     """Ask the CDN to drop the pages that list `page_pk`: its parent (with the feeds when the
     parent is the articles index) and the home page. Wagtail already purges the page itself.

@@ -1,8 +1,9 @@
 """How a Celery task that talks to an outside system tries again: one policy per system.
 
-A task passes the policy to `shared_task(**SMTP_RETRY)` or `shared_task(**STRIPE_RETRY)` and
-retries nothing else by hand. Every task under a policy must be safe to run twice: mail goes
-through `portal.sendonce`, Stripe calls carry idempotency keys or re-read Stripe's state.
+A task passes its system's policy to `shared_task(**SMTP_RETRY)` (or STRIPE_RETRY, CDN_RETRY)
+and retries nothing else by hand. Every task under a policy must be safe to run twice: ledgered
+mail goes through `portal.sendonce`, Stripe calls carry idempotency keys or re-read Stripe's
+state, a CDN purge is idempotent.
 
 Stored webhook events are the one exception: their attempts, backoff and parking live with the
 event row (`payments.services.stripe_event_apply`, STRIPE_EVENT_* settings), so staff can see
@@ -45,5 +46,14 @@ STRIPE_RETRY = {
     "retry_backoff_max": 300,
     "retry_jitter": True,
     "max_retries": 10,
+    "acks_late": True,
+}
+
+# The CDN's purge API unreachable (a purge is idempotent): a few quick tries, then give up; the
+# pages' cache lifetime bounds how long a stale listing can show.
+CDN_RETRY = {
+    "autoretry_for": (OSError,),
+    "retry_backoff": True,
+    "max_retries": 5,
     "acks_late": True,
 }
