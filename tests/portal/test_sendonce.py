@@ -7,11 +7,16 @@ PostgreSQL real concurrent connections from two threads.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
 
@@ -22,7 +27,40 @@ from membership.models import Notice
 from membership.tasks import _notice_mail, send_notice
 from portal.models import MailClaim
 from portal.sendonce import SendInProgress, send_once_stamped
+from tests.discussions.worker_process import database_url
 from tests.factories import MembershipFactory
+
+# A worker process that runs the real notice task against the test database and is killed -9
+# in the middle of the SMTP conversation: half the message written, the final "." never.
+_KILLED_WORKER = """
+import os, signal, smtplib, sys
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.test")
+import django
+
+django.setup()
+from django.conf import settings
+
+settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", int(sys.argv[2])
+
+
+def sendmail(self, from_addr, to_addrs, msg, *args, **kwargs):
+    self.ehlo_or_helo_if_needed()
+    self.mail(from_addr)
+    for rcpt in to_addrs:
+        self.rcpt(rcpt)
+    self.putcmd("data")
+    self.getreply()
+    self.send(msg[: len(msg) // 2])
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+smtplib.SMTP.sendmail = sendmail
+from membership.tasks import send_notice
+
+send_notice(int(sys.argv[1]))
+"""
 
 
 class WorkerDied(BaseException):
@@ -136,6 +174,34 @@ def test_a_worker_that_died_between_claim_and_send_is_taken_over_once_its_claim_
     assert send_notice(notice.pk) is False
     assert len(smtp_server.wait_for(1)) == 1
     assert not MailClaim.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_smtp_leaves_a_claim_a_later_retry_takes_over_and_sends_once(
+    smtp_server,
+):
+    notice = _notice()
+    worker = subprocess.run(
+        [sys.executable, "-c", _KILLED_WORKER, str(notice.pk), str(smtp_server.port)],
+        env={**os.environ, "DATABASE_URL": database_url(connection)},
+        cwd=django_settings.BASE_DIR,
+        capture_output=True,
+        timeout=120,
+    )
+    assert worker.returncode == -signal.SIGKILL, worker.stderr.decode()[-2000:]
+    assert MailClaim.objects.count() == 1
+    time.sleep(0.5)
+    assert smtp_server.received == []  # the half-written message was never accepted
+
+    with pytest.raises(SendInProgress):  # redelivered at once: it may be a live worker's claim
+        send_notice(notice.pk)
+    MailClaim.objects.update(claimed_at=timezone.now() - timedelta(hours=1))
+    assert send_notice(notice.pk) is True  # a later retry: the claim is stale
+    assert send_notice(notice.pk) is False
+    assert len(smtp_server.wait_for(1)) == 1
+    time.sleep(0.2)
+    assert len(smtp_server.received) == 1
 
 
 @pytest.mark.django_db
