@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 def _send_once(key: str, build) -> bool:
     """Send the message `build()` makes unless SentMail records `key`. True when sent now."""
     return send_once(
-        key,
+        f"conferences.sentmail:{key}",
         build,
         is_sent=SentMail.objects.filter(key=key).exists,
         mark_sent=lambda: SentMail.objects.get_or_create(key=key),
