@@ -12,6 +12,8 @@ and retry them.
 
 from __future__ import annotations
 
+from typing import NotRequired, TypedDict
+
 from django.db import OperationalError
 
 
@@ -25,10 +27,21 @@ class StripeFailure(Exception):
     can name it here without portal importing payments."""
 
 
+class RetryPolicy(TypedDict):
+    """The shared_task options a policy sets (typed, so the task decorators type-check)."""
+
+    autoretry_for: tuple[type[BaseException], ...]
+    retry_backoff: bool | int
+    retry_backoff_max: NotRequired[int]
+    retry_jitter: NotRequired[bool]
+    max_retries: int
+    acks_late: bool
+
+
 # A mail server that is down, refusing for now (smtplib's errors are OSErrors), or a mail
 # another worker is sending: retry for about a day, growing from 30 seconds to an hour apart.
 # The growth also outlasts MAIL_CLAIM_TIMEOUT, so a claim left by a dead worker is taken over.
-SMTP_RETRY = {
+SMTP_RETRY: RetryPolicy = {
     "autoretry_for": (OSError, MailRetryLater),
     "retry_backoff": 30,
     "retry_backoff_max": 3600,
@@ -40,7 +53,7 @@ SMTP_RETRY = {
 # Stripe unreachable or refusing, or a transient database conflict while applying its answer
 # (a lock held by another worker, a serialization failure): retry quickly, at most 5 minutes
 # apart, ten times.
-STRIPE_RETRY = {
+STRIPE_RETRY: RetryPolicy = {
     "autoretry_for": (StripeFailure, OperationalError),
     "retry_backoff": 1,
     "retry_backoff_max": 300,
@@ -51,7 +64,7 @@ STRIPE_RETRY = {
 
 # The CDN's purge API unreachable (a purge is idempotent): a few quick tries, then give up; the
 # pages' cache lifetime bounds how long a stale listing can show.
-CDN_RETRY = {
+CDN_RETRY: RetryPolicy = {
     "autoretry_for": (OSError,),
     "retry_backoff": True,
     "max_retries": 5,
