@@ -6,6 +6,7 @@ class BlogConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        # Here, not at the top: the handlers import models, not ready while Django imports this.
         from . import signals
 
         signals.connect()

@@ -32,6 +32,7 @@ from portal.cache import (
 )
 
 from .blocks import ArticleBodyBlock
+from .feeds import AtomFeed, RssFeed
 
 WORDS_PER_MINUTE = 230
 POSTS_PER_PAGE = 9
@@ -179,21 +180,17 @@ class BlogIndexPage(CachedViewRestrictionsMixin, RoutablePageMixin, Page):
 
     @path("feed/rss/", name="feed-rss")
     def rss_feed(self, request):
-        from .feeds import RssFeed
-
         request.page_cache_ok = True
         return RssFeed(self)(request)
 
     @path("feed/atom/", name="feed-atom")
     def atom_feed(self, request):
-        from .feeds import AtomFeed
-
         request.page_cache_ok = True
         return AtomFeed(self)(request)
 
     @path("search/", name="search")
     def search_route(self, request):
-        from .search import search_posts
+        from .search import search_posts  # cycle: blog.search imports these models
 
         query = request.GET.get("q", "").strip()[:200]
         results = search_posts(index=self, query=query, page_number=request.GET.get("page", 1))

@@ -18,10 +18,10 @@ from wagtail.models import Site
 
 from portal.cache import per_generation, site_for_request
 
+from .models import BlogIndexPage
+
 
 def _build_index_routes() -> list[tuple[int, str, object]]:
-    from .models import BlogIndexPage
-
     routes = []
     root_paths = Site.get_site_root_paths()
     for index in BlogIndexPage.objects.live():

@@ -14,6 +14,8 @@ from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from .models import BlogPostPage
+
 RESULTS_PER_PAGE = 10
 EXCERPT_CHARS = 220
 
@@ -72,8 +74,6 @@ def search_posts(*, index, query: str, page_number) -> Page:
     An empty query gives an empty page rather than every post. Members-only posts can be found
     by their title and intro only, and their hits never carry an excerpt of the body.
     """
-    from .models import BlogPostPage
-
     if not query:
         return Paginator([], RESULTS_PER_PAGE).page(1)
     results = (

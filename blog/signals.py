@@ -8,16 +8,25 @@ from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
-from wagtail.signals import page_published, page_unpublished, post_page_move
+from wagtail.models import Page, PageViewRestriction, TaskState, WorkflowState
+from wagtail.signals import (
+    page_published,
+    page_unpublished,
+    post_page_move,
+    task_submitted,
+    workflow_approved,
+    workflow_rejected,
+    workflow_submitted,
+)
 
 from portal.cache import content_changed_on_commit
+
+from .tasks import frontend_cache_purge_listings, moderation_notify
 
 
 def _page_changed(sender, instance, **kwargs):
     content_changed_on_commit()
     if getattr(settings, "WAGTAILFRONTENDCACHE", None):
-        from .tasks import frontend_cache_purge_listings
-
         page_pk = instance.pk
         transaction.on_commit(lambda: frontend_cache_purge_listings.delay(page_pk))
 
@@ -28,8 +37,6 @@ def _page_deleted(sender, instance, **kwargs):
 
 def _queue_moderation_mail(notifier_name):
     def handler(sender, instance, user=None, **kwargs):
-        from .tasks import moderation_notify
-
         label, pk, user_pk = instance._meta.label, instance.pk, getattr(user, "pk", None)
         transaction.on_commit(lambda: moderation_notify.delay(notifier_name, label, pk, user_pk))
 
@@ -44,14 +51,6 @@ def connect_moderation_mail() -> None:
     needs this app above wagtail.admin in INSTALLED_APPS; tests/blog/test_workflow.py checks
     that the mail does not go out in the request.
     """
-    from wagtail.models import TaskState, WorkflowState
-    from wagtail.signals import (
-        task_submitted,
-        workflow_approved,
-        workflow_rejected,
-        workflow_submitted,
-    )
-
     # Wagtail's dispatch_uid, its signal and sender, and the notifier (in
     # wagtail.admin.signal_handlers) that writes the mail, as wagtail.admin connects them.
     notifications = [
@@ -90,8 +89,6 @@ def connect() -> None:
     page_published.connect(_page_changed, dispatch_uid="blog-page-cache-published")
     page_unpublished.connect(_page_changed, dispatch_uid="blog-page-cache-unpublished")
     post_page_move.connect(_page_changed, dispatch_uid="blog-page-cache-moved")
-    from wagtail.models import Page, PageViewRestriction
-
     post_delete.connect(_page_deleted, sender=Page, dispatch_uid="blog-page-cache-deleted")
     for signal in (post_save, post_delete):
         # portal.cache keeps the restricted pages per generation.

@@ -1,11 +1,17 @@
 """Blog background jobs."""
 
 from celery import shared_task
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from wagtail.admin import signal_handlers
 from wagtail.contrib.frontend_cache.utils import PurgeBatch
 from wagtail.models import Page, Site
 
+from portal.retry import CDN_RETRY
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+
+@shared_task(**CDN_RETRY)
 def frontend_cache_purge_listings(page_pk: int) -> None:
     """Ask the CDN to drop the pages that list `page_pk`: its parent (with the feeds when the
     parent is the articles index) and the home page. Wagtail already purges the page itself.
@@ -34,12 +40,8 @@ def moderation_notify(
     wagtail.admin.signal_handlers), which Wagtail would send inside the editor's request. Runs
     once per event: a second delivery of the same job finds its mark in the cache and sends
     nothing (no retries either, since a failed send may have reached some recipients; Wagtail
-    logs each failure)."""
-    from django.apps import apps
-    from django.contrib.auth import get_user_model
-    from django.core.cache import cache
-    from wagtail.admin import signal_handlers
-
+    logs each failure). Not portal.sendonce: Wagtail's notifier sends one mail per moderator
+    itself, so a retry after a partial failure would double the ones already sent."""
     if not cache.add(f"blog:moderation-notify:{notifier_name}:{instance_pk}", 1, 7 * 24 * 3600):
         return False
     instance = apps.get_model(model_label).objects.filter(pk=instance_pk).first()

@@ -525,10 +525,6 @@ class WaitlistEntry(models.Model):
         ACCEPTED = "accepted", "Accepted"
         LAPSED = "lapsed", "Offer lapsed"
 
-    # conferences/tasks.py, changed on another branch, still reads WaitlistEntry.OFFERED;
-    # remove this alias once it reads WaitlistEntry.Status.OFFERED.
-    OFFERED = Status.OFFERED
-
     conference = models.ForeignKey(
         ConferencePage, on_delete=models.CASCADE, related_name="waitlist"
     )

@@ -1,7 +1,7 @@
 """Thin Celery tasks: load rows by primary key, call a service or send a mail once.
 
-Every mail is claimed in SentMail under a key before it leaves, so a retried or redelivered
-task finds the key and sends nothing twice; a send that fails gives the claim back.
+Every mail goes through portal.sendonce under a key and is recorded in SentMail once sent, so
+a retried or redelivered task sends nothing twice; a send that fails gives the claim back.
 """
 
 from __future__ import annotations
@@ -9,44 +9,30 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.db import IntegrityError, transaction
+from django.conf import settings
 from django.urls import reverse
 
 from portal.mail import render_email
+from portal.retry import SMTP_RETRY, STRIPE_RETRY
+from portal.sendonce import send_once
 
 from . import services, tickets
 from .models import Attendee, Order, SentMail, WaitlistEntry
 
 log = logging.getLogger(__name__)
 
-RETRY = {
-    "autoretry_for": (OSError,),
-    "retry_backoff": True,
-    "retry_kwargs": {"max_retries": 8},
-    "acks_late": True,
-}
-
 
 def _send_once(key: str, build) -> bool:
-    """Send the message `build()` makes unless `key` was claimed before. True when sent now.
-
-    The claim is committed before the send, so no database lock is held while the mail server
-    talks; a failed send withdraws the claim so the task's retry sends it after all.
-    """
-    try:
-        with transaction.atomic():
-            SentMail.objects.create(key=key)
-    except IntegrityError:
-        return False
-    try:
-        build().send()
-    except Exception:
-        SentMail.objects.filter(key=key).delete()
-        raise
-    return True
+    """Send the message `build()` makes unless SentMail records `key`. True when sent now."""
+    return send_once(
+        f"conferences.sentmail:{key}",
+        build,
+        is_sent=SentMail.objects.filter(key=key).exists,
+        mark_sent=lambda: SentMail.objects.get_or_create(key=key),
+    )
 
 
-@shared_task(**RETRY)
+@shared_task(**SMTP_RETRY)
 def send_order_confirmation(order_id: int) -> None:
     """A ticket mail to every attendee and a receipt to the person who paid."""
     order = Order.objects.select_related("conference").get(pk=order_id)
@@ -55,7 +41,7 @@ def send_order_confirmation(order_id: int) -> None:
     _send_once(f"order-receipt:{order.code}", lambda: _receipt(order))
 
 
-@shared_task(**RETRY)
+@shared_task(**SMTP_RETRY)
 def send_attendee_ticket(attendee_id: int) -> None:
     attendee = Attendee.objects.select_related("order__conference", "ticket_type").get(
         pk=attendee_id
@@ -87,8 +73,6 @@ def _ticket_mail(attendee: Attendee):
 
 
 def _receipt(order: Order):
-    from django.conf import settings
-
     return render_email(
         template="conferences/email/receipt",
         subject=f"Receipt for your {order.conference.title} registration",
@@ -103,12 +87,10 @@ def _receipt(order: Order):
     )
 
 
-@shared_task(**RETRY)
+@shared_task(**SMTP_RETRY)
 def send_waitlist_offer(entry_id: int) -> None:
-    from django.conf import settings
-
     entry = WaitlistEntry.objects.select_related("conference", "ticket_type").get(pk=entry_id)
-    if entry.status != WaitlistEntry.OFFERED:
+    if entry.status != WaitlistEntry.Status.OFFERED:
         return
     url = settings.SITE_URL + reverse("conferences:waitlist-offer", args=[entry.token])
     _send_once(
@@ -127,18 +109,18 @@ def waitlist_offer_seats(conference_id: int) -> None:
     services.waitlist_offer_seats(conference_id=conference_id)
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True)
+@shared_task(**STRIPE_RETRY)
 def refund_send(refund_id: int) -> None:
     services.refund_send(refund_id=refund_id)
 
 
 @shared_task(acks_late=True)
-def release_expired_holds() -> int:
+def order_expire_holds() -> int:
     """Beat, every minute: unpaid holds older than 30 minutes give their seats back."""
     return services.order_expire_holds()
 
 
 @shared_task(acks_late=True)
-def lapse_waitlist_offers() -> int:
+def waitlist_lapse_offers() -> int:
     """Beat, every minute: offers older than 48 hours pass to the next person waiting."""
     return services.waitlist_lapse_offers()

@@ -12,6 +12,7 @@ page, which only the list's moderators can open.
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.urls import reverse
 
@@ -20,7 +21,7 @@ from portal.mail import render_email
 from . import mailparse
 from .models import InboundMessage, Message
 from .phi import masked, masked_excerpt
-from .services.common import moderation_address, site_url
+from .services.common import confirmation_token, moderation_address, site_url
 
 
 def _notice(*, to: str, subject: str, heading: str, body: str, mailing_list=None, **extra):
@@ -46,8 +47,6 @@ def _notice(*, to: str, subject: str, heading: str, body: str, mailing_list=None
 def confirmation_notice(message: Message):
     """Ask the member, at their own address, whether they sent a post that came in their name
     but could not be verified; the link opens a page with "Publish" and "I didn't send this"."""
-    from .services.common import confirmation_token
-
     author = message.author
     to = (author.email if author else "") or message.from_email
     if author is None or not to:
@@ -94,8 +93,6 @@ def hold_notice(message: Message):
 
 def moderator_notice(message: Message):
     """Tell the list's moderators a post is waiting; they may answer by email."""
-    from django.contrib.auth import get_user_model
-
     mailing_list = message.mailing_list
     moderators = get_user_model().objects.filter(
         Q(moderated_lists=mailing_list) | Q(is_superuser=True),

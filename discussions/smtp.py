@@ -16,12 +16,18 @@ import re
 import smtplib
 import socket
 from collections.abc import Callable
+from email import message_from_bytes, policy
 
+from aiosmtpd.controller import Controller
+from aiosmtpd.lmtp import LMTP
+from aiosmtpd.smtp import SMTP
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core import mail as django_mail
 from django.core.mail import EmailMessage as DjangoEmailMessage
 from django.db import close_old_connections
+
+from portal.retry import MailRetryLater
 
 log = logging.getLogger(__name__)
 
@@ -90,24 +96,20 @@ def _unsafe_address(address: str | None) -> bool:
 
 def _address_known(address: str) -> bool:
     close_old_connections()
-    from .services import inbound_route
+    from .services import inbound_route  # cycle: services.delivery imports this module
 
     return inbound_route(rcpt_to=address) is not None
 
 
 def _store(*, raw: bytes, mail_from: str, rcpt_to: str, peer: str) -> None:
     close_old_connections()
-    from .services import inbound_store
+    from .services import inbound_store  # cycle: services.delivery imports this module
 
     inbound_store(raw=raw, mail_from=mail_from, rcpt_to=rcpt_to, peer=peer)
 
 
 def make_controller(*, host: str, port: int, lmtp: bool, size_limit: int | None = None):
     """An aiosmtpd Controller running our handler in a thread; call .start() and .stop()."""
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.lmtp import LMTP
-    from aiosmtpd.smtp import SMTP
-
     limit = size_limit or settings.DISCUSSIONS_MAX_MESSAGE_BYTES
     server_class = LMTP if lmtp else SMTP
 
@@ -171,8 +173,9 @@ class PermanentFailure(Exception):
         self.code = code
 
 
-class ConnectionLost(Exception):
-    """The connection broke; nothing after this point in the batch was sent."""
+class ConnectionLost(MailRetryLater):
+    """The connection broke; nothing after this point in the batch was sent (the SMTP retry
+    policy tries the batch again)."""
 
 
 _EOL = re.compile(rb"\r\n|\n|\r")
@@ -282,8 +285,6 @@ class _RawEmail(DjangoEmailMessage):
         self._data = data
 
     def message(self, **kwargs):
-        from email import message_from_bytes, policy
-
         return message_from_bytes(self._data, policy=policy.SMTP)
 
     def recipients(self):

@@ -1,7 +1,8 @@
 """Membership's Celery tasks: thin wrappers that load rows and call a service.
 
 Each is safe to run twice: a Checkout Session is applied from Stripe's current state, notices
-carry a sent time, Stripe cancellations of an already canceled subscription are a no-op.
+go through portal.sendonce against their sent time, Stripe cancellations of an already
+canceled subscription are a no-op.
 """
 
 from __future__ import annotations
@@ -11,30 +12,19 @@ import logging
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import OperationalError, transaction
-from django.utils import timezone
 
 from payments import gateway
 from portal.mail import render_email
+from portal.retry import SMTP_RETRY, STRIPE_RETRY
+from portal.sendonce import send_once_stamped
 
 from . import services
-from .models import Notice
+from .models import Notice, Plan, Seat
 
 log = logging.getLogger(__name__)
 
-# Stripe unreachable, or a transient database conflict (a lock held by another worker, a
-# serialization failure): try again with growing, jittered delays.
-_RETRY = {
-    "autoretry_for": (gateway.GatewayError, OperationalError),
-    "retry_backoff": 1,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "max_retries": 10,
-    "acks_late": True,
-}
 
-
-@shared_task(**_RETRY)
+@shared_task(**STRIPE_RETRY)
 def checkout_session_sync(session_id: str) -> None:
     """Apply a membership Checkout Session now (the success page asks; the webhook also will)."""
     session = gateway.retrieve_checkout_session(session_id)
@@ -42,23 +32,28 @@ def checkout_session_sync(session_id: str) -> None:
         services.membership_apply_checkout(session)
 
 
-@shared_task(**_RETRY)
+@shared_task(**STRIPE_RETRY)
 def subscription_cancel(subscription_id: str) -> None:
     gateway.cancel_subscription(subscription_id)
 
 
-@shared_task(**_RETRY)
+@shared_task(**STRIPE_RETRY)
 def customer_email_sync(user_id: int) -> int:
     return services.membership_customer_email_sync(user_id=user_id)
 
 
-@shared_task(**_RETRY)
-def plan_sync(plan_id: int) -> None:
-    from .models import Plan
-
+@shared_task(**STRIPE_RETRY)
+def plan_sync_stripe(plan_id: int) -> None:
     plan = Plan.objects.filter(pk=plan_id).first()
     if plan is not None:
         services.plan_sync_stripe(plan=plan)
+
+
+@shared_task(**STRIPE_RETRY)
+def plan_sync(plan_id: int) -> None:
+    """Old name of plan_sync_stripe, kept for messages queued before the rename (a plan saved
+    just before a deploy). Remove once no worker can hold one."""
+    plan_sync_stripe(plan_id)
 
 
 @shared_task
@@ -67,7 +62,7 @@ def memberships_advance() -> int:
 
 
 @shared_task
-def reminders_send() -> int:
+def reminders_queue() -> int:
     return services.reminders_queue()
 
 
@@ -82,42 +77,39 @@ _SUBJECTS = {
 }
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=5, max_retries=6, acks_late=True)
+@shared_task(**SMTP_RETRY)
 def send_notice(notice_id: int) -> bool:
-    """Send one ledger notice unless it was sent already."""
-    from .models import Seat
+    """Send one ledger notice unless it was sent already. True when this call sent it."""
+    return send_once_stamped(Notice, notice_id, "sent_at", lambda: _notice_mail(notice_id))
 
-    with transaction.atomic():
-        notice = (
-            Notice.objects.select_for_update(of=("self",))
-            .select_related("membership__user", "membership__plan", "membership__practice")
-            .filter(pk=notice_id)
-            .first()
+
+def _notice_mail(notice_id: int) -> EmailMultiAlternatives | None:
+    """The notice's mail, or None when there is nothing to send (recorded as sent)."""
+    notice = (
+        Notice.objects.select_related(
+            "membership__user", "membership__plan", "membership__practice"
         )
-        if notice is None or notice.sent_at is not None:
-            return False
-        m = notice.membership
-        context = {"membership": m, "user": m.user, "plan": m.plan, "notice": notice}
-        if notice.kind == Notice.Kind.SEAT_INVITE:
-            seat = Seat.objects.filter(pk=int(notice.key.removeprefix("seat-"))).first()
-            if seat is None or seat.removed_at is not None:
-                notice.sent_at = timezone.now()  # withdrawn before it went out
-                notice.save(update_fields=["sent_at"])
-                return False
-            context["seat"] = seat
-        message = render_email(
-            template=f"membership/email/{notice.kind}",
-            subject=_SUBJECTS[notice.kind].format(name=settings.WAGTAIL_SITE_NAME),
-            to=[notice.to_email],
-            context=context,
-        )
-        message.send()
-        notice.sent_at = timezone.now()
-        notice.save(update_fields=["sent_at"])
-    return True
+        .filter(pk=notice_id)
+        .first()
+    )
+    if notice is None:
+        return None
+    m = notice.membership
+    context = {"membership": m, "user": m.user, "plan": m.plan, "notice": notice}
+    if notice.kind == Notice.Kind.SEAT_INVITE:
+        seat = Seat.objects.filter(pk=int(notice.key.removeprefix("seat-"))).first()
+        if seat is None or seat.removed_at is not None:
+            return None  # withdrawn before it went out
+        context["seat"] = seat
+    return render_email(
+        template=f"membership/email/{notice.kind}",
+        subject=_SUBJECTS[notice.kind].format(name=settings.WAGTAIL_SITE_NAME),
+        to=[notice.to_email],
+        context=context,
+    )
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=5, max_retries=6)
+@shared_task(**SMTP_RETRY)
 def send_account_mail(
     subject: str, body: str, html: str, from_email: str, to: list[str], headers: dict
 ) -> None:

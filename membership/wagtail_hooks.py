@@ -23,7 +23,7 @@ from wagtail.admin.widgets.button import HeaderButton
 from . import selectors, services
 from .forms import ComplimentaryForm
 from .models import Membership, Plan
-from .tasks import plan_sync
+from .tasks import plan_sync_stripe
 
 # --- plans -------------------------------------------------------------------------------------
 
@@ -33,7 +33,7 @@ class _PlanSyncMixin:
 
     def save_instance(self):
         instance = super().save_instance()
-        transaction.on_commit(lambda: plan_sync.delay(instance.pk))
+        transaction.on_commit(lambda: plan_sync_stripe.delay(instance.pk))
         return instance
 
 

@@ -48,6 +48,8 @@ import stripe
 from django.conf import settings
 from django.db import models
 
+from portal.retry import StripeFailure
+
 log = logging.getLogger(__name__)
 
 API_VERSION = "2026-10-28.endive"
@@ -135,8 +137,9 @@ class RefundStatus(models.TextChoices):
 # --- errors and value objects -------------------------------------------------------------------
 
 
-class GatewayError(Exception):
-    """A Stripe call failed. `user_message` is set when the reason may be shown to the user."""
+class GatewayError(StripeFailure):
+    """A Stripe call failed. `user_message` is set when the reason may be shown to the user.
+    Tasks under portal.retry.STRIPE_RETRY retry it (through its base, StripeFailure)."""
 
     def __init__(self, message: str, *, user_message: str = "", retryable: bool = False):
         super().__init__(message)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
-from django.utils import timezone
 
 from . import services
 
@@ -20,7 +21,7 @@ def stripe_event_apply(event_id: str) -> bool:
 def stripe_events_retry(older_than_seconds: int = 120) -> int:
     """Queue again events not applied yet whose retry time came, or whose first task was lost
     (never tried `older_than_seconds` after arriving). Events parked as failed stay parked."""
-    ids = services.stripe_events_due(lost_after=timezone.timedelta(seconds=older_than_seconds))
+    ids = services.stripe_events_due(lost_after=timedelta(seconds=older_than_seconds))
     for event_id in ids:
         stripe_event_apply.delay(event_id)
     return len(ids)

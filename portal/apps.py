@@ -6,6 +6,8 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal"
 
     def ready(self):
+        # Imported here, not at the top: they need the app registry, which is not ready while
+        # Django imports this module.
         from . import (
             checks,  # noqa: F401  (registers the deploy checks)
             converters,

@@ -18,8 +18,13 @@ import threading
 import time
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.cache import caches
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.http.request import split_domain_port
+from wagtail.models import PageViewRestriction, Site
 
 GENERATION_KEY = "page-cache:generation"
 ADMIN_ACCESS_VERSION_KEY = "portal:admin-access-version"
@@ -79,8 +84,6 @@ def content_changed_on_commit() -> None:
     stops serving the old content at once, and again after the commit, so a request that
     caches between the change and the commit cannot keep the old content under the new
     generation."""
-    from django.db import transaction
-
     content_changed()
     transaction.on_commit(content_changed)
 
@@ -116,9 +119,6 @@ def per_generation(name: str, build):
 def site_for_request(request):
     """Wagtail's site for this request (`Site.find_for_request`), remembered per host and port
     for the current generation; saving a Site starts a new one."""
-    from django.http.request import split_domain_port
-    from wagtail.models import Site
-
     if hasattr(request, "_wagtail_site"):
         return request._wagtail_site
     sites = per_generation("sites", dict)
@@ -152,8 +152,6 @@ def restricted_paths() -> list[str]:
     per generation in each process: saving or deleting a restriction starts a new one."""
 
     def build():
-        from wagtail.models import PageViewRestriction
-
         return list(PageViewRestriction.objects.values_list("page__path", flat=True))
 
     return per_generation("restricted-paths", build)
@@ -174,8 +172,6 @@ class CachedViewRestrictionsMixin:
     asking; once one exists, Wagtail's own check runs."""
 
     def get_view_restrictions(self):
-        from wagtail.models import PageViewRestriction
-
         if not restricted_paths():
             return PageViewRestriction.objects.none()
         return super().get_view_restrictions()
@@ -218,8 +214,6 @@ def _forget_all_admin_access(**kwargs):
 
 
 def _groups_or_permissions_changed(sender, instance, action, **kwargs):
-    from django.contrib.auth import get_user_model
-
     if not action.startswith("post_"):
         return
     if isinstance(instance, get_user_model()):
@@ -230,9 +224,6 @@ def _groups_or_permissions_changed(sender, instance, action, **kwargs):
 
 
 def connect_admin_access_signals() -> None:
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-
     user_model = get_user_model()
     post_save.connect(_forget_user_admin_access, sender=user_model, dispatch_uid="admin-access-u")
     post_delete.connect(_forget_all_admin_access, sender=Group, dispatch_uid="admin-access-gd")

@@ -1,5 +1,6 @@
 """Demo content owned by the portal: the home page, navigation, testimonials, demo accounts."""
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from wagtail.models import Page, Site
@@ -183,8 +184,6 @@ def _testimonials() -> None:
 
 
 def _users(stdout) -> None:
-    from allauth.account.models import EmailAddress
-
     User = get_user_model()
     for email, password, first, last, role in DEMO_USERS:
         user = User.objects.filter(email=email).first()

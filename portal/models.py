@@ -1,4 +1,4 @@
-"""Site-wide pages and pieces: the home page, testimonials, navigation, worker heartbeat."""
+"""Site-wide pages and pieces: home page, testimonials, navigation, heartbeat, mail claims."""
 
 import re
 
@@ -186,3 +186,16 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self):
         return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class MailClaim(models.Model):
+    """A mail some worker is sending right now (portal.sendonce): one row per mail key, from
+    the claim until the app's ledger records the send. A row older than MAIL_CLAIM_TIMEOUT was
+    left by a worker that died, and the next try takes it over."""
+
+    key = models.CharField(max_length=200, unique=True)
+    token = models.UUIDField()
+    claimed_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.key} claimed at {self.claimed_at:%Y-%m-%d %H:%M:%S}"

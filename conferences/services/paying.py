@@ -170,9 +170,9 @@ def order_checkout_completed(session: gateway.CheckoutSessionData) -> None:
     `session` is the gateway's CheckoutSessionData, re-read from Stripe. Only a complete,
     paid session confirms; expired or unpaid ones change nothing (the hold lapses on its own).
     """
-    if session.status != "complete" or session.payment_status not in (
-        "paid",
-        "no_payment_required",
+    if session.status != gateway.CheckoutSessionStatus.COMPLETE or session.payment_status not in (
+        gateway.CheckoutPaymentStatus.PAID,
+        gateway.CheckoutPaymentStatus.NO_PAYMENT_REQUIRED,
     ):
         return
     try:

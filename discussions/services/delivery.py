@@ -8,7 +8,7 @@ import logging
 import math
 import uuid
 from dataclasses import dataclass
-from email.utils import formataddr
+from email.utils import format_datetime, formataddr
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -19,9 +19,10 @@ from django.utils import timezone
 from membership.access import active_members
 from portal.mail import render_email
 
-from ..models import Delivery, Message, Subscription, ThreadPreference
+from ..models import Delivery, InboundMessage, Message, Subscription, ThreadPreference
 from ..smtp import ConnectionLost, Outbox, PermanentFailure, TemporaryFailure
 from .common import bounce_address, site_url, unsubscribe_token
+from .inbound import bounce_record
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def message_fan_out(*, message_id: int) -> int:
     Safe to run twice: rows are unique per (message, recipient), so a second run adds only
     recipients who were not there before. Returns the number of rows created.
     """
-    from ..tasks import send_batch
+    from ..tasks import deliveries_send_batch  # cycle: tasks import services
 
     message = Message.objects.filter(pk=message_id).first()
     if message is None or message.status != Message.Status.PUBLISHED:
@@ -75,7 +76,9 @@ def message_fan_out(*, message_id: int) -> int:
         Delivery.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
         pending = Delivery.objects.filter(message=message, status=Delivery.Status.PENDING).count()
         batches = math.ceil(pending / settings.DISCUSSIONS_BATCH_SIZE)
-        transaction.on_commit(lambda: [send_batch.delay(message.pk) for _ in range(batches)])
+        transaction.on_commit(
+            lambda: [deliveries_send_batch.delay(message.pk) for _ in range(batches)]
+        )
     return len(rows)
 
 
@@ -184,8 +187,6 @@ def _placeholder_count(email) -> int:
 
 
 def _format_date(when) -> str:
-    from email.utils import format_datetime
-
     return format_datetime(when.astimezone(dt.UTC))
 
 
@@ -226,8 +227,6 @@ def deliveries_send_batch(*, message_id: int, limit: int | None = None) -> int:
     claimed rows to pending. 4xx answers schedule a retry with backoff; 5xx answers and
     retries past RETRY_FOR are recorded as failed and scored as bounces.
     """
-    from .inbound import bounce_record
-
     message = Message.objects.select_related("mailing_list", "thread").filter(pk=message_id).first()
     if message is None:
         return 0
@@ -334,8 +333,7 @@ def deliveries_sweep(*, claim_timeout: int | None = None) -> dict[str, int]:
     delivery completes), so handing them out again sends nobody a second copy. Also re-queues
     inbound mail that was stored while the broker was unreachable.
     """
-    from ..models import InboundMessage
-    from ..tasks import ingest, send_batch
+    from ..tasks import deliveries_send_batch, inbound_ingest  # cycle: tasks import services
 
     timeout = settings.DISCUSSIONS_CLAIM_TIMEOUT if claim_timeout is None else claim_timeout
     now = timezone.now()
@@ -354,7 +352,7 @@ def deliveries_sweep(*, claim_timeout: int | None = None) -> dict[str, int]:
         due[message_id] = min(math.ceil(count / settings.DISCUSSIONS_BATCH_SIZE), 20)
     for message_id, batches in due.items():
         for _ in range(batches):
-            send_batch.delay(message_id)
+            deliveries_send_batch.delay(message_id)
     stale_inbound = list(
         InboundMessage.objects.filter(
             status=InboundMessage.Status.RECEIVED,
@@ -362,5 +360,5 @@ def deliveries_sweep(*, claim_timeout: int | None = None) -> dict[str, int]:
         ).values_list("pk", flat=True)[:500]
     )
     for pk in stale_inbound:
-        ingest.delay(pk)
+        inbound_ingest.delay(pk)
     return {"returned": returned, "batches": sum(due.values()), "inbound": len(stale_inbound)}

@@ -29,6 +29,8 @@ from ..models import (
     Message,
     Subscription,
 )
+from .common import bounce_address_read, is_moderator, moderation_token_read
+from .moderation import message_approve, message_reject
 from .posting import attachment_allowed, message_create
 
 log = logging.getLogger(__name__)
@@ -71,7 +73,7 @@ def inbound_store(*, raw: bytes, mail_from: str, rcpt_to: str, peer: str = "") -
     The listener answers 250 only once this returns. If the broker is down the row is still
     safe: the sweeper ingests rows left in "received".
     """
-    from ..tasks import ingest
+    from ..tasks import inbound_ingest  # cycle: tasks import services
 
     with transaction.atomic():
         inbound = InboundMessage.objects.create(
@@ -80,7 +82,7 @@ def inbound_store(*, raw: bytes, mail_from: str, rcpt_to: str, peer: str = "") -
             rcpt_to=mailparse.storable(rcpt_to)[:500],
             peer=mailparse.storable(peer)[:100],
         )
-        transaction.on_commit(lambda: _enqueue(ingest, inbound.pk))
+        transaction.on_commit(lambda: _enqueue(inbound_ingest, inbound.pk))
     return inbound
 
 
@@ -107,7 +109,7 @@ def inbound_ingest(*, inbound_id: int) -> InboundMessage | None:
     `detail`, and the sender is told. A database error (deadlock, lost connection) leaves the
     row "received" for the sweeper instead.
     """
-    from ..tasks import send_failure_notice
+    from ..tasks import send_failure_notice  # cycle: tasks import services
 
     try:
         with transaction.atomic():
@@ -336,8 +338,6 @@ def bounce_process(*, inbound: InboundMessage, mailing_list: MailingList, verp: 
     address is a bounce for that subscriber even when no parser understands it (as Mailman 3
     treats it), scored soft; only a vacation notice sent there is not.
     """
-    from .common import bounce_address_read
-
     if not verp:
         return _finish(inbound, InboundMessage.Status.DISCARDED, "Bounce without a VERP address.")
     email = bounce_address_read(mailing_list, verp)
@@ -423,9 +423,6 @@ def moderation_by_email(*, inbound: InboundMessage, route: Route, msg) -> Inboun
     DMARC/DKIM/SPF verdict, see mailauth), since anyone can write a moderator's From line.
     Anything else is recorded and ignored.
     """
-    from .common import is_moderator, moderation_token_read
-    from .moderation import message_approve, message_reject
-
     Status = InboundMessage.Status
     pk = moderation_token_read(route.detail)
     message = Message.objects.filter(pk=pk, mailing_list=route.mailing_list).first()
@@ -469,8 +466,6 @@ def inbound_release(*, inbound_id: int, moderator) -> InboundMessage:
     Raises PermissionDenied when `moderator` may not moderate the list it was sent to, and
     ValueError when it was not sent to a list's posting address.
     """
-    from .common import is_moderator
-
     with transaction.atomic():
         inbound = InboundMessage.objects.select_for_update().get(pk=inbound_id)
         if inbound.status != InboundMessage.Status.DISCARDED:

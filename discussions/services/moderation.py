@@ -28,7 +28,7 @@ def message_approve(*, message: Message, moderator) -> Message:
 
 def message_reject(*, message: Message, moderator, note: str = "") -> Message:
     """Refuse a held message and tell the sender, with the moderator's note."""
-    from ..tasks import send_rejection_notice
+    from ..tasks import send_rejection_notice  # cycle: tasks import services
 
     with transaction.atomic():
         message = Message.objects.select_for_update().get(pk=message.pk)

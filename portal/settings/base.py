@@ -189,7 +189,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"*.tasks.send_*": {"queue": "mail"}, "*.tasks.mail_*": {"queue": "mail"}}
+# The "mail" queue: every task that sends mail, and the discussions jobs that feed them.
+CELERY_TASK_ROUTES = {
+    "*.tasks.send_*": {"queue": "mail"},
+    "discussions.tasks.deliveries_*": {"queue": "mail"},
+    "discussions.tasks.digests_prepare": {"queue": "mail"},
+}
+# A mail claimed longer ago than this (portal.sendonce) belongs to a worker that died mid-send; the
+# next try takes it over and sends. Longer than any one SMTP conversation should take.
+MAIL_CLAIM_TIMEOUT = env.int("MAIL_CLAIM_TIMEOUT", default=600)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
@@ -218,7 +226,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 15 * 60.0,
     },
     # Renewal reminders and grace warnings, each sent once (the Notice ledger).
-    "membership-reminders": {"task": "membership.tasks.reminders_send", "schedule": 60 * 60.0},
+    "membership-reminders": {"task": "membership.tasks.reminders_queue", "schedule": 60 * 60.0},
     # Webhook events stored but not applied (a worker died, Stripe was down) get another go
     # once their backoff delay has passed; parked ones wait for staff.
     "payments-stripe-events-retry": {
@@ -230,26 +238,26 @@ CELERY_BEAT_SCHEDULE = {
     # Conferences: unpaid seat holds lapse after CONFERENCE_HOLD_MINUTES and waitlist offers
     # after CONFERENCE_OFFER_HOURS; checking every minute keeps seats from sitting idle.
     "conferences-release-holds": {
-        "task": "conferences.tasks.release_expired_holds",
+        "task": "conferences.tasks.order_expire_holds",
         "schedule": 60.0,
     },
     "conferences-lapse-offers": {
-        "task": "conferences.tasks.lapse_waitlist_offers",
+        "task": "conferences.tasks.waitlist_lapse_offers",
         "schedule": 60.0,
     },
     # Discussions: return stale fan-out claims and resend deliveries whose retry time came.
     "discussions-sweep-deliveries": {
-        "task": "discussions.tasks.mail_sweep_deliveries",
+        "task": "discussions.tasks.deliveries_sweep",
         "schedule": 60.0,
     },
     # Discussions: digests go out early morning Central time; the weekly one on Mondays.
     "discussions-daily-digest": {
-        "task": "discussions.tasks.mail_digests",
+        "task": "discussions.tasks.digests_prepare",
         "schedule": crontab(hour=11, minute=0),
         "args": ("daily",),
     },
     "discussions-weekly-digest": {
-        "task": "discussions.tasks.mail_digests",
+        "task": "discussions.tasks.digests_prepare",
         "schedule": crontab(hour=11, minute=30, day_of_week=1),
         "args": ("weekly",),
     },

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from discussions import services
 from discussions.models import Digest, Message
-from discussions.tasks import mail_digests, send_digest
+from discussions.tasks import digests_prepare, send_digest
 from tests.factories import MemberFactory
 
 from .helpers import make_list, subscribe
@@ -87,7 +87,7 @@ def test_beat_task_prepares_and_queues(settings):
 
     app.conf.task_always_eager = True
     try:
-        assert mail_digests("daily") == 1
+        assert digests_prepare("daily") == 1
     finally:
         app.conf.task_always_eager = False
     assert len(mail.outbox) == 1

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from portal.celery import app as celery_app
+
 ROOT = Path(__file__).resolve().parents[2]
 # A good production environment, every service on the loopback address (nothing is contacted:
 # `check --deploy` only reads the settings).
@@ -123,3 +125,12 @@ def test_admin_pages_load_no_avatars_from_outside_hosts(client, db):
 
     assert "default-user-avatar" in html
     assert "gravatar" not in html
+
+
+def test_every_beat_entry_and_mail_route_names_a_task_a_worker_has(settings):
+    celery_app.loader.import_default_modules()
+    beat = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()]
+    assert [name for name in beat if name not in celery_app.tasks] == []
+    router = celery_app.amqp.router
+    mail = {"discussions.tasks.deliveries_send_batch", "discussions.tasks.digests_prepare"}
+    assert {n for n in mail if router.route({}, n)["queue"].name == "mail"} == mail
