@@ -8,12 +8,16 @@ else is derived from it by the ingest task. Outbound mail is driven by Delivery 
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import storages
+from django.core.signals import setting_changed
 from django.db import models
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import LazyObject, empty
 
 
 class MailingList(models.Model):
@@ -235,9 +239,33 @@ class Message(models.Model):
         return self.from_name or self.from_email.split("@")[0]
 
 
-def attachment_storage():
+class _AttachmentStorage(LazyObject):
+    """STORAGES["attachments"], looked up when first used rather than when models load.
+
+    A FileField calls its storage callable once, at import, and keeps what it returned; a
+    plain storages["attachments"] there would outlive any later change to STORAGES (a test's
+    override), and the field would keep writing to the old location. Built like Django's own
+    default_storage, which it resets alongside (see `_storages_changed`).
+    """
+
+    def _setup(self) -> None:
+        self._wrapped = storages["attachments"]
+
+
+_attachment_storage = _AttachmentStorage()
+
+
+@receiver(setting_changed)
+def _storages_changed(*, setting: str, **kwargs: Any) -> None:
+    # The same settings after which Django rebuilds `storages` (django.test.signals); only
+    # ever sent by override_settings, never in production.
+    if setting in ("STORAGES", "STATIC_ROOT", "STATIC_URL"):
+        _attachment_storage._wrapped = empty
+
+
+def attachment_storage() -> _AttachmentStorage:
     """The private storage (STORAGES["attachments"]): never served as /media/."""
-    return storages["attachments"]
+    return _attachment_storage
 
 
 def attachment_path(instance, filename: str) -> str:

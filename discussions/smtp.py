@@ -199,7 +199,7 @@ def _raise_for(code: int, text: bytes | str) -> None:
 class Outbox:
     """One outgoing connection for a batch of messages. Use as a context manager."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.smtp_mode = settings.EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend"
         self._smtp: smtplib.SMTP | None = None
         self._django = None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core import signing
@@ -10,7 +12,10 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from membership.access import is_active_member
 
-from ..models import MailingList
+from ..models import MailingList, Message
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 UNSUBSCRIBE_SALT = "discussions.unsubscribe"
 
@@ -72,12 +77,12 @@ def unsubscribe_token_read(token: str) -> tuple[int, int]:
 CONFIRM_SALT = "discussions.confirm-post"
 
 
-def confirmation_token(message) -> str:
+def confirmation_token(message: Message) -> str:
     """A signed, timestamped token naming one post, for the member's one-click confirmation."""
     return signing.dumps(message.pk, salt=CONFIRM_SALT, compress=False)
 
 
-def confirmation_token_read(token: str, *, max_age) -> int:
+def confirmation_token_read(token: str, *, max_age: dt.timedelta | int) -> int:
     """The post's pk; raises signing.BadSignature (or its SignatureExpired) when forged or
     older than `max_age`."""
     pk = signing.loads(token, salt=CONFIRM_SALT, max_age=max_age)
@@ -89,7 +94,7 @@ def confirmation_token_read(token: str, *, max_age) -> int:
 MODERATE_SALT = "discussions.moderate"
 
 
-def moderation_address(message) -> str:
+def moderation_address(message: Message) -> str:
     """Where a moderator replies "approve" or "reject": slug-moderate+<pk>-<hmac>@LIST_DOMAIN.
 
     Hex, not base64, because mail systems may change the case of a local part.
@@ -108,7 +113,7 @@ def moderation_token_read(token: str) -> int | None:
     return int(pk) if constant_time_compare(digest, expected) else None
 
 
-def is_moderator(user, mailing_list: MailingList) -> bool:
+def is_moderator(user: User | AnonymousUser | None, mailing_list: MailingList) -> bool:
     """Superusers, staff with the right to change messages, or a moderator the list names.
     Groups grant nothing here: page approvers ("Moderators") moderate no list for that."""
     if user is None or not user.is_authenticated or not user.is_active:
@@ -118,7 +123,7 @@ def is_moderator(user, mailing_list: MailingList) -> bool:
     return mailing_list.moderators.filter(pk=user.pk).exists()
 
 
-def can_read(user, mailing_list: MailingList) -> bool:
+def can_read(user: User | AnonymousUser | None, mailing_list: MailingList) -> bool:
     if not mailing_list.archive_members_only:
         return True
     return is_active_member(user) or is_moderator(user, mailing_list)

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 import math
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.utils import format_datetime, formataddr
+from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import EmailAlternative
 from django.db import connection, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -24,6 +29,10 @@ from ..smtp import ConnectionLost, Outbox, PermanentFailure, TemporaryFailure
 from .common import bounce_address, site_url, unsubscribe_token
 from .inbound import bounce_record
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractUser
+    from django.db.models import QuerySet
+
 log = logging.getLogger(__name__)
 
 # Temporary failures are retried with exponential backoff (1 min, 2, 4 … capped at 6 h) for
@@ -33,7 +42,7 @@ RETRY_CAP = dt.timedelta(hours=6)
 TOKEN_PLACEHOLDER = "GUILDHALL-UNSUBSCRIBE-TOKEN"  # noqa: S105 - a marker, not a secret
 
 
-def recipients_for(message: Message):
+def recipients_for(message: Message) -> QuerySet[AbstractUser]:
     """Users who get this message by mail, as a queryset.
 
     Every-message subscribers, plus subscribers in any mode who follow the thread, minus
@@ -44,7 +53,11 @@ def recipients_for(message: Message):
     subscriptions = Subscription.objects.filter(
         mailing_list_id=message.mailing_list_id, delivery_disabled_at__isnull=True
     )
-    prefs = ThreadPreference.objects.filter(thread_id=message.thread_id)
+    prefs = (
+        ThreadPreference.objects.filter(thread_id=message.thread_id)
+        if message.thread_id is not None
+        else ThreadPreference.objects.none()
+    )
     wanted = Q(mode=Subscription.Mode.EVERY) | Q(
         user_id__in=prefs.filter(state=ThreadPreference.State.FOLLOW).values("user_id")
     )
@@ -106,7 +119,8 @@ def list_message_prepare(message: Message) -> Prepared:
     mailing_list = message.mailing_list
     unsubscribe_path = reverse("discussions:unsubscribe", kwargs={"token": TOKEN_PLACEHOLDER})
     archive_url = site_url(mailing_list.get_absolute_url())
-    thread_url = site_url(message.thread.get_absolute_url()) if message.thread_id else archive_url
+    thread = message.thread
+    thread_url = site_url(thread.get_absolute_url()) if thread is not None else archive_url
     subject = message.subject
     if mailing_list.subject_tag not in subject:
         subject = f"{mailing_list.subject_tag} {subject}"
@@ -147,7 +161,7 @@ def list_message_prepare(message: Message) -> Prepared:
         },
         headers=headers,
     )
-    data = email.message().as_bytes()
+    data: bytes = email.message().as_bytes()  # the stubs type message() as Any
     expected = _placeholder_count(email)
     found = data.count(TOKEN_PLACEHOLDER.encode())
     if found != expected:
@@ -159,34 +173,43 @@ def list_message_prepare(message: Message) -> Prepared:
 
 @dataclass
 class _PerRecipient(Prepared):
-    email: object = None
+    email: EmailMultiAlternatives
 
     def for_recipient(self, *, user_pk: int) -> bytes:
         token = unsubscribe_token(list_pk=self.message.mailing_list_id, user_pk=user_pk)
         email = self.email
         original = (email.body, email.alternatives, dict(email.extra_headers))
-        email.body = email.body.replace(TOKEN_PLACEHOLDER, token)
+        email.body = str(email.body).replace(TOKEN_PLACEHOLDER, token)
+        # render_email attaches text alternatives; anything else has no token to swap.
         email.alternatives = [
-            type(alt)(alt.content.replace(TOKEN_PLACEHOLDER, token), alt.mimetype)
-            for alt in email.alternatives
+            EmailAlternative(
+                content.replace(TOKEN_PLACEHOLDER, token) if isinstance(content, str) else content,
+                mimetype,
+            )
+            for content, mimetype in email.alternatives
         ]
         email.extra_headers = {
             k: v.replace(TOKEN_PLACEHOLDER, token) for k, v in email.extra_headers.items()
         }
         try:
-            return email.message().as_bytes()
+            data: bytes = email.message().as_bytes()  # the stubs type message() as Any
+            return data
         finally:
             email.body, email.alternatives, email.extra_headers = original
 
 
-def _placeholder_count(email) -> int:
-    count = email.body.count(TOKEN_PLACEHOLDER)
-    count += sum(alt.content.count(TOKEN_PLACEHOLDER) for alt in email.alternatives)
-    count += sum(v.count(TOKEN_PLACEHOLDER) for v in email.extra_headers.values())
+def _placeholder_count(email: EmailMultiAlternatives) -> int:
+    count = str(email.body).count(TOKEN_PLACEHOLDER)
+    count += sum(
+        content.count(TOKEN_PLACEHOLDER)
+        for content, _mimetype in email.alternatives
+        if isinstance(content, str)
+    )
+    count += sum(str(v).count(TOKEN_PLACEHOLDER) for v in email.extra_headers.values())
     return count
 
 
-def _format_date(when) -> str:
+def _format_date(when: dt.datetime) -> str:
     return format_datetime(when.astimezone(dt.UTC))
 
 
@@ -246,7 +269,7 @@ def deliveries_send_batch(*, message_id: int, limit: int | None = None) -> int:
                         envelope_from=bounce_address(message.mailing_list, row.email),
                         rcpt=row.email,
                         data=data,
-                        commit=lambda row=row: _mark_sent(row),
+                        commit=functools.partial(_mark_sent, row),
                     )
                     sent += 1
                 except TemporaryFailure as exc:
@@ -283,7 +306,7 @@ def _mark_sent(row: Delivery) -> None:
 
 
 @contextlib.contextmanager
-def _fast_commits():
+def _fast_commits() -> Iterator[None]:
     """On PostgreSQL, commit without waiting for the WAL flush while a batch is sent.
 
     Each recipient's mark is its own commit; waiting for fsync on each costs milliseconds.
@@ -304,7 +327,7 @@ def _fast_commits():
             cursor.execute("RESET synchronous_commit")
 
 
-def _mark_retry(row: Delivery, error: str, first_try_at=None) -> None:
+def _mark_retry(row: Delivery, error: str, first_try_at: dt.datetime | None = None) -> None:
     attempts = row.attempts + 1
     now = timezone.now()
     if first_try_at and now - first_try_at > RETRY_FOR:
@@ -340,7 +363,7 @@ def deliveries_sweep(*, claim_timeout: int | None = None) -> dict[str, int]:
     returned = Delivery.objects.filter(
         status=Delivery.Status.CLAIMED, claimed_at__lt=now - dt.timedelta(seconds=timeout)
     ).update(status=Delivery.Status.PENDING, claim_token="", next_attempt_at=now)
-    due = {}
+    due: dict[int, int] = {}
     for message_id in (
         Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
         .values_list("message_id", flat=True)

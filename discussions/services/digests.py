@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -59,7 +60,7 @@ def digests_prepare(*, frequency: str, now: dt.datetime | None = None) -> list[i
     return created
 
 
-def digest_build(*, digest: Digest):
+def digest_build(*, digest: Digest) -> EmailMultiAlternatives:
     """The digest mail: a table of contents, then each message in full, text and HTML."""
     subscription = digest.subscription
     mailing_list = subscription.mailing_list

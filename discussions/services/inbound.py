@@ -8,6 +8,8 @@ import mimetypes
 import re
 import traceback
 from dataclasses import dataclass
+from email.message import Message as PyMessage
+from typing import TYPE_CHECKING, Any
 
 import flufl.bounce
 from allauth.account.models import EmailAddress
@@ -33,13 +35,21 @@ from .common import bounce_address_read, is_moderator, moderation_token_read
 from .moderation import message_approve, message_reject
 from .posting import attachment_allowed, message_create
 
+if TYPE_CHECKING:
+    from celery import Task
+    from django.contrib.auth.models import User
+
 log = logging.getLogger(__name__)
 
 # Bounce scoring after Mailman 3: a hard bounce scores 1, a soft one 0.5, at most one bounce
 # counts per day (one outage bounces many posts), the score resets after a quiet week, and
 # delivery stops at the threshold. Policy rejections (5.7.x: DMARC, spam filters) say nothing
 # about the mailbox, so they are recorded but never scored.
-BOUNCE_SCORE = {Bounce.Kind.HARD: 1.0, Bounce.Kind.SOFT: 0.5, Bounce.Kind.POLICY: 0.0}
+BOUNCE_SCORE: dict[str, float] = {
+    Bounce.Kind.HARD: 1.0,
+    Bounce.Kind.SOFT: 0.5,
+    Bounce.Kind.POLICY: 0.0,
+}
 BOUNCE_DISABLE_AT = 3.0
 BOUNCE_QUIET_RESET = dt.timedelta(days=7)
 
@@ -86,7 +96,7 @@ def inbound_store(*, raw: bytes, mail_from: str, rcpt_to: str, peer: str = "") -
     return inbound
 
 
-def _enqueue(task, pk: int) -> None:
+def _enqueue(task: Task[Any, Any], pk: int) -> None:
     try:
         task.delay(pk)
     except Exception:
@@ -277,7 +287,7 @@ _RETURNED_MESSAGE = re.compile(
 )
 
 
-def _report_codes(msg) -> tuple[str, list[str]]:
+def _report_codes(msg: PyMessage) -> tuple[str, list[str]]:
     """(the first RFC 3464 Status, every enhanced status code in the Diagnostic-Code fields
     and the human-readable text) of a delivery report; never raises."""
     status, codes = "", []
@@ -288,7 +298,14 @@ def _report_codes(msg) -> tuple[str, list[str]]:
     for part in parts:
         if part.get_content_type() != "message/delivery-status":
             continue
-        for block in part.get_payload() or []:
+        payload = part.get_payload()
+        # A well-formed report is a list of header blocks; a broken one may be a bare string,
+        # whose characters are no blocks at all.
+        if not isinstance(payload, list):
+            continue
+        for block in payload:
+            if not isinstance(block, PyMessage):
+                continue
             try:
                 value = str(block.get("Status", "") or "").split()
                 diagnostic = str(block.get("Diagnostic-Code", "") or "")
@@ -303,7 +320,7 @@ def _report_codes(msg) -> tuple[str, list[str]]:
     return status, codes
 
 
-def bounce_kind(msg) -> tuple[str, str]:
+def bounce_kind(msg: PyMessage) -> tuple[str, str]:
     """(kind, status code) of a delivery report, or ("", "") when nothing in it says.
 
     A generic Status (Gmail writes "5.0.0" for a 5.7.1 spam block) is refined by the codes in
@@ -314,7 +331,7 @@ def bounce_kind(msg) -> tuple[str, str]:
     except Exception:
         # A detector tripping over a broken report must not lose the bounce.
         log.exception("flufl.bounce could not read a report")
-        temporary, permanent = set(), set()
+        temporary, permanent = frozenset(), frozenset()
     status, codes = _report_codes(msg)
     if not status.startswith(("4.", "5.")) and codes:
         status = codes[0]
@@ -330,7 +347,9 @@ def bounce_kind(msg) -> tuple[str, str]:
     return "", ""
 
 
-def bounce_process(*, inbound: InboundMessage, mailing_list: MailingList, verp: str, msg):
+def bounce_process(
+    *, inbound: InboundMessage, mailing_list: MailingList, verp: str, msg: PyMessage
+) -> InboundMessage:
     """Score a bounce that came back to a VERP address; disable delivery when it adds up.
 
     Only addresses we made count (bounce_address carries a keyed hash); a report to any other
@@ -415,7 +434,7 @@ def bounce_record(
     return subscription
 
 
-def moderation_by_email(*, inbound: InboundMessage, route: Route, msg) -> InboundMessage:
+def moderation_by_email(*, inbound: InboundMessage, route: Route, msg: PyMessage) -> InboundMessage:
     """A moderator answered a held-post notice: "approve", or "reject" with an optional note.
 
     The token in the address names the message and is checked; the sender must be one of the
@@ -425,7 +444,12 @@ def moderation_by_email(*, inbound: InboundMessage, route: Route, msg) -> Inboun
     """
     Status = InboundMessage.Status
     pk = moderation_token_read(route.detail)
-    message = Message.objects.filter(pk=pk, mailing_list=route.mailing_list).first()
+    # A forged token reads as None; filter(pk=None) would only match nothing by accident.
+    message = (
+        None
+        if pk is None
+        else Message.objects.filter(pk=pk, mailing_list=route.mailing_list).first()
+    )
     if message is None:
         return _finish(inbound, Status.REJECTED, "Moderation reply with a bad token.")
     _name, sender = mailparse.address(msg, "From")
@@ -458,7 +482,7 @@ def moderation_by_email(*, inbound: InboundMessage, route: Route, msg) -> Inboun
     return _finish(inbound, Status.DISCARDED, "Moderation reply without approve or reject.")
 
 
-def inbound_release(*, inbound_id: int, moderator) -> InboundMessage:
+def inbound_release(*, inbound_id: int, moderator: User) -> InboundMessage:
     """Process a discarded message as a post after all (a moderator's call in the discarded
     log); it then takes the normal path and may still be held. Acts once: a second release,
     or one of a row no longer discarded, changes nothing.

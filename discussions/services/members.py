@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
@@ -10,8 +12,11 @@ from membership.access import is_active_member
 from ..models import MailingList, Subscription, Thread, ThreadPreference
 from .common import unsubscribe_token_read
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def subscription_set(*, user, mailing_list: MailingList, mode: str) -> Subscription:
+
+def subscription_set(*, user: User, mailing_list: MailingList, mode: str) -> Subscription:
     """Subscribe `user` or change their delivery mode. Raises PermissionDenied for non-members
     and ValueError for an unknown mode. Re-enables delivery a bounce paused: saving the form
     is the member saying "my address works again"."""
@@ -31,7 +36,7 @@ def subscription_set(*, user, mailing_list: MailingList, mode: str) -> Subscript
     return subscription
 
 
-def subscription_cancel(*, user, mailing_list: MailingList) -> bool:
+def subscription_cancel(*, user: User, mailing_list: MailingList) -> bool:
     """Leave a list. Returns False when there was nothing to cancel (a repeated click)."""
     deleted, _ = Subscription.objects.filter(user=user, mailing_list=mailing_list).delete()
     return bool(deleted)
@@ -46,7 +51,7 @@ def subscription_unsubscribe(*, token: str) -> MailingList:
     return mailing_list
 
 
-def thread_preference_set(*, user, thread: Thread, state: str | None) -> None:
+def thread_preference_set(*, user: User, thread: Thread, state: str | None) -> None:
     """Follow or mute a thread for `user`, or clear the choice with state=None."""
     if state is None:
         ThreadPreference.objects.filter(user=user, thread=thread).delete()

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 from django.utils import timezone
 
 from ..models import BannedSender, InboundMessage, MailingList, Message
 from .posting import message_publish
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def message_approve(*, message: Message, moderator) -> Message:
+
+def message_approve(*, message: Message, moderator: User) -> Message:
     """Release a held message: it is threaded and fanned out. Idempotent."""
     with transaction.atomic():
         message = Message.objects.select_for_update().get(pk=message.pk)
@@ -26,7 +31,7 @@ def message_approve(*, message: Message, moderator) -> Message:
     return message
 
 
-def message_reject(*, message: Message, moderator, note: str = "") -> Message:
+def message_reject(*, message: Message, moderator: User, note: str = "") -> Message:
     """Refuse a held message and tell the sender, with the moderator's note."""
     from ..tasks import send_rejection_notice  # cycle: tasks import services
 
@@ -47,7 +52,7 @@ def message_reject(*, message: Message, moderator, note: str = "") -> Message:
     return message
 
 
-def sender_ban(*, mailing_list: MailingList, email: str, moderator, note: str = "") -> int:
+def sender_ban(*, mailing_list: MailingList, email: str, moderator: User, note: str = "") -> int:
     """Ban an address from a list and reject everything it has waiting. Returns how many
     held messages were rejected."""
     with transaction.atomic():

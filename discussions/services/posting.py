@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -19,6 +20,9 @@ from ..models import BannedSender, InboundMessage, MailingList, Message, Thread,
 from ..phi import phi_scan, phi_scan_parts, phi_summary
 from .common import is_moderator, new_message_id
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 log = logging.getLogger(__name__)
 
 # A reply whose client dropped In-Reply-To joins a thread with the same subject this recent.
@@ -27,7 +31,7 @@ SUBJECT_FALLBACK_WINDOW = dt.timedelta(days=30)
 
 def hold_reasons(
     *,
-    user,
+    user: User | None,
     mailing_list: MailingList,
     subject: str,
     text: str,
@@ -129,9 +133,9 @@ def message_publish(*, message: Message) -> Message:
         )
         if parent is not None:
             message.parent = parent
-            message.thread = _lock_thread_of(parent)
+            thread = _lock_thread_of(parent)
         else:
-            message.thread = Thread.objects.create(
+            thread = Thread.objects.create(
                 mailing_list=message.mailing_list,
                 subject=mailparse.clean_subject(message.subject),
                 normalized_subject=mailparse.normalize_subject(message.subject),
@@ -139,10 +143,11 @@ def message_publish(*, message: Message) -> Message:
                 created_at=now,
                 last_activity_at=now,
             )
+        message.thread = thread
         message.status = Message.Status.PUBLISHED
         message.published_at = now
         message.save()
-        Thread.objects.filter(pk=message.thread_id).update(
+        Thread.objects.filter(pk=thread.pk).update(
             message_count=F("message_count") + 1, last_activity_at=now
         )
         _adopt_orphans(message)
@@ -154,6 +159,10 @@ def _lock_thread_of(parent: Message) -> Thread:
     """The parent's thread, row-locked. Another transaction adopting the parent's thread into
     an older one may have moved it meanwhile: then read where the parent lives now."""
     for _attempt in range(5):
+        if parent.thread_id is None:
+            # Only a published (threaded) message can be answered; say so rather than
+            # retrying a lookup of thread None five times and blaming "keeps moving".
+            raise Thread.DoesNotExist(f"message #{parent.pk} is in no thread")
         thread = Thread.objects.select_for_update().filter(pk=parent.thread_id).first()
         if thread is not None:
             return thread
@@ -165,7 +174,8 @@ def _adopt_orphans(parent: Message) -> None:
     """Replies that arrived before this message (mail is not delivered in order) started
     threads of their own; move each such thread under this message, where it belongs."""
     ids = [mid for mid in (parent.message_id, parent.list_message_id) if mid]
-    if not ids:
+    thread_id = parent.thread_id
+    if not ids or thread_id is None:
         return
     answers = Q(in_reply_to__in=ids)
     for mid in ids:
@@ -178,7 +188,7 @@ def _adopt_orphans(parent: Message) -> None:
             thread__isnull=False,
         )
         .exclude(pk=parent.pk)
-        .exclude(thread_id=parent.thread_id)
+        .exclude(thread_id=thread_id)
         .filter(answers)
     )
     for orphan in orphans:
@@ -186,6 +196,8 @@ def _adopt_orphans(parent: Message) -> None:
         if not set(ids) & {orphan.in_reply_to, *mailparse.message_ids(orphan.references)}:
             continue
         old_thread_id = orphan.thread_id
+        if old_thread_id is None:  # excluded by the query; narrows the type
+            continue
         # Locked, so a reply joining that thread right now waits and then follows it here.
         if not Thread.objects.select_for_update().filter(pk=old_thread_id).exists():
             continue
@@ -193,10 +205,10 @@ def _adopt_orphans(parent: Message) -> None:
         Message.objects.filter(pk=orphan.pk).update(parent=parent)
         for pref in ThreadPreference.objects.filter(thread_id=old_thread_id):
             if not ThreadPreference.objects.filter(
-                user_id=pref.user_id, thread_id=parent.thread_id
+                user_id=pref.user_id, thread_id=thread_id
             ).exists():
                 ThreadPreference.objects.filter(pk=pref.pk).update(thread=parent.thread)
-        Thread.objects.filter(pk=parent.thread_id).update(message_count=F("message_count") + moved)
+        Thread.objects.filter(pk=thread_id).update(message_count=F("message_count") + moved)
         Thread.objects.filter(pk=old_thread_id).delete()
         log.info("Thread #%s adopted by message #%s", old_thread_id, parent.pk)
 
@@ -204,7 +216,7 @@ def _adopt_orphans(parent: Message) -> None:
 def message_create(
     *,
     mailing_list: MailingList,
-    user,
+    user: User | None,
     from_name: str,
     from_email: str,
     subject: str,
@@ -214,7 +226,7 @@ def message_create(
     in_reply_to: str = "",
     references: str = "",
     source: str = Message.Source.EMAIL,
-    inbound=None,
+    inbound: InboundMessage | None = None,
     parent: Message | None = None,
     extra_hold_reasons: list[str] | None = None,
     sender_verified: bool = False,
@@ -360,7 +372,12 @@ def _stored_attachments(message: Message) -> list[tuple[str, str, bytes]]:
 
 
 def message_post_web(
-    *, user, mailing_list: MailingList, subject: str, text: str, parent: Message | None = None
+    *,
+    user: User,
+    mailing_list: MailingList,
+    subject: str,
+    text: str,
+    parent: Message | None = None,
 ) -> Message:
     """A post written on the site: same checks and delivery as mail. Raises PermissionDenied
     for non-members and banned addresses."""

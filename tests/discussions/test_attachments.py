@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps
+from django.conf import settings as django_settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
+from django.test import override_settings
 
 from discussions import services
 from discussions.models import Attachment, Message
@@ -55,13 +57,42 @@ def test_attachments_are_kept_in_private_storage_under_unguessable_names(billing
     items = list(message.attachments.order_by("pk"))
     assert [a.filename for a in items] == ["pa.pdf", "report.html"]
     media = Path(settings.MEDIA_ROOT).resolve()
+    private = storages["attachments"]
     for item in items:
-        assert item.file.storage is storages["attachments"]
+        # In the private storage configured now (the field's storage is a lazy stand-in).
+        assert private.exists(item.file.name)
         path = Path(item.file.path).resolve()
+        assert path.is_relative_to(Path(private.location).resolve())
         assert media not in path.parents
         assert "pa" not in path.name and "report" not in path.name
         assert len(path.name) >= 32
     assert items[0].file.name != items[1].file.name
+
+
+def test_attachments_follow_a_change_of_storages(billing, tmp_path):
+    """The field looks STORAGES["attachments"] up when used, not once at import: an override
+    takes effect, and the configured storage is back when it ends. (It used to keep the
+    storage of import time, so a test overriding STORAGES broke the ones after it.)"""
+    configured = Path(storages["attachments"].location).resolve()
+    elsewhere = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path)},
+    }
+    with override_settings(STORAGES={**django_settings.STORAGES, "attachments": elsewhere}):
+        message = post_with_attachments(billing, MemberFactory().email)
+        names = [item.file.name for item in message.attachments.all()]
+        assert names and all((tmp_path / name).is_file() for name in names)
+    later = Attachment.objects.create(
+        message=message,
+        file=ContentFile(b"later", name="x"),
+        filename="later.txt",
+        content_type="text/plain",
+        size=5,
+    )
+    assert Path(later.file.path).resolve().is_relative_to(configured)
+    assert storages["attachments"].exists(later.file.name)
+    assert not (tmp_path / later.file.name).exists()
+    later.file.delete(save=False)
 
 
 def test_an_html_attachment_downloads_and_is_never_rendered(billing, client):
