@@ -209,6 +209,11 @@ class BlogIndexPage(CachedViewRestrictionsMixin, RoutablePageMixin, Page):
             },
         )
 
+    @property
+    def rss_full_url(self) -> str:
+        """The RSS feed's absolute address, for readers to paste into a feed reader."""
+        return self.full_url + self.reverse_subpage("feed-rss")
+
     def feed_urls(self) -> list[str]:
         return [self.url + self.reverse_subpage(name) for name in ("feed-rss", "feed-atom")]
 

@@ -14,6 +14,9 @@ from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from portal.search import clean_query
+from portal.spelling import search_query, variants
+
 RESULTS_PER_PAGE = 10
 EXCERPT_CHARS = 220
 
@@ -27,9 +30,11 @@ class SearchHit:
 
 
 def terms_pattern(query: str) -> re.Pattern | None:
-    """A pattern matching the query's words at the start of a word (so "manager" also marks
-    "managers", as the stemming search found them)."""
-    words = sorted({w for w in re.findall(r"\w+", query.lower()) if len(w) > 1}, key=len)
+    """A pattern matching the query's words, in their US and UK spellings, at the start of a
+    word (so "manager" also marks "managers", as the stemming search found them)."""
+    words = sorted(
+        {v for w in re.findall(r"\w+", query.lower()) if len(w) > 1 for v in variants(w)}, key=len
+    )
     if not words:
         return None
     return re.compile(r"\b(" + "|".join(re.escape(w) for w in reversed(words)) + r")\w*", re.I)
@@ -74,14 +79,15 @@ def search_posts(*, index, query: str, page_number) -> Page:
     """
     from .models import BlogPostPage
 
-    if not query:
+    words = search_query(clean_query(query))
+    if words is None:
         return Paginator([], RESULTS_PER_PAGE).page(1)
     results = (
         BlogPostPage.objects.live()
         .public()
         .descendant_of(index)
         .select_related("featured_image", "category")
-        .search(query)
+        .search(words)  # each word in any of its US and UK spellings
     )
     paginator = Paginator(results, RESULTS_PER_PAGE)
     try:

@@ -1,6 +1,10 @@
 // Progressive enhancement only: every page works without this file.
 document.documentElement.classList.add("js");
 document.addEventListener("DOMContentLoaded", () => {
+  // A read-only address (a feed's) is selected whole, ready to copy.
+  for (const field of document.querySelectorAll("[data-select-on-focus]")) {
+    field.addEventListener("focus", () => field.select());
+  }
   const toggle = document.querySelector(".nav-toggle");
   const nav = document.getElementById("site-nav");
   if (!toggle || !nav) return;
