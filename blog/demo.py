@@ -502,9 +502,14 @@ def load(stdout) -> None:
     # The demo editor writes as themselves: their new articles start signed by this profile.
     editor = get_user_model().objects.filter(email="editor@norm.local").first()
     if editor is not None and not Author.objects.filter(user=editor).exists():
-        Author.objects.create(
-            name=f"{editor.first_name} {editor.last_name}", role="Editor", user=editor
+        name = f"{editor.first_name} {editor.last_name}"
+        photo = _image(
+            f"Portrait of {name}",
+            f"Illustrated portrait of {name}",
+            draw_portrait(name, AUTHORS[0][3]),
+            f"author-{name.lower().replace(' ', '-')}.jpg",
         )
+        Author.objects.create(name=name, role="Editor", user=editor, photo=photo)
 
     chart = _image(
         "Prior authorization approvals chart",
