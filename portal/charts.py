@@ -22,6 +22,8 @@ LABEL_W = 92
 VALUE_W = 74
 ROW_H = 22
 BAR_H = 14
+CHAR_W = 7.0  # a generous average width of a 12px character, for layout
+LABEL_CHARS = 13  # what fits in LABEL_W
 _ids = count(1)
 
 
@@ -32,6 +34,7 @@ class Chart:
     series: list[str]
     rows: list[tuple[str, list[str], str]]  # label, formatted values, formatted total
     top_y: int = 0  # where the first bar starts, below the legend
+    row_h: int = 22  # from one bar to the next
 
 
 def _text(x: float, y: float, text: str, css: str, anchor: str = "start") -> str:
@@ -50,18 +53,24 @@ def stacked_bars(
 ) -> Chart:
     """One bar per row, its segments the row's values in `series` order (chart-s1, -s2...)."""
     top = max((sum(values) for _, values in rows), default=0) or 1
-    bar_w = WIDTH - LABEL_W - VALUE_W
+    # Labels longer than the label column (session titles) go on a line of their own above
+    # their bar, which then starts at the left edge: nothing is ever cut off.
+    above = any(len(label) > LABEL_CHARS for label, _ in rows)
+    bar_x = 0 if above else LABEL_W
+    row_h = ROW_H + 14 if above else ROW_H
+    bar_dy = 16 if above else 0
+    bar_w = WIDTH - bar_x - VALUE_W
     # The legend wraps onto as many lines as the series' names need.
     legend, x, line = [], 0.0, 0
     if len(series) > 1:
         for n, name in enumerate(series, start=1):
-            width = 22 + 6.4 * len(name)
+            width = 26 + CHAR_W * len(name)
             if x and x + width > WIDTH:
                 x, line = 0.0, line + 1
             legend.append((n, name, x, 4 + 18 * line))
             x += width
     top_y = 18 * (line + 1) + 6 if legend else 4
-    height = top_y + ROW_H * max(len(rows), 1)
+    height = top_y + row_h * max(len(rows), 1)
     chart_id = f"chart-{next(_ids)}"
     parts = [
         f'<svg class="gh-chart" viewBox="0 0 {WIDTH} {height}" role="img" '
@@ -76,9 +85,13 @@ def stacked_bars(
         parts.append(_text(lx + 14, ly + 9, name, "gh-chart__legend"))
     table = []
     for i, (label, values) in enumerate(rows):
-        y = top_y + i * ROW_H
-        parts.append(_text(LABEL_W - 6, y + BAR_H - 3, label, "gh-chart__label", "end"))
-        x = float(LABEL_W)
+        row_y = top_y + i * row_h
+        y = row_y + bar_dy
+        if above:
+            parts.append(_text(0, row_y + 11, label, "gh-chart__label"))
+        else:
+            parts.append(_text(LABEL_W - 6, y + BAR_H - 3, label, "gh-chart__label", "end"))
+        x = float(bar_x)
         for n, value in enumerate(values, start=1):
             w = bar_w * value / top
             if w > 0:
@@ -97,7 +110,14 @@ def stacked_bars(
     parts.insert(2, f'<desc id="{chart_id}-d">{escape("; ".join(described))}</desc>')
     parts.append("</svg>")
     svg = mark_safe("".join(parts))  # noqa: S308 every text above went through escape()
-    return Chart(svg=svg, title=title, series=list(series), rows=table, top_y=top_y)
+    return Chart(
+        svg=svg,
+        title=title,
+        series=list(series),
+        rows=table,
+        top_y=top_y + bar_dy,
+        row_h=row_h,
+    )
 
 
 def meters(
@@ -121,7 +141,7 @@ def meters(
     svg = str(chart.svg)
     texts = []
     for i, (_label, done, waiting, capacity) in enumerate(rows):
-        y = chart.top_y + i * ROW_H
+        y = chart.top_y + i * chart.row_h
         texts.append(
             _text(
                 WIDTH - 2,
@@ -146,6 +166,7 @@ def meters(
         series=chart.series,
         rows=table,
         top_y=chart.top_y,
+        row_h=chart.row_h,
     )
 
 
