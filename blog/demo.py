@@ -9,6 +9,7 @@ import io
 import math
 import random
 
+from django.contrib.auth import get_user_model
 from django.core.files.images import ImageFile
 from django.utils import timezone
 from PIL import Image as PILImage
@@ -498,6 +499,17 @@ def load(stdout) -> None:
             )
             author = Author.objects.create(name=name, role=role, bio=bio, photo=photo)
         authors[name] = author
+    # The demo editor writes as themselves: their new articles start signed by this profile.
+    editor = get_user_model().objects.filter(email="editor@norm.local").first()
+    if editor is not None and not Author.objects.filter(user=editor).exists():
+        name = f"{editor.first_name} {editor.last_name}"
+        photo = _image(
+            f"Portrait of {name}",
+            f"Illustrated portrait of {name}",
+            draw_portrait(name, AUTHORS[0][3]),
+            f"author-{name.lower().replace(' ', '-')}.jpg",
+        )
+        Author.objects.create(name=name, role="Editor", user=editor, photo=photo)
 
     chart = _image(
         "Prior authorization approvals chart",

@@ -28,7 +28,8 @@ class RssFeed(Feed):
         return self.index_page.intro or self.index_page.title
 
     def feed_url(self):
-        return self.index_page.full_url + self.index_page.reverse_subpage(self.url_name)[1:]
+        # full_url ends in "/" and reverse_subpage gives "feed/rss/", with no leading slash.
+        return self.index_page.full_url + self.index_page.reverse_subpage(self.url_name)
 
     url_name = "feed-rss"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage, Paginator
 from django.db import models
@@ -16,6 +17,7 @@ from django.utils.html import strip_tags
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
 from taggit.models import Tag, TaggedItemBase
+from wagtail.admin.forms import WagtailAdminPageForm
 from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import StreamField
@@ -50,8 +52,24 @@ class Author(index.Indexed, models.Model):
         "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     bio = models.TextField(max_length=800, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="author_profile",
+        verbose_name="editor account",
+        help_text="The admin account that writes as this author: its new articles are "
+        "signed with this profile.",
+    )
 
-    panels = [FieldPanel("name"), FieldPanel("role"), FieldPanel("photo"), FieldPanel("bio")]
+    panels = [
+        FieldPanel("name"),
+        FieldPanel("role"),
+        FieldPanel("photo"),
+        FieldPanel("bio"),
+        FieldPanel("user"),
+    ]
     search_fields = [index.SearchField("name"), index.AutocompleteField("name")]
 
     class Meta:
@@ -108,6 +126,10 @@ class BlogIndexPage(CachedViewRestrictionsMixin, RoutablePageMixin, Page):
     content_panels = [*Page.content_panels, FieldPanel("intro")]
     subpage_types = ["blog.BlogPostPage"]
     max_count = 1
+
+    class Meta:
+        verbose_name = "articles index"
+        verbose_name_plural = "articles indexes"
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -206,6 +228,11 @@ class BlogIndexPage(CachedViewRestrictionsMixin, RoutablePageMixin, Page):
             },
         )
 
+    @property
+    def rss_full_url(self) -> str:
+        """The RSS feed's absolute address, for readers to paste into a feed reader."""
+        return self.full_url + self.reverse_subpage("feed-rss")
+
     def feed_urls(self) -> list[str]:
         return [self.url + self.reverse_subpage(name) for name in ("feed-rss", "feed-atom")]
 
@@ -236,6 +263,22 @@ def popular_tags(limit: int = 12):
         .annotate(uses=models.Count("blog_blogposttag_items"))
         .order_by("-uses", "name")[:limit]
     )
+
+
+class ArticleForm(WagtailAdminPageForm):
+    """The article editor. A new article starts signed by the editor's own author profile
+    (Author.user), which they can remove or add to; an existing article keeps its byline."""
+
+    def __init__(self, *args, **kwargs):
+        instance, user = kwargs.get("instance"), kwargs.get("for_user")
+        is_blank_new = (
+            instance is not None and instance.pk is None and not args and not kwargs.get("data")
+        )
+        if is_blank_new and user is not None and not instance.post_authors.all():
+            author = Author.objects.filter(user=user).first()
+            if author is not None:
+                instance.post_authors = [BlogPostAuthor(author=author)]
+        super().__init__(*args, **kwargs)
 
 
 class BlogPostPage(CachedViewRestrictionsMixin, Page):
@@ -303,6 +346,11 @@ class BlogPostPage(CachedViewRestrictionsMixin, Page):
     ]
     parent_page_types = ["blog.BlogIndexPage"]
     subpage_types: list[str] = []
+    base_form_class = ArticleForm
+
+    class Meta:
+        verbose_name = "article"
+        verbose_name_plural = "articles"
 
     def clean(self):
         super().clean()

@@ -222,3 +222,21 @@ def dashboard(conference: ConferencePage) -> dict:
             checked_in_at__isnull=False,
         ).count(),
     }
+
+
+def revenue_by_month(*, months: int = 12) -> list[tuple[str, int]]:
+    """Conference revenue (every conference, net of refunds) per calendar month of payment,
+    oldest first, in cents; months with none are 0."""
+    from django.db.models.functions import TruncMonth
+
+    from portal.charts import month_starts
+
+    starts = month_starts(months)
+    totals = {
+        row["month"].date().replace(day=1): (row["gross"] or 0) - (row["refunded"] or 0)
+        for row in Order.objects.filter(paid_at__gte=starts[0])
+        .annotate(month=TruncMonth("paid_at"))
+        .values("month")
+        .annotate(gross=Sum("total_cents"), refunded=Sum("refunded_cents"))
+    }
+    return [(start.strftime("%b %Y"), totals.get(start.date(), 0)) for start in starts]

@@ -170,7 +170,34 @@ class RegistrationPanel(Component):
         self.conference = conference
 
     def get_context_data(self, parent_context):
-        return {"stats": selectors.dashboard(self.conference), "conference": self.conference}
+        from portal.charts import figures_table, meters, stacked_bars
+
+        stats = selectors.dashboard(self.conference)
+        types = list(stats["by_type"])
+        paid, held = sum(t.paid for t in types), sum(t.held for t in types)
+        rows = [("All tickets", paid, held, self.conference.capacity)]
+        rows += [(t.name, t.paid, t.held, t.capacity or self.conference.capacity) for t in types]
+        rows += [(s.title, s.capacity - s.seats_left, 0, s.capacity) for s in stats["breakouts"]]
+        seats = meters(
+            rows,
+            title=f"{self.conference.title}: registrations against capacity",
+            used="paid",
+            held="awaiting payment",
+        )
+        revenue = stacked_bars(
+            [(month, [cents / 100]) for month, cents in selectors.revenue_by_month()],
+            title="Conference revenue by month, net of refunds",
+            series=["revenue"],
+            fmt=lambda dollars: f"${dollars:,.2f}",
+        )
+        return {
+            "stats": stats,
+            "conference": self.conference,
+            "charts": [
+                (seats, figures_table(seats, total_heading="Capacity")),
+                (revenue, figures_table(revenue, total_heading="Revenue")),
+            ],
+        }
 
 
 @hooks.register("construct_homepage_panels")

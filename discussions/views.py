@@ -10,12 +10,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, Q
+from django.db import transaction
+from django.db.models import Count, Max
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
-from mailparser_reply import EmailReplyParser
 
 from membership.access import is_active_member
 
@@ -23,6 +23,8 @@ from . import services
 from .archive_html import archive_html
 from .forms import PostForm, ReplyForm, SearchForm, SubscriptionForm, ThreadPreferenceForm
 from .models import Attachment, MailingList, Message, Subscription, Thread, ThreadPreference
+from .reading import split_body
+from .selectors import search_threads
 from .services.common import can_read, confirmation_token_read, is_moderator
 from .services.posting import ALLOWED_ATTACHMENT_TYPES, CONFIRMATION_MAX_AGE
 
@@ -107,42 +109,6 @@ def list_archive(request, slug):
             "search_form": SearchForm(),
         },
     )
-
-
-# "On Mon, Jan 5, 2026 at 9:00 AM Ann <a@x.org> wrote:" or Outlook's "--- Original Message ---".
-_ATTRIBUTION = re.compile(r"^(?:.{0,300}\bwrote:|-{2,}\s*original message\s*-{2,})$", re.I)
-
-
-def _without_leading_quote(text: str) -> str:
-    """`text` minus a quote placed above the reply (and its "... wrote:" line), if any."""
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines) and not lines[i].strip():
-        i += 1
-    if (
-        i + 1 < len(lines)
-        and _ATTRIBUTION.match(lines[i].strip())
-        and lines[i + 1].lstrip().startswith(">")
-    ):
-        i += 1
-    if i >= len(lines) or not lines[i].lstrip().startswith(">"):
-        return text
-    while i < len(lines) and (lines[i].lstrip().startswith(">") or not lines[i].strip()):
-        i += 1
-    return "\n".join(lines[i:]).strip() or text
-
-
-def split_body(text: str) -> tuple[str, bool]:
-    """(what the author wrote this time, whether quotes or a signature were folded away)."""
-    try:
-        parsed = EmailReplyParser(languages=["en"]).read(text or "")
-        latest = parsed.replies[0].body.strip() if parsed.replies else ""
-    except Exception:
-        latest = ""
-    latest = _without_leading_quote(latest)
-    if not latest:
-        return text, False
-    return latest, latest.strip() != (text or "").strip()
 
 
 def thread_detail(request, slug, pk):
@@ -257,27 +223,55 @@ def thread_preference(request, slug, pk):
     return redirect(thread.get_absolute_url())
 
 
+def _save_subscription_modes(request, wanted: dict[MailingList, str]) -> list[str]:
+    """Apply every list's chosen mode at once (one Save for the whole page); a list whose
+    choice did not change is left alone. All or nothing: PermissionDenied rolls back."""
+    current = {s.mailing_list_id: s.mode for s in Subscription.objects.filter(user=request.user)}
+    changes = []
+    with transaction.atomic():
+        for mailing_list, mode in wanted.items():
+            if mode == current.get(mailing_list.pk, ""):
+                continue
+            if not mode:
+                services.subscription_cancel(user=request.user, mailing_list=mailing_list)
+                changes.append(f"you left {mailing_list.name}")
+            else:
+                services.subscription_set(user=request.user, mailing_list=mailing_list, mode=mode)
+                label = Subscription.Mode(mode).label.lower()
+                changes.append(f"{mailing_list.name}: {label}")
+    return changes
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def subscriptions(request):
     if request.method == "POST":
-        mailing_list = get_object_or_404(MailingList, slug=request.POST.get("list"), is_active=True)
-        form = SubscriptionForm(request.POST)
-        if form.is_valid():
-            mode = form.cleaned_data["mode"]
-            if not mode:
-                services.subscription_cancel(user=request.user, mailing_list=mailing_list)
-                flash.success(request, f"You left {mailing_list.name}.")
-            else:
-                try:
-                    services.subscription_set(
-                        user=request.user, mailing_list=mailing_list, mode=mode
-                    )
-                except PermissionDenied:
-                    return _members_only(request, mailing_list)
-                flash.success(
-                    request, f"{mailing_list.name}: {Subscription.Mode(mode).label.lower()}."
-                )
+        lists = list(MailingList.objects.filter(is_active=True))
+        if "list" in request.POST:
+            # One list at a time (the older form, and links from a list's page).
+            chosen = [m for m in lists if m.slug == request.POST.get("list")]
+            if not chosen:
+                raise Http404("No such list.")
+            fields = {chosen[0]: request.POST.get("mode", "")}
+        else:
+            fields = {
+                m: request.POST[f"mode-{m.slug}"] for m in lists if f"mode-{m.slug}" in request.POST
+            }
+        wanted = {}
+        for mailing_list, value in fields.items():
+            form = SubscriptionForm({"mode": value})
+            if not form.is_valid():
+                flash.error(request, f"{mailing_list.name}: choose one of the delivery options.")
+                return redirect("discussions:subscriptions")
+            wanted[mailing_list] = form.cleaned_data["mode"]
+        try:
+            changes = _save_subscription_modes(request, wanted)
+        except PermissionDenied:
+            return _members_only(request, next(iter(wanted), None))
+        if changes:
+            flash.success(request, "Saved: " + "; ".join(changes) + ".")
+        else:
+            flash.info(request, "Nothing to change: your settings are as they were.")
         return redirect("discussions:subscriptions")
     current = {s.mailing_list_id: s for s in Subscription.objects.filter(user=request.user)}
     rows = []
@@ -287,10 +281,7 @@ def subscriptions(request):
             {
                 "list": mailing_list,
                 "subscription": subscription,
-                "form": SubscriptionForm(
-                    initial={"mode": subscription.mode if subscription else ""},
-                    prefix=mailing_list.slug,
-                ),
+                "mode": subscription.mode if subscription else "",
             }
         )
     followed = ThreadPreference.objects.filter(user=request.user).select_related(
@@ -299,7 +290,12 @@ def subscriptions(request):
     return render(
         request,
         "discussions/subscription_list.html",
-        {"rows": rows, "followed": followed, "is_member": is_active_member(request.user)},
+        {
+            "rows": rows,
+            "choices": SubscriptionForm.base_fields["mode"].choices,
+            "followed": followed,
+            "is_member": is_active_member(request.user),
+        },
     )
 
 
@@ -372,25 +368,21 @@ _CONFIRM = "discussions/post_confirmation.html"
 
 def search(request):
     form = SearchForm(request.GET or None)
-    results = []
-    query = ""
+    query = form.cleaned_data["q"].strip() if form.is_valid() else ""
     readable = [m for m in MailingList.objects.filter(is_active=True) if can_read(request.user, m)]
-    if form.is_valid() and form.cleaned_data["q"].strip():
-        query = form.cleaned_data["q"].strip()
-        matches = Q()
-        for word in query.split()[:8]:
-            matches &= Q(subject__icontains=word) | Q(body_text__icontains=word)
-        results = (
-            Message.objects.filter(
-                matches, mailing_list__in=readable, status=Message.Status.PUBLISHED
-            )
-            .select_related("thread__mailing_list", "mailing_list")
-            .order_by("-published_at")[:50]
-        )
+    results = search_threads(readable=readable, query=query)
     return render(
         request,
         "discussions/search.html",
-        {"form": form, "results": results, "query": query, "searched": bool(query)},
+        {
+            "form": form,
+            "results": results,
+            "query": query,
+            "searched": bool(query),
+            "lists": readable,
+            "members_only_hidden": len(readable)
+            < MailingList.objects.filter(is_active=True).count(),
+        },
     )
 
 

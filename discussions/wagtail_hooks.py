@@ -154,7 +154,22 @@ class ListActivityPanel(Component):
             )
             .order_by("sort_order", "name")
         )
-        return {"rows": rows, "queue_url": reverse("discussions_moderation")}
+        from portal.charts import figures_table, stacked_bars
+
+        from .selectors import posts_by_week
+
+        lists = list(self.lists)
+        chart = stacked_bars(
+            posts_by_week(lists=lists),
+            title="Posts per week, last 12 weeks",
+            series=[m.name for m in lists],
+        )
+        return {
+            "rows": rows,
+            "queue_url": reverse("discussions_moderation"),
+            "chart": chart,
+            "figures": figures_table(chart),
+        }
 
 
 @hooks.register("construct_homepage_panels")

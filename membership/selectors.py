@@ -53,3 +53,41 @@ def dues_by_month(*, months: int = 12) -> list[tuple[str, int]]:
         .order_by("month")
     )
     return [(r["month"].strftime("%b %Y"), r["total"] - r["refunded"]) for r in rows]
+
+
+def states_by_month(*, months: int = 12) -> list[tuple[str, dict[str, int]]]:
+    """How many memberships were active, in grace, lapsed and pending at the end of each of
+    the last `months` months (this month: today), oldest first.
+
+    Memberships keep dates, not a log of their states, so a month's picture is rebuilt from
+    them: started before the month's end and access not ended then is active (or in grace if
+    grace had begun); access ended by then is lapsed; created but not yet started is pending.
+    Canceled memberships count as lapsed once their access ended.
+    """
+    from portal.charts import month_starts
+
+    starts = month_starts(months)
+    now = timezone.now()
+    ends = [*starts[1:], now]
+    rows = list(
+        Membership.objects.values_list(
+            "created_at", "started_at", "grace_started_at", "access_ends_at", "state"
+        )
+    )
+    result = []
+    for start, end in zip(starts, ends, strict=True):
+        end = min(end, now)
+        counts = {"active": 0, "grace": 0, "lapsed": 0, "pending": 0}
+        for created, started, grace, access_ends, state in rows:
+            if created > end or (started is None and state != Membership.State.PENDING):
+                continue  # not yet made, or never started and no longer waiting to
+            if started is None or started > end:
+                counts["pending"] += 1
+            elif access_ends is not None and access_ends <= end:
+                counts["lapsed"] += 1
+            elif grace is not None and grace <= end:
+                counts["grace"] += 1
+            else:
+                counts["active"] += 1
+        result.append((start.strftime("%b %Y"), counts))
+    return result

@@ -268,20 +268,34 @@ class MembershipPanel(Component):
     template_name = "membership/admin/dashboard_panel.html"
 
     def get_context_data(self, parent_context):
+        from portal.charts import figures_table, month_starts, stacked_bars
+
         counts = selectors.state_counts()
-        revenue = selectors.dues_by_month()
-        top = max((cents for _, cents in revenue), default=0) or 1
         labels = [
             (Membership.State.ACTIVE, "active"),
             (Membership.State.GRACE, "in grace"),
             (Membership.State.LAPSED, "lapsed"),
             (Membership.State.PENDING, "pending payment"),
         ]
+        history = selectors.states_by_month()
+        by_status = stacked_bars(
+            [(month, [c[key] for key, _ in labels]) for month, c in history],
+            title="Members by status, last 12 months",
+            series=[label for _, label in labels],
+        )
+        dues = dict(selectors.dues_by_month())
+        months = [start.strftime("%b %Y") for start in month_starts(12)]
+        revenue = stacked_bars(
+            [(month, [dues.get(month, 0) / 100]) for month in months],
+            title="Dues by month, net of refunds",
+            series=["dues"],
+            fmt=lambda dollars: f"${dollars:,.2f}",
+        )
         return {
             "states": [(key, label, counts[key]) for key, label in labels],
-            "revenue": [
-                {"month": month, "dollars": cents / 100, "width": round(100 * cents / top)}
-                for month, cents in revenue
+            "charts": [
+                (by_status, figures_table(by_status)),
+                (revenue, figures_table(revenue, total_heading="Dues")),
             ],
             "members_url": reverse("members:index"),
         }

@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group
 from wagtail.models import Page, Site
 
 from .models import HomePage, NavigationSettings, Testimonial
+from .sites import sync_default_site
 
 # Demo accounts, one per role. The passwords are public on purpose: they only exist in demo
 # mode, which production settings switch off.
@@ -59,6 +60,8 @@ def _link(label, url="", page=None):
 
 def load(stdout) -> None:
     home = _home_page()
+    # Absolute links (canonical, og:url, sitemap, feeds) are built from the Site's address.
+    sync_default_site()
     _navigation(home)
     _testimonials()
     _users(stdout)

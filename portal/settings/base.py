@@ -469,6 +469,9 @@ STORAGES = {
 # ---------------------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = ASSOCIATION_SHORT_NAME
 WAGTAILADMIN_BASE_URL = SITE_URL
+# Moderation notices go out with an HTML part in the portal's mail design
+# (templates/wagtailadmin/notifications/base.html overrides Wagtail's).
+WAGTAILADMIN_NOTIFICATION_USE_HTML = True
 # No avatars from gravatar.com: the portal makes no calls to outside hosts, and staff e-mail
 # hashes are not sent to a third party. Wagtail shows its bundled default avatar instead.
 WAGTAIL_GRAVATAR_PROVIDER_URL = None

@@ -185,3 +185,31 @@ def test_sitemap_lists_posts(client):
     post = make_post(title="Mapped")
 
     assert post.url in client.get("/sitemap.xml").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [("authorisation", "authorization"), ("colour", "color"), ("program", "programme")],
+)
+def test_search_finds_the_other_spelling_of_a_word(client, typed, written):
+    index = make_index()
+    make_post(title=f"The {written} checklist", intro="What to send first.")
+    make_post(title="Unrelated", intro="Nothing here.")
+
+    found = client.get(index.url + "search/", {"q": f"{typed} checklist"}).content.decode()
+
+    assert f"The <mark>{written}</mark> <mark>checklist</mark>" in found
+    assert "Unrelated" not in found.split("blog-results", 1)[-1]
+
+
+def test_index_explains_how_to_follow_new_articles_near_the_top(client):
+    index = make_index()
+    make_post(title="Denials")
+
+    html = client.get(index.url).content.decode()
+
+    follow = html.index("Follow new articles")
+    assert follow < html.index("Denials")
+    assert 'value="http://localhost/articles/feed/rss/"' in html
+    assert "feed reader" in html
+    assert client.get("/articles/feed/rss/").status_code == 200

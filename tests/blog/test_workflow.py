@@ -131,3 +131,28 @@ def test_moderation_mail_is_sent_by_a_job_after_the_commit_not_in_the_request(ce
 
 
 MODERATION_SUBMITTED_UID = "group_approval_task_submitted_email_notification"
+
+
+def test_moderation_mail_wears_the_sites_mail_design(django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from blog.tasks import moderation_notify
+
+    editor, moderator = _member_of("Editors"), _member_of("Moderators")
+    post = make_post(publish=False, title="Coding audits")
+    post.save_revision(user=editor)
+    with django_capture_on_commit_callbacks(execute=False):
+        post.get_workflow().start(post, editor)
+    mail.outbox.clear()
+    task_state = TaskState.objects.get(workflow_state__base_content_type__isnull=False)
+
+    moderation_notify(
+        "task_submission_email_notifier", task_state._meta.label, task_state.pk, editor.pk
+    )
+
+    [sent] = [m for m in mail.outbox if moderator.email in m.to]
+    html = sent.alternatives[0].content
+    assert "Coding audits" in html
+    assert "background:#1f4e8c" in html and ">NORM</td>" in html  # the portal's mail header
+    assert "email-header.jpg" not in html  # Wagtail's own banner
+    assert "National Organization of Rheumatology Managers" in html
