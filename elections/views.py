@@ -37,8 +37,8 @@ def index(request):
     return render(request, "elections/index.html", {"elections": elections})
 
 
-def detail(request, slug: str):
-    election = _election(slug)
+def detail(request, election_slug: str):
+    election = _election(election_slug)
     phase = election.phase()
     context = {
         "election": election,
@@ -62,8 +62,8 @@ def detail(request, slug: str):
 
 
 @login_required
-def nominate(request, slug: str):
-    election = _election(slug)
+def nominate(request, election_slug: str):
+    election = _election(election_slug)
     if election.phase() != Election.Phase.NOMINATIONS:
         return _refuse(request, election, services.Refusal("Nominations are not open.", 409))
     if not access.may_stand(request.user):
@@ -142,8 +142,8 @@ def _ballot_context(election, voter, **extra):
 
 
 @never_cache
-def vote(request, slug: str, token: str | None = None):
-    election = _election(slug)
+def vote(request, election_slug: str, token: str | None = None):
+    election = _election(election_slug)
     try:
         voter = _voter(request, election, token)
         if voter is None:
@@ -179,8 +179,8 @@ def vote(request, slug: str, token: str | None = None):
 
 
 @never_cache
-def change(request, slug: str, token: str | None = None):
-    election = _election(slug)
+def change(request, election_slug: str, token: str | None = None):
+    election = _election(election_slug)
     try:
         voter = _voter(request, election, token)
         if voter is None:
@@ -214,8 +214,8 @@ def _decimal(value: str) -> str:
     return str(number.numerator) if number.denominator == 1 else f"{float(number):.2f}"
 
 
-def results(request, slug: str):
-    election = _election(slug)
+def results(request, election_slug: str):
+    election = _election(election_slug)
     if election.closed_at is None:
         return render(request, "elections/results_pending.html", {"election": election})
     names = {n.key: n.display_name for _, cands in ballot_options(election) for n in cands}
@@ -266,8 +266,8 @@ def results(request, slug: str):
     )
 
 
-def export(request, slug: str):
-    election = _election(slug)
+def export(request, election_slug: str):
+    election = _election(election_slug)
     if election.closed_at is None:
         raise Http404("Published at the close.")
     response = JsonResponse(services.election_export(election), json_dumps_params={"indent": 1})
