@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from elections import services
-from elections.models import AuditEntry, Ballot, Nomination, Participation
+from elections.models import AuditEntry, Ballot, Election, Nomination, Participation
 from membership.models import Membership
 from tests.elections.conftest import add_candidate, add_office, form, make_election
 from tests.factories import MemberFactory, StaffFactory
@@ -173,3 +173,31 @@ def test_nominate_accept_flow_over_http(client):
     assert nomination.statement == "I will serve."
     again = client.post(reverse("elections:respond", args=[nomination.pk]), {"answer": "decline"})
     assert again.status_code == 409
+
+
+def test_staff_create_an_election_in_the_admin_and_it_is_audited(mfa_client, staff):
+    client = mfa_client(staff)
+    start = timezone.now() + timedelta(days=1)
+
+    def when(days):
+        return timezone.localtime(start + timedelta(days=days)).strftime("%Y-%m-%d %H:%M")
+
+    fields = {
+        "title": "Board 2030",
+        "slug": "board-2030",
+        "description": "",
+        "nominations_open_at": when(0),
+        "nominations_close_at": when(5),
+        "eligibility_cutoff": when(6),
+        "voting_open_at": when(7),
+        "voting_close_at": when(14),
+        "practice_rule": "every_seat",
+    }
+    response = client.post(reverse("election_setup:add"), fields)
+    assert response.status_code == 302, response.content[:2000]
+    election = Election.objects.get(slug="board-2030")
+    assert AuditEntry.objects.get(election=election).action == "election created"
+    # Dates out of order are refused by the form, and nothing is saved.
+    bad = {**fields, "slug": "board-2031", "voting_close_at": when(3)}
+    assert client.post(reverse("election_setup:add"), bad).status_code == 200
+    assert not Election.objects.filter(slug="board-2031").exists()
