@@ -62,6 +62,8 @@ def roll_freeze(election: Election) -> int:
 def voter_check(election: Election, user) -> None:
     """Refuse (403) anyone who may not vote in `election`, with the reason."""
     if election.roll_frozen_at is None:
+        if timezone.now() < election.eligibility_cutoff:
+            raise Refusal("Voting in this election has not opened yet.", 409)
         roll_freeze(election)
     if Elector.objects.filter(election=election, user_id=user.pk).exists():
         return

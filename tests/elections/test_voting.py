@@ -209,3 +209,17 @@ def test_the_close_counts_once_and_the_recount_script_agrees(ballot_setup, tmp_p
         check=False,
     )
     assert tampered.returncode == 1 and "DIFFERS" in tampered.stdout
+
+
+def test_a_ballot_before_voting_opens_is_refused_as_not_open():
+    election = make_election("nominations")
+    office = add_office(election)
+    candidate = add_candidate(office, "Ada")
+    with pytest.raises(services.Refusal) as caught:
+        services.ballot_cast(
+            election=election,
+            user=MemberFactory(),
+            data=form(**{f"office-{office.pk}": candidate.key}),
+        )
+    assert caught.value.status == 409 and "not opened" in caught.value.message
+    _nothing_written(election)
