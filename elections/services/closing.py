@@ -11,6 +11,8 @@ Promises:
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -35,7 +37,7 @@ def election_export(election: Election, *, with_results: bool = True) -> dict:
                 "candidates": [{"key": n.key, "name": n.display_name} for n in candidates],
             }
         )
-    export = {
+    export: dict[str, Any] = {
         "election": {"id": election.pk, "title": election.title, "slug": election.slug},
         "tie_seed": election.tie_seed,
         "tie_rule": "sha256('<seed>:<office id>:<round>:<candidate key>'), highest wins a tie",

@@ -28,7 +28,7 @@ from .voting import link_for
 
 log = logging.getLogger(__name__)
 
-SUBJECTS = {
+SUBJECTS: dict[str, str] = {
     MailLedger.Kind.CALL_FOR_NOMINATIONS: "Nominations are open: {title}",
     MailLedger.Kind.OPENING: "Voting is open: {title}",
     MailLedger.Kind.REMINDER: "Reminder: you have not voted yet in {title}",

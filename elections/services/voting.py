@@ -99,7 +99,10 @@ def user_from_link(election: Election, token: str):
         ) from None
     if not isinstance(data, dict) or data.get("e") != election.pk:
         raise Refusal("This voting link is for another election.", 400)
-    user = get_user_model().objects.filter(pk=data.get("u"), is_active=True).first()
+    user_id = data.get("u")
+    if not isinstance(user_id, int):
+        raise Refusal("This voting link is not valid.", 400)
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         raise Refusal("This voting link is no longer valid.", 400)
     return user
