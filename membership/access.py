@@ -109,6 +109,77 @@ def active_members() -> QuerySet[AbstractUser]:
     return get_user_model().objects.filter(_membership_condition(timezone.now()), is_active=True)
 
 
+# -- Elections ----------------------------------------------------------------------------------
+
+# How a practice membership votes, as each election sets it: its designated voter alone (the
+# practice admin unless another seat holder is named), or every holder of a seat.
+PRACTICE_DESIGNATED_VOTER = "designated"
+PRACTICE_EVERY_SEAT = "every_seat"
+
+# What voter_standing answers.
+VOTER_OK = "ok"
+VOTER_NOT_A_MEMBER = "not_member"
+VOTER_NON_VOTING_PLAN = "non_voting_plan"
+VOTER_NOT_DESIGNATED = "not_designated"
+
+
+def _voting_condition(at, practice_rule: str) -> Q:
+    """A condition on users: held a voting membership at `at`. Own memberships on a voting
+    plan; seats on a live practice membership on a voting plan, all of them or only the
+    designated voter's (the admin's when none is named), as `practice_rule` says."""
+    from .models import Membership, Seat
+
+    live = Membership.objects.live(at).filter(plan__is_voting=True)
+    own = live.filter(user=OuterRef("pk"), practice__isnull=True)
+    seats = Seat.objects.filter(
+        user=OuterRef("pk"),
+        removed_at__isnull=True,
+        membership__in=live.filter(practice__isnull=False).values("pk"),
+    )
+    if practice_rule == PRACTICE_DESIGNATED_VOTER:
+        seats = seats.filter(
+            Q(membership__designated_voter=OuterRef("pk"))
+            | Q(membership__designated_voter__isnull=True, membership__user=OuterRef("pk"))
+        )
+    return Q(Exists(own)) | Q(Exists(seats))
+
+
+def voting_members(at, practice_rule: str) -> QuerySet:
+    """Users who may vote in an election with its cut-off at `at`: active users with a voting
+    membership live at that moment (see _voting_condition).
+
+    "Live at `at`" is the membership's state now with its access end compared to `at`
+    (MembershipQuerySet.live), so the elections app freezes its voter roll at the cut-off
+    rather than asking about a date long past."""
+    return get_user_model().objects.filter(_voting_condition(at, practice_rule), is_active=True)
+
+
+def voter_standing(user, at, practice_rule: str) -> str:
+    """Why `user` may or may not vote with a cut-off at `at`: VOTER_OK, VOTER_NOT_A_MEMBER (no
+    live membership then: lapsed, canceled, never joined), VOTER_NON_VOTING_PLAN, or
+    VOTER_NOT_DESIGNATED (a practice seat when only the designated voter votes)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return VOTER_NOT_A_MEMBER
+    users = get_user_model().objects.filter(pk=user.pk)
+    if users.filter(_voting_condition(at, practice_rule)).exists():
+        return VOTER_OK
+    if users.filter(_voting_condition(at, PRACTICE_EVERY_SEAT)).exists():
+        return VOTER_NOT_DESIGNATED
+    if users.filter(_membership_condition(at)).exists():
+        return VOTER_NON_VOTING_PLAN
+    return VOTER_NOT_A_MEMBER
+
+
+def may_vote(user, at, practice_rule: str) -> bool:
+    """True when `user` held a voting membership at the cut-off `at` (voter_standing)."""
+    return voter_standing(user, at, practice_rule) == VOTER_OK
+
+
+def may_stand(user) -> bool:
+    """Whether `user` may be nominated for office: current members only (any plan)."""
+    return is_active_member(user)
+
+
 # -- Staff areas ---------------------------------------------------------------------------------
 
 

@@ -149,6 +149,16 @@ class Membership(models.Model):
         null=True, blank=True, help_text="When member access stops unless renewed."
     )
     auto_renew = models.BooleanField(default=False)
+    # Practice memberships only: the seat holder who casts the practice's vote in elections
+    # that give a practice one vote. Empty means the practice admin (`user`).
+    designated_voter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Practice memberships: who votes for the practice. Empty: the practice admin.",
+    )
     is_complimentary = models.BooleanField(default=False)
     stripe_customer_id = models.CharField(max_length=80, blank=True, db_index=True)
     stripe_subscription_id = models.CharField(max_length=80, blank=True, db_index=True)

@@ -21,6 +21,7 @@ urlpatterns = [
     path("stripe/", include("payments.urls")),
     path("conferences/", include("conferences.urls")),
     path("discussions/", include("discussions.urls")),
+    path("elections/", include("elections.urls")),
 ]
 
 if settings.DEBUG:

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "membership",
     "conferences",
     "discussions",
+    "elections",
     "csp",
     # Wagtail
     "wagtail.contrib.forms",
@@ -217,6 +218,9 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 # Beat schedule. Each app adds its periodic jobs here, with the reason in a comment.
 CELERY_BEAT_SCHEDULE = {
+    # Elections follow their dates: call for nominations, voter roll at the cut-off, opening
+    # mail, reminder, the close and count at the deadline, results. Each step runs once.
+    "elections-tick": {"task": "elections.tasks.elections_tick", "schedule": 60.0},
     # Proves the worker consumes jobs; /healthz reports the last beat it wrote.
     "portal-heartbeat": {"task": "portal.tasks.heartbeat", "schedule": 60.0},
     # Membership states follow the clock (grace after a period end, lapse after grace, end of
@@ -562,3 +566,6 @@ LOGGING = {
         "stripe": {"level": "WARNING"},
     },
 }
+
+# Elections: the reminder to those who have not voted goes out this long before the close.
+ELECTIONS_REMINDER_HOURS = 48

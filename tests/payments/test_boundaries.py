@@ -7,7 +7,7 @@ from pathlib import Path
 from django.apps import apps
 
 ROOT = Path(__file__).resolve().parents[2]
-CAPABILITIES = {"blog", "conferences", "discussions", "membership"}
+CAPABILITIES = {"blog", "conferences", "discussions", "elections", "membership"}
 PRODUCT_APPS = ["portal", "payments", *sorted(CAPABILITIES)]
 
 

@@ -112,6 +112,7 @@ def test_product_code_does_not_name_the_demo_association():
             "membership",
             "conferences",
             "discussions",
+            "elections",
             "payments",
             "devtools",
         )

@@ -163,6 +163,7 @@ def _known_values(vendor_pages) -> dict[str, list[str]]:
     """Real values for parameters by name, so views behind an id are reached too."""
     from conferences.models import ConferencePage, Order, Session, TicketType
     from discussions.models import MailingList, Message
+    from elections.models import Election, Nomination
     from membership.models import Plan
 
     order = Order.objects.order_by("pk").first()
@@ -177,6 +178,9 @@ def _known_values(vendor_pages) -> dict[str, list[str]]:
         "code": [order.code] if order else [],
         "slug": [m.slug for m in MailingList.objects.order_by("pk")[:1]]
         + [p.slug for p in Plan.objects.order_by("pk")[:1]],
+        "election_slug": [e.slug for e in Election.objects.order_by("pk")[:1]],
+        "election_id": [str(e.pk) for e in Election.objects.order_by("pk")[:1]],
+        "nomination_id": [str(n.pk) for n in Nomination.objects.order_by("pk")[:1]],
         "pk": [str(message.thread_id)] if message else ints,
         "_int": ints,
     }

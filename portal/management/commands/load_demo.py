@@ -28,6 +28,7 @@ class Command(BaseCommand):
                 "membership",
                 "conferences",
                 "discussions",
+                "elections",
             }:
                 continue
             if find_spec(module_name) is None:
