@@ -3,7 +3,7 @@
 `elections_tick` (every minute) walks the elections not yet closed and, as their dates pass:
 queues the call for nominations, freezes the voter roll at the cut-off, queues the opening
 mail, queues the reminder ELECTIONS_REMINDER_HOURS before the close, closes and counts at the
-deadline, then queues the results. Sending happens in `send_election_mail`, per kind.
+deadline, then queues the results. Sending happens in `mail_send_pending`, per kind.
 """
 
 from __future__ import annotations
@@ -15,13 +15,15 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from portal.retry import SMTP_RETRY
+
 from . import services
 from .models import Election, MailLedger
 
 
 def _queue_and_send(election: Election, kind: str) -> None:
     services.mail_queue(election, kind)
-    send_election_mail.delay(election.pk, kind)
+    mail_send_pending.delay(election.pk, kind)
 
 
 @shared_task(acks_late=True)
@@ -68,12 +70,12 @@ def elections_tick() -> int:
             .distinct()
         ):
             if kind in queued:
-                send_election_mail.delay(election.pk, kind)
+                mail_send_pending.delay(election.pk, kind)
     return stepped
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=5, max_retries=6, acks_late=True)
-def send_election_mail(election_id: int, kind: str) -> int:
+@shared_task(**SMTP_RETRY)
+def mail_send_pending(election_id: int, kind: str) -> int:
     election = Election.objects.filter(pk=election_id).first()
     if election is None:
         return 0

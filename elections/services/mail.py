@@ -4,8 +4,8 @@ those who have not voted, and the results. Each goes to a person at most once.
 Promises:
 - mail_queue writes one MailLedger row per (election, kind, person) under a unique
   constraint, so queuing twice (a beat task run twice) claims nobody twice.
-- mail_send_pending sends each unsent row with the row locked (skipping rows another worker
-  holds) and marks it sent in the same transaction, so two workers never send one row.
+- mail_send_pending sends each unsent row through portal.sendonce: claimed first, sent with
+  no database lock held, then marked; a row another worker has claimed is left to it.
 - A reminder is re-checked when sent: someone who voted meanwhile is skipped, not mailed.
 - The opening mail and the reminder carry the voter's personal signed link; no mail ever
   holds a receipt code or a choice.
@@ -16,12 +16,12 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from membership import access
 from portal.mail import render_email
+from portal.sendonce import SendInProgress, send_once
 
 from ..models import Election, Elector, MailLedger, Participation
 from .voting import link_for
@@ -82,27 +82,33 @@ def _message(row: MailLedger):
 
 
 def mail_send_pending(election: Election, kind: str, *, limit: int = 200) -> int:
-    """Send up to `limit` unsent rows of `kind`, one locked row at a time; returns how many
-    were sent."""
+    """Send up to `limit` unsent rows of `kind` through portal.sendonce; returns how many
+    were sent. A row another worker is sending right now is left to it."""
+    pending = list(
+        MailLedger.objects.filter(election=election, kind=kind, sent_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
     sent = 0
-    for _ in range(limit):
-        with transaction.atomic():
-            rows = MailLedger.objects.select_related("user", "election").filter(
-                election=election, kind=kind, sent_at__isnull=True
-            )
-            if connection.features.has_select_for_update_skip_locked:
-                rows = rows.select_for_update(skip_locked=True, of=("self",))
-            row = rows.order_by("pk").first()
-            if row is None:
-                break
-            row.sent_at = timezone.now()
-            if (
-                kind == MailLedger.Kind.REMINDER
-                and Participation.objects.filter(election=election, user_id=row.user_id).exists()
-            ):
-                row.skipped = True
-            elif row.user.email:
-                _message(row).send()
-                sent += 1
-            row.save(update_fields=["sent_at", "skipped"])
+    for pk in pending:
+        try:
+            sent += _send_row(pk)
+        except SendInProgress:
+            continue
     return sent
+
+
+def _send_row(pk: int) -> bool:
+    row = MailLedger.objects.select_related("user", "election").get(pk=pk)
+    # Re-checked at send time: someone who voted since the reminder was queued is skipped.
+    skipped = (
+        row.kind == MailLedger.Kind.REMINDER
+        and Participation.objects.filter(election_id=row.election_id, user_id=row.user_id).exists()
+    )
+    unsent = MailLedger.objects.filter(pk=pk, sent_at__isnull=True)
+    return send_once(
+        f"elections.mailledger:{pk}",
+        lambda: None if skipped or not row.user.email else _message(row),
+        is_sent=lambda: not unsent.exists(),
+        mark_sent=lambda: unsent.update(sent_at=timezone.now(), skipped=skipped),
+    )
