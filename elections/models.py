@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import secrets
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -87,7 +88,7 @@ class Election(models.Model):
     def __str__(self):
         return self.title
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.slug:
             self.slug = slugify(self.title)[:80]
         super().save(*args, **kwargs)

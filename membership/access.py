@@ -123,12 +123,10 @@ VOTER_NON_VOTING_PLAN = "non_voting_plan"
 VOTER_NOT_DESIGNATED = "not_designated"
 
 
-def _voting_condition(at, practice_rule: str) -> Q:
+def _voting_condition(at: datetime, practice_rule: str) -> Q:
     """A condition on users: held a voting membership at `at`. Own memberships on a voting
     plan; seats on a live practice membership on a voting plan, all of them or only the
     designated voter's (the admin's when none is named), as `practice_rule` says."""
-    from .models import Membership, Seat
-
     live = Membership.objects.live(at).filter(plan__is_voting=True)
     own = live.filter(user=OuterRef("pk"), practice__isnull=True)
     seats = Seat.objects.filter(
@@ -144,7 +142,7 @@ def _voting_condition(at, practice_rule: str) -> Q:
     return Q(Exists(own)) | Q(Exists(seats))
 
 
-def voting_members(at, practice_rule: str) -> QuerySet:
+def voting_members(at: datetime, practice_rule: str) -> QuerySet[AbstractUser]:
     """Users who may vote in an election with its cut-off at `at`: active users with a voting
     membership live at that moment (see _voting_condition).
 
@@ -154,7 +152,9 @@ def voting_members(at, practice_rule: str) -> QuerySet:
     return get_user_model().objects.filter(_voting_condition(at, practice_rule), is_active=True)
 
 
-def voter_standing(user, at, practice_rule: str) -> str:
+def voter_standing(
+    user: AbstractUser | AnonymousUser | None, at: datetime, practice_rule: str
+) -> str:
     """Why `user` may or may not vote with a cut-off at `at`: VOTER_OK, VOTER_NOT_A_MEMBER (no
     live membership then: lapsed, canceled, never joined), VOTER_NON_VOTING_PLAN, or
     VOTER_NOT_DESIGNATED (a practice seat when only the designated voter votes)."""
@@ -170,12 +170,12 @@ def voter_standing(user, at, practice_rule: str) -> str:
     return VOTER_NOT_A_MEMBER
 
 
-def may_vote(user, at, practice_rule: str) -> bool:
+def may_vote(user: AbstractUser | AnonymousUser | None, at: datetime, practice_rule: str) -> bool:
     """True when `user` held a voting membership at the cut-off `at` (voter_standing)."""
     return voter_standing(user, at, practice_rule) == VOTER_OK
 
 
-def may_stand(user) -> bool:
+def may_stand(user: AbstractUser | AnonymousUser | None) -> bool:
     """Whether `user` may be nominated for office: current members only (any plan)."""
     return is_active_member(user)
 

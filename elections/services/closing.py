@@ -11,6 +11,7 @@ Promises:
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -22,7 +23,7 @@ from .common import audit
 from .voting import ballot_options
 
 
-def election_export(election: Election, *, with_results: bool = True) -> dict:
+def election_export(election: Election, *, with_results: bool = True) -> dict[str, Any]:
     """The published record of a closed election: offices, candidates, the tie seed, every
     ballot (receipt code and choices, ordered by receipt code) and the results."""
     offices = []
@@ -52,7 +53,7 @@ def election_export(election: Election, *, with_results: bool = True) -> dict:
     return export
 
 
-def election_close(election: Election, *, now=None) -> bool:
+def election_close(election: Election, *, now: datetime | None = None) -> bool:
     """Count and publish `election` if its voting has ended and it is not closed yet.
     Returns True when this call closed it."""
     now = now or timezone.now()

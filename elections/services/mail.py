@@ -14,6 +14,7 @@ Promises:
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.urls import reverse
@@ -26,6 +27,10 @@ from portal.sendonce import SendInProgress, send_once
 from ..models import Election, Elector, MailLedger, Participation
 from .voting import link_for
 
+if TYPE_CHECKING:
+    from django.core.mail import EmailMultiAlternatives
+    from django.db.models import QuerySet
+
 log = logging.getLogger(__name__)
 
 SUBJECTS: dict[str, str] = {
@@ -36,7 +41,7 @@ SUBJECTS: dict[str, str] = {
 }
 
 
-def _recipients(election: Election, kind: str):
+def _recipients(election: Election, kind: str) -> QuerySet[Any, int]:
     if kind == MailLedger.Kind.CALL_FOR_NOMINATIONS:
         return access.active_members().values_list("pk", flat=True)
     electors = Elector.objects.filter(election=election).values_list("user_id", flat=True)
@@ -61,7 +66,7 @@ def mail_queue(election: Election, kind: str) -> int:
     return MailLedger.objects.filter(election=election, kind=kind).count() - before
 
 
-def _message(row: MailLedger):
+def _message(row: MailLedger) -> EmailMultiAlternatives:
     election = row.election
     url = settings.SITE_URL + reverse("elections:detail", args=[election.slug])
     context = {"election": election, "user": row.user, "election_url": url}

@@ -3,6 +3,8 @@ approve. Only approved nominations stand on the ballot."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -12,9 +14,18 @@ from membership import access
 from ..models import Election, Nomination, Office
 from .common import Refusal, audit
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.core.files.uploadedfile import UploadedFile
+
 
 def nomination_create(
-    *, office: Office, nominated_by, nominee_email: str, statement: str = "", photo=None
+    *,
+    office: Office,
+    nominated_by: User,
+    nominee_email: str,
+    statement: str = "",
+    photo: UploadedFile | None = None,
 ) -> Nomination:
     """Nominate the member with `nominee_email` for `office` while nominations are open.
 
@@ -54,7 +65,12 @@ def nomination_create(
 
 
 def nomination_respond(
-    *, nomination: Nomination, user, accept: bool, statement: str = "", photo=None
+    *,
+    nomination: Nomination,
+    user: User,
+    accept: bool,
+    statement: str = "",
+    photo: UploadedFile | None = None,
 ) -> Nomination:
     """The nominee accepts (with a statement and photo) or declines, before nominations
     close. Anyone else, or a second answer, is refused."""
@@ -80,7 +96,7 @@ def nomination_respond(
         return nomination
 
 
-def nomination_review(*, nomination: Nomination, staff, approve: bool) -> Nomination:
+def nomination_review(*, nomination: Nomination, staff: User, approve: bool) -> Nomination:
     """Staff put an accepted nomination on the ballot, or turn it down, before voting opens.
     Recorded in the audit log."""
     with transaction.atomic():

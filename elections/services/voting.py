@@ -13,6 +13,8 @@ Promises:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.db import IntegrityError, transaction
@@ -22,6 +24,10 @@ from membership import access
 
 from ..models import Ballot, Election, Elector, Nomination, Office, Participation
 from .common import Refusal
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.utils.datastructures import MultiValueDict
 
 LINK_SALT = "elections.vote-link"
 WRITE_IN = "write-in"
@@ -59,7 +65,7 @@ def roll_freeze(election: Election) -> int:
         return election.electors.count()
 
 
-def voter_check(election: Election, user) -> None:
+def voter_check(election: Election, user: User) -> None:
     """Refuse (403) anyone who may not vote in `election`, with the reason."""
     if election.roll_frozen_at is None:
         if timezone.now() < election.eligibility_cutoff:
@@ -81,12 +87,12 @@ def _check_open(election: Election) -> None:
         raise Refusal("Voting in this election has not opened yet.", 409)
 
 
-def link_for(election: Election, user) -> str:
+def link_for(election: Election, user: User) -> str:
     """The signed part of a voter's personal link in the opening mail."""
     return signing.dumps({"e": election.pk, "u": user.pk}, salt=LINK_SALT, compress=True)
 
 
-def user_from_link(election: Election, token: str):
+def user_from_link(election: Election, token: str) -> User:
     """The voter a signed link belongs to; a link for another election, edited or made up is
     refused (400)."""
     try:
@@ -123,7 +129,7 @@ def _write_in_key(text: str) -> str:
     return "w:" + " ".join(text.split())[:MAX_WRITE_IN]
 
 
-def ballot_parse(election: Election, data) -> dict[str, list[str]]:
+def ballot_parse(election: Election, data: MultiValueDict[str, str]) -> dict[str, list[str]]:
     """Turn a submitted ballot form into the choices a Ballot stores, or refuse it whole.
 
     Fields: plurality offices send `office-<id>` once per marked candidate key; ranked
@@ -183,7 +189,7 @@ def ballot_parse(election: Election, data) -> dict[str, list[str]]:
     return choices
 
 
-def ballot_cast(*, election: Election, user, data) -> str:
+def ballot_cast(*, election: Election, user: User, data: MultiValueDict[str, str]) -> str:
     """Record `user`'s ballot and return its receipt code, or refuse: not on the roll (403),
     voting not open or already voted (409), a bad form (400). See the module docstring."""
     choices = ballot_parse(election, data)
@@ -209,7 +215,9 @@ def _already_voted(election: Election) -> str:
     return "You have voted in this election already; a ballot cannot be cast twice."
 
 
-def ballot_change(*, election: Election, user, receipt_code: str, data) -> str:
+def ballot_change(
+    *, election: Election, user: User, receipt_code: str, data: MultiValueDict[str, str]
+) -> str:
     """Replace the choices on the ballot with `receipt_code`, when the election allows a
     change and `user` has voted. The receipt code, which only the voter was shown, is what
     finds the ballot: nothing stored links the two. Returns the receipt code."""
