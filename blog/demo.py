@@ -48,7 +48,7 @@ QUALITIES = [
     ),
     (
         "A motivator",
-        "Turnover is expensive and morale is contagious. Managers who recognise good work, explain the why behind changes and give people room to grow keep experienced staff, and experienced staff keep the practice running smoothly.",
+        "Turnover is expensive and morale is contagious. Managers who recognize good work, explain the why behind changes and give people room to grow keep experienced staff, and experienced staff keep the practice running smoothly.",
     ),
     (
         "Diligent",
@@ -85,7 +85,7 @@ def seed_body() -> list:
         (
             "paragraph",
             "<p>No one arrives with all eight fully formed. The managers we admire most treat "
-            "them as skills to practise: they ask peers how they handled a difficult situation, "
+            "them as skills to practice: they ask peers how they handled a difficult situation, "
             "they learn from the conference break-outs, and they pass on what they know to the "
             "next person stepping into the role.</p>",
         )
@@ -286,12 +286,12 @@ def prior_auth_body(home, chart) -> list:
         ("heading", "Renewals are where time is lost"),
         _p(
             "Most authorizations expire after six or twelve months, and a lapsed authorization "
-            "means a cancelled infusion or a patient without medication. Run a report of "
+            "means a canceled infusion or a patient without medication. Run a report of "
             "expiring authorizations every week and start renewals sixty days ahead."
         ),
         _quote(
             "We stopped treating renewals as surprises. Once they were on a calendar, our "
-            "cancelled infusions dropped to almost none.",
+            "canceled infusions dropped to almost none.",
             "Infusion coordinator, NORM member practice",
         ),
         ("heading", "Measure it"),
@@ -302,7 +302,7 @@ def prior_auth_body(home, chart) -> list:
                     ["Measure", "Before", "After six months"],
                     ["Median days to decision", "9", "4"],
                     ["Approved on first submission", "71%", "88%"],
-                    ["Infusions cancelled for lapsed authorization", "14 a month", "2 a month"],
+                    ["Infusions canceled for lapsed authorization", "14 a month", "2 a month"],
                 ],
                 "first_row_is_table_header": True,
                 "first_col_is_header": False,
@@ -459,7 +459,7 @@ def audit_body(home) -> list:
         ("heading", "When the letter comes"),
         _p(
             "Note the deadline, tell your physicians and your billing lead the same day, and "
-            "send exactly what was asked for, organised and indexed. Keep a copy of everything "
+            "send exactly what was asked for, organized and indexed. Keep a copy of everything "
             "you send and a record of when you sent it."
         ),
     ]
@@ -531,7 +531,7 @@ def load(stdout) -> None:
             "authors": ["Karen Whitfield"],
             "days_ago": 3,
             "motif": "rings",
-            "alt": "Concentric rings in blue with a gold centre, on a deep blue background.",
+            "alt": "Concentric rings in blue with a gold center, on a deep blue background.",
             "members_only": False,
             "body": seed_body(),
         },
@@ -541,7 +541,7 @@ def load(stdout) -> None:
             "subtitle": "One queue, early renewals and a few numbers to watch",
             "intro": (
                 "Biologics need prior authorization, and renewals are where most practices "
-                "lose time. A simple, shared workflow cuts delays and cancelled infusions."
+                "lose time. A simple, shared workflow cuts delays and canceled infusions."
             ),
             "category": "revenue-cycle",
             "tags": ["Prior authorization", "Biologics", "Revenue cycle"],

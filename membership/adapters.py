@@ -12,6 +12,12 @@ from django.urls import reverse
 from .tasks import send_account_mail
 
 
+def user_display(user) -> str:
+    """How allauth names a person (ACCOUNT_USER_DISPLAY): her name, else her email address;
+    never the username allauth derived from the address."""
+    return user.get_full_name() or user.email
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """Render in the request (allauth needs it for links), send from a worker."""

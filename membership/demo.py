@@ -35,7 +35,7 @@ PLANS = [
         49500,
         5,
         True,
-        "Enrol your practice: up to five staff, each a full member, one renewal date.",
+        "Enroll your practice: up to five staff, each a full member, one renewal date.",
         "Everything in Individual, for up to 5 staff\nOne invoice and one renewal date\n"
         "Add and remove staff yourself\nMember pricing for your whole team",
     ),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from allauth.account import forms as allauth_forms
 from django import forms
 from django.contrib.auth import get_user_model
 
@@ -8,7 +9,101 @@ from .models import US_STATES, MemberProfile, Plan
 STATE_CHOICES = [("", "Any state"), *US_STATES]
 
 
-class PracticeForm(forms.Form):
+class Unsuffixed:
+    """Labels without Django's trailing colon, as everywhere on the site."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class SignupForm(allauth_forms.SignupForm):
+    """allauth's sign-up with the person's name first: the site greets and lists people by it.
+    (allauth's adapter copies first_name and last_name onto the new user.)"""
+
+    first_name = forms.CharField(
+        label="First name",
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    last_name = forms.CharField(
+        label="Last name",
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
+    field_order = ["first_name", "last_name", "email", "password1", "password2"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].label = "Email address"
+        self.fields["password2"].label = "Password again"
+
+    def clean_first_name(self):
+        return self.cleaned_data["first_name"].strip()
+
+    def clean_last_name(self):
+        return self.cleaned_data["last_name"].strip()
+
+
+class LoginForm(allauth_forms.LoginForm):
+    """allauth's log-in form; the page itself carries the one "Forgot your password?" link."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = "Email address"
+        if "password" in self.fields:
+            self.fields["password"].help_text = ""
+        if "remember" in self.fields:
+            self.fields["remember"].label = "Keep me logged in"
+
+
+class WelcomeProfileForm(Unsuffixed, forms.ModelForm):
+    """The step after paying: how the member appears to colleagues, and whether she does."""
+
+    first_name = forms.CharField(
+        label="First name",
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    last_name = forms.CharField(
+        label="Last name",
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
+
+    class Meta:
+        model = MemberProfile
+        fields = ["first_name", "last_name", "practice_name", "job_title", "phone", "in_directory"]
+        labels = {
+            "practice_name": "Practice",
+            "job_title": "Title",
+            "phone": "Phone (optional)",
+            "in_directory": "List me in the member directory",
+        }
+        widgets = {
+            "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+            "job_title": forms.TextInput(attrs={"autocomplete": "organization-title"}),
+            "practice_name": forms.TextInput(attrs={"autocomplete": "organization"}),
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["first_name"].initial = user.first_name
+        self.fields["last_name"].initial = user.last_name
+        self.fields["phone"].required = False
+
+    def save(self, commit=True):
+        self.instance.user = self.user
+        profile = super().save(commit=commit)
+        self.user.first_name = self.cleaned_data["first_name"].strip()
+        self.user.last_name = self.cleaned_data["last_name"].strip()
+        if commit:
+            self.user.save(update_fields=["first_name", "last_name"])
+        return profile
+
+
+class PracticeForm(Unsuffixed, forms.Form):
     practice_name = forms.CharField(label="Practice name", max_length=160)
     practice_city = forms.CharField(label="City", max_length=80, required=False)
     practice_state = forms.ChoiceField(
@@ -16,7 +111,7 @@ class PracticeForm(forms.Form):
     )
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(Unsuffixed, forms.ModelForm):
     first_name = forms.CharField(max_length=150)
     last_name = forms.CharField(max_length=150)
 
@@ -52,11 +147,11 @@ class ProfileForm(forms.ModelForm):
         return profile
 
 
-class InviteForm(forms.Form):
+class InviteForm(Unsuffixed, forms.Form):
     email = forms.EmailField(label="Staff member's email")
 
 
-class DeleteAccountForm(forms.Form):
+class DeleteAccountForm(Unsuffixed, forms.Form):
     password = forms.CharField(
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text="Type your password to confirm.",
@@ -73,7 +168,7 @@ class DeleteAccountForm(forms.Form):
         return password
 
 
-class DirectorySearchForm(forms.Form):
+class DirectorySearchForm(Unsuffixed, forms.Form):
     q = forms.CharField(label="Name or practice", required=False, max_length=100)
     state = forms.ChoiceField(label="State", choices=STATE_CHOICES, required=False)
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("join/", views.join, name="join"),
     path("join/<slug:slug>/", views.join_plan, name="join-plan"),
     path("welcome/", views.welcome, name="welcome"),
+    path("welcome/profile/", views.welcome_profile, name="welcome-profile"),
     path("account/", views.account, name="account"),
     path("account/billing-portal/", views.billing_portal, name="billing-portal"),
     path("account/profile/", views.profile_edit, name="profile"),

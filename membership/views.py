@@ -20,7 +20,15 @@ from django.views.decorators.http import require_POST
 from payments import gateway
 
 from . import access, selectors, services
-from .forms import DeleteAccountForm, DirectorySearchForm, InviteForm, PracticeForm, ProfileForm
+from .forms import (
+    DeleteAccountForm,
+    DirectorySearchForm,
+    InviteForm,
+    PracticeForm,
+    ProfileForm,
+    WelcomeProfileForm,
+)
+from .history import member_reason
 from .models import MemberProfile, Plan, Seat
 
 log = logging.getLogger(__name__)
@@ -101,11 +109,33 @@ def welcome(request):
             return render(request, "400.html", {"reason": reason}, status=400)
         checkout_session_sync.delay(session_id)
     if access.is_active_member(request.user):
+        return redirect("membership:welcome-profile")
+    return render(request, "membership/welcome.html")
+
+
+@login_required
+def welcome_profile(request):
+    """The last step of joining: the name, practice and title colleagues will see, and whether
+    to be listed in the directory. Skipping it is fine; the account page links to the profile."""
+    if not access.is_active_member(request.user):
+        return redirect("membership:account")
+    profile = MemberProfile.objects.filter(user=request.user).first()
+    initial = {}
+    membership = services.membership_for_user(request.user)
+    if profile is None and membership is not None and membership.practice_id:
+        initial["practice_name"] = membership.practice.name
+    form = WelcomeProfileForm(
+        request.POST or None, instance=profile, initial=initial, user=request.user
+    )
+    if request.method == "POST" and form.is_valid():
+        form.save()
         messages.success(
-            request, f"Welcome to {settings.WAGTAIL_SITE_NAME}! Your membership is active."
+            request,
+            f"Welcome to {settings.WAGTAIL_SITE_NAME}, {request.user.first_name}. "
+            "Your membership is active.",
         )
         return redirect("membership:account")
-    return render(request, "membership/welcome.html")
+    return render(request, "membership/welcome_profile.html", {"form": form})
 
 
 @never_cache
@@ -124,7 +154,9 @@ def account(request):
     history = []
     if membership is not None:
         payments = membership.payments.all()[:24]
-        history = membership.history.select_related("actor")[:10]
+        history = list(membership.history.select_related("actor")[:10])
+        for entry in history:
+            entry.member_reason = member_reason(entry.reason)
         if membership.practice_id:
             seats = membership.seats.filter(removed_at__isnull=True).select_related("user")
     return render(

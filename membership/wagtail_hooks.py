@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_POST
 from wagtail import hooks
@@ -221,7 +222,9 @@ def complimentary_grant(request):
         except services.MembershipError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"{form.user.email} is a member until {ends_on:%B %-d, %Y}.")
+            messages.success(
+                request, f"{form.user.email} is a member until {date_format(ends_on)}."
+            )
             return redirect("members:inspect", quote(m.pk))
     return TemplateResponse(
         request,

@@ -100,7 +100,7 @@ def _home_page() -> HomePage:
                 {
                     "icon": "user-plus",
                     "title": "Become a member",
-                    "text": "Join as an individual or enrol your whole practice. Dues renew yearly and cover everyone on your team.",
+                    "text": "Join as an individual or enroll your whole practice. Dues renew yearly and cover everyone on your team.",
                     "link": {"label": "Join NORM", "url": "/membership/join/", "page": None},
                 },
             ),
@@ -110,7 +110,7 @@ def _home_page() -> HomePage:
                     "icon": "calendar",
                     "title": "Annual conference",
                     "text": "Two days of plenaries and hands-on break-outs on billing, staffing, compliance and leadership.",
-                    "link": {"label": "See the programme", "url": "/conferences/", "page": None},
+                    "link": {"label": "See the program", "url": "/conferences/", "page": None},
                 },
             ),
             (

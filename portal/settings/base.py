@@ -326,6 +326,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+# Sign-up asks for the person's name (membership.forms.SignupForm), and allauth shows people by
+# it ("Welcome back, Dana"), never by the username it derives from the email address.
+ACCOUNT_FORMS = {"signup": "membership.forms.SignupForm", "login": "membership.forms.LoginForm"}
+ACCOUNT_USER_DISPLAY = "membership.adapters.user_display"
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
@@ -428,6 +432,14 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "America/Chicago"
 USE_I18N = True
 USE_TZ = True
+# One date format on every page and in every mail: "Nov 21, 2026" (portal/formats/en/formats.py;
+# the locale's own formats would win over DATE_FORMAT here, so the format module sets them).
+FORMAT_MODULE_PATH = ["portal.formats"]
+DATE_FORMAT = "M j, Y"
+SHORT_DATE_FORMAT = "M j, Y"
+DATETIME_FORMAT = "M j, Y, g:i a"
+# Site wording for the account pages allauth draws (sentence case, "Log in"): locale/en/.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 
 # ---------------------------------------------------------------------------------------------
 # Static and media files

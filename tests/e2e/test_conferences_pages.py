@@ -51,7 +51,7 @@ def paid_order(demo_site):
 def test_demo_conference_page_on_desktop_and_phone(browser_page, demo_site):
     page = browser_page
     page.goto("/conferences/")
-    page.get_by_role("link", name="Programme and registration").click()
+    page.get_by_role("link", name="Program and registration").click()
     assert page.locator(".agenda__sessions--parallel").count() == 2
     assert page.locator(".session--plenary").count() == 3
     assert page.locator(".sponsor").count() == 3

@@ -45,7 +45,7 @@ def test_staff_set_up_two_factor_before_the_admin_then_need_a_code(browser_page,
     page.wait_for_url("**/accounts/2fa/authenticate/")
     screenshot(page, "membership-staff-mfa-code")
     page.locator("#id_code").fill(totp_code(secret))
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     page.goto("/admin/")
     assert page.url.endswith("/admin/")
     assert screenshot_taken

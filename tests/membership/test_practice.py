@@ -54,6 +54,8 @@ def test_admin_invites_two_staff_both_become_members_and_removing_one_ends_their
         response = omar.post(
             f"/accounts/signup/?next={link}",
             {
+                "first_name": "Omar",
+                "last_name": "Haddad",
                 "email": "omar@riverside.example",
                 "password1": TEST_PASSWORD,
                 "password2": TEST_PASSWORD,
