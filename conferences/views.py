@@ -105,10 +105,8 @@ def register(request, conference_id: int):
             data["form-TOTAL_FORMS"] = str(min(total + 1, 20))
             formset = AttendeeFormSet(data, form_kwargs=form_kwargs)
             order_form = OrderForm(data)
-            # The button's formaction carries #attendee-N, so the page opens at the new form;
-            # autofocus puts the cursor in it for keyboard and screen-reader users.
-            if formset.forms:
-                formset.forms[-1].fields["first_name"].widget.attrs["autofocus"] = True
+            # The button's formaction carries #attendee-N, so the page opens at the new form
+            # (and register.js puts the cursor in it).
             return _render_register(
                 request,
                 conference,

@@ -43,3 +43,11 @@ def refund_policy(conference) -> list[str]:
     from conferences.services import describe_refund_policy
 
     return describe_refund_policy(conference)
+
+
+@register.filter
+def attendee_link(attendee) -> str:
+    """The attendee's signed ticket link (tickets.py), for the buyer to pass on."""
+    from conferences.tickets import attendee_link as link
+
+    return link(attendee)
