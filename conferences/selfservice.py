@@ -64,8 +64,11 @@ def attendee_update(
 
     now = timezone.now()
     with _lock_timeout_is_busy(), transaction.atomic():
+        # FOR NO KEY UPDATE: it does not block the key-share locks that writing a break-out
+        # choice takes on this row, so a waitlist move holding the seat lock cannot deadlock
+        # with this change waiting for it.
         attendee = (
-            Attendee.objects.select_for_update(of=("self",))
+            Attendee.objects.select_for_update(of=("self",), no_key=True)
             .select_related("order__conference", "ticket_type")
             .filter(pk=attendee_id)
             .first()
