@@ -12,9 +12,10 @@ class ConferencesConfig(AppConfig):
         # is ready, that is, here.
         from payments import services as payments
 
-        from . import signals
+        from . import attendee_mail, signals
         from .services import order_checkout_completed
 
         signals.connect()
+        attendee_mail.connect()
 
         payments.register_checkout_handler("conference_order", order_checkout_completed)

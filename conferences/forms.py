@@ -11,6 +11,33 @@ from .models import MAX_ATTENDEES_PER_ORDER
 from .services import AttendeeSpec
 
 MAX_ATTENDEES = MAX_ATTENDEES_PER_ORDER
+# The value of "No break-out in this slot": a real choice, distinct from not choosing.
+NO_BREAKOUT = 0
+NO_CHOICE_ERROR = "Choose a break-out for this time slot, or “No break-out in this slot”."
+
+
+def breakout_field(slot, *, current=None, disabled=False) -> forms.TypedChoiceField:
+    """One time slot's radio buttons, with the seats left in each break-out. `current` is the
+    session the attendee already has there (its seat is theirs, so it is never "full")."""
+    local = timezone.localtime(slot["starts_at"])
+
+    def label(s) -> str:
+        if current is not None and s.pk == current:
+            return f"{s.title} (your choice)"
+        if s.seats_left:
+            return f"{s.title} ({s.seats_left} seat{'s' if s.seats_left != 1 else ''} left)"
+        return f"{s.title} (full)"
+
+    return forms.TypedChoiceField(
+        label=f"Break-out {local:%A %-I:%M %p}",
+        coerce=int,
+        empty_value=None,
+        required=False,
+        disabled=disabled,
+        widget=forms.RadioSelect,
+        choices=[(s.pk, label(s)) for s in slot["sessions"]]
+        + [(NO_BREAKOUT, "No break-out in this slot")],
+    )
 
 
 class AttendeeForm(forms.Form):
@@ -35,28 +62,26 @@ class AttendeeForm(forms.Form):
             )
             for o in offers
         ]
+        self.offered_types = {o["ticket_type"].pk: o["ticket_type"] for o in offers}
         self.slot_fields = []
+        self.slot_sessions = {}
         for index, slot in enumerate(slots):
             name = f"slot_{index}"
-            local = timezone.localtime(slot["starts_at"])
-            self.fields[name] = forms.TypedChoiceField(
-                label=f"Break-out {local:%A %-I:%M %p}",
-                coerce=int,
-                empty_value=None,
-                required=False,
-                widget=forms.RadioSelect,
-                choices=[
-                    (
-                        s.pk,
-                        f"{s.title} ({s.seats_left} seat{'s' if s.seats_left != 1 else ''} left)"
-                        if s.seats_left
-                        else f"{s.title} (full)",
-                    )
-                    for s in slot["sessions"]
-                ]
-                + [("", "No break-out in this slot")],
-            )
+            self.fields[name] = breakout_field(slot)
             self.slot_fields.append(name)
+            self.slot_sessions[name] = slot["sessions"]
+
+    def clean(self):
+        data = super().clean()
+        # Nothing is chosen for the person: "no break-out" is an answer they give, not a
+        # default, so a slot their ticket includes needs one of the options picked.
+        ticket_type = self.offered_types.get(data.get("ticket_type"))
+        if ticket_type is not None:
+            for name in self.slot_fields:
+                offered = any(ticket_type.allows_session(s) for s in self.slot_sessions[name])
+                if offered and data.get(name) is None and name not in self.errors:
+                    self.add_error(name, NO_CHOICE_ERROR)
+        return data
 
     def breakout_fields(self):
         return [self[name] for name in self.slot_fields]
@@ -147,3 +172,52 @@ class RegistrationFilterForm(forms.Form):
 
 class BreakoutWaitlistForm(forms.Form):
     session = forms.IntegerField(min_value=1, max_value=2**31 - 1)
+
+
+class AttendeeDetailsForm(forms.Form):
+    """What an attendee changes through their ticket link: needs, and break-outs whose slot
+    has not started. A slot that has started is shown, disabled, as it stands."""
+
+    dietary_needs = forms.CharField(max_length=300, required=False, label="Dietary needs")
+    accessibility_needs = forms.CharField(
+        max_length=300, required=False, label="Accessibility requests"
+    )
+
+    def __init__(self, *args, attendee, slots, now=None, **kwargs):
+        current = {c.slot_starts_at: c.session_id for c in attendee.choices.all()}
+        kwargs.setdefault(
+            "initial",
+            {
+                "dietary_needs": attendee.dietary_needs,
+                "accessibility_needs": attendee.accessibility_needs,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        now = now or timezone.now()
+        self.slot_fields = {}
+        index = 0
+        for slot in slots:
+            if not any(attendee.ticket_type.allows_session(s) for s in slot["sessions"]):
+                continue
+            name = f"slot_{index}"
+            index += 1
+            chosen = current.get(slot["starts_at"])
+            self.fields[name] = breakout_field(
+                slot, current=chosen, disabled=slot["starts_at"] <= now
+            )
+            self.initial[name] = chosen if chosen is not None else NO_BREAKOUT
+            self.slot_fields[name] = slot["starts_at"]
+
+    def breakout_fields(self):
+        return [self[name] for name in self.slot_fields]
+
+    def detail_fields(self):
+        return [self[name] for name in ("dietary_needs", "accessibility_needs")]
+
+    def breakouts(self) -> dict:
+        """Slot start -> the session wanted (None for none), for the slots that may change."""
+        return {
+            starts_at: self.cleaned_data[name] or None
+            for name, starts_at in self.slot_fields.items()
+            if not self.fields[name].disabled and self.cleaned_data.get(name) is not None
+        }

@@ -16,7 +16,7 @@ from portal.mail import render_email
 from portal.retry import SMTP_RETRY, STRIPE_RETRY
 from portal.sendonce import send_once
 
-from . import services, tickets
+from . import services
 from .models import Attendee, Order, SentMail, WaitlistEntry
 
 log = logging.getLogger(__name__)
@@ -55,21 +55,10 @@ def send_attendee_ticket(attendee_id: int) -> None:
 
 
 def _ticket_mail(attendee: Attendee):
-    conference = attendee.order.conference
-    message = render_email(
-        template="conferences/email/ticket",
-        subject=f"Your ticket for {conference.title}",
-        to=[attendee.email],
-        context={
-            "attendee": attendee,
-            "conference": conference,
-            "ticket_url": tickets.ticket_url(attendee),
-            "breakouts": [c.session for c in attendee.choices.select_related("session")],
-        },
-    )
-    message.attach(f"{conference.slug}.ics", tickets.attendee_ics(attendee), "text/calendar")
-    message.attach(f"ticket-{attendee.ticket_code}.png", tickets.qr_png(attendee), "image/png")
-    return message
+    # The message (signed link, inline QR code, calendar file) is built in attendee_mail.
+    from .attendee_mail import ticket_message
+
+    return ticket_message(attendee)
 
 
 def _receipt(order: Order):

@@ -24,6 +24,10 @@ urlpatterns = [
     ),
     path("tickets/<str:code>/", views.ticket, name="ticket"),
     path("tickets/<str:code>/calendar.ics", views.ticket_ics, name="ticket-ics"),
+    # The attendee's signed link (tickets.py): no account, no login.
+    path("t/<str:token>/", views.attendee_ticket, name="attendee-ticket"),
+    path("t/<str:token>/calendar.ics", views.attendee_ticket_ics, name="attendee-ics"),
+    path("t/<str:token>/details/", views.attendee_details, name="attendee-details"),
     path("waitlist/join/<id:ticket_type_id>/", views.waitlist_join, name="waitlist-join"),
     path("waitlist/offers/<str:token>/", views.waitlist_offer, name="waitlist-offer"),
     path("<id:conference_id>/staff/", views.staff_registrations, name="staff-registrations"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -18,8 +19,9 @@ from django.views.decorators.http import require_POST
 from membership import access
 from payments.gateway import GatewayError
 
-from . import capacity, selectors, services, tickets
+from . import capacity, pricing, selectors, selfservice, services, tickets
 from .forms import (
+    AttendeeDetailsForm,
     AttendeeFormSet,
     BreakoutWaitlistForm,
     CheckInForm,
@@ -103,6 +105,8 @@ def register(request, conference_id: int):
             data["form-TOTAL_FORMS"] = str(min(total + 1, 20))
             formset = AttendeeFormSet(data, form_kwargs=form_kwargs)
             order_form = OrderForm(data)
+            # The button's formaction carries #attendee-N, so the page opens at the new form
+            # (and register.js puts the cursor in it).
             return _render_register(
                 request,
                 conference,
@@ -115,29 +119,39 @@ def register(request, conference_id: int):
             )
         formset = AttendeeFormSet(data, form_kwargs=form_kwargs)
         order_form = OrderForm(data)
+        if "edit" in data:
+            # Back from the review to change something: the forms as they were, no errors.
+            return _render_register(
+                request,
+                conference,
+                offers,
+                formset,
+                order_form,
+                offer_token,
+                access_code=access_code,
+                adding=True,
+            )
         if formset.is_valid() and order_form.is_valid():
+            specs = [form.to_spec() for form in formset.forms]
+            discount = order_form.cleaned_data["discount_code"]
             try:
-                order = services.order_create(
-                    conference_id=conference.pk,
+                quote = pricing.quote(
+                    conference=conference,
                     owner=request.user,
-                    attendees=[form.to_spec() for form in formset.forms],
-                    discount_code=order_form.cleaned_data["discount_code"],
-                    access_code=access_code.code if access_code else "",
-                    waitlist_token=offer_token,
+                    attendees=specs,
+                    discount_code=discount,
                 )
-            except services.SoldOut as error:
-                sold_out = error
-                messages.error(request, str(error))
-            except services.UnpaidOrderExists as error:
-                unpaid_order = error.order
-                messages.error(request, str(error))
             except services.RegistrationError as error:
                 messages.error(request, str(error))
             else:
-                if order.status == Order.Status.PAID:
-                    messages.success(request, "You are registered. Tickets are on their way.")
-                    return redirect("conferences:order", order.code)
-                return _to_checkout(request, order)
+                if "confirm" not in data:
+                    return _render_review(request, conference, quote, formset)
+                placed = _place_order(
+                    request, conference, specs, discount, access_code, offer_token, quote
+                )
+                if isinstance(placed, HttpResponse):
+                    return placed
+                sold_out, unpaid_order = placed.get("sold_out"), placed.get("unpaid_order")
     else:
         initial = [
             {
@@ -160,6 +174,67 @@ def register(request, conference_id: int):
         access_code=access_code,
         sold_out=sold_out,
         unpaid_order=unpaid_order,
+    )
+
+
+def _place_order(request, conference, specs, discount, access_code, offer_token, quote):
+    """The reviewed order, placed: seats held under the lock, then Stripe (or, when it costs
+    nothing, confirmed at once). A refusal returns what went wrong, for the form to show."""
+    try:
+        order = services.order_create(
+            conference_id=conference.pk,
+            owner=request.user,
+            attendees=specs,
+            discount_code=discount,
+            access_code=access_code.code if access_code else "",
+            waitlist_token=offer_token,
+        )
+    except services.SoldOut as error:
+        messages.error(request, str(error))
+        return {"sold_out": error}
+    except services.UnpaidOrderExists as error:
+        messages.error(request, str(error))
+        return {"unpaid_order": error.order}
+    except services.RegistrationError as error:
+        messages.error(request, str(error))
+        return {}
+    if order.status == Order.Status.PAID:
+        messages.success(request, "You are registered. Tickets are on their way.")
+        return redirect("conferences:order", order.code)
+    reviewed = request.POST.get("quoted_total", "")
+    if reviewed != str(quote.total_cents) or order.total_cents != quote.total_cents:
+        # The price moved between the review and now (an early-bird ended, membership
+        # lapsed): the buyer sees the new total on the order page before paying it.
+        messages.warning(
+            request,
+            f"The total changed since you reviewed it: it is now {order.total_display}. "
+            "Your seats are held; check the order and pay when ready.",
+        )
+        return redirect("conferences:order", order.code)
+    return _to_checkout(request, order)
+
+
+# Fields of the register form a review page carries forward; the buttons are its own.
+_REVIEW_BUTTONS = {"csrfmiddlewaretoken", "add_attendee", "edit", "confirm", "review", "submit"}
+
+
+def _render_review(request, conference, quote, formset):
+    carried = [
+        (name, value)
+        for name in request.POST
+        if name not in _REVIEW_BUTTONS and name != "quoted_total"
+        for value in request.POST.getlist(name)
+    ]
+    return render(
+        request,
+        "conferences/register_review.html",
+        {
+            "conference": conference,
+            "quote": quote,
+            "carried": carried,
+            "policy": services.describe_refund_policy(conference),
+            "hold_minutes": settings.CONFERENCE_HOLD_MINUTES,
+        },
     )
 
 
@@ -189,6 +264,8 @@ def _render_register(
             "access_code": access_code,
             "unpaid_order": unpaid_order,
             "can_add_attendee": formset.total_form_count() < conference.max_attendees_per_order,
+            "next_attendee": formset.total_form_count() + 1,
+            "policy": services.describe_refund_policy(conference),
             # After "add another attendee" the half-filled forms are shown without errors.
             "adding": adding,
             "is_member": access.is_active_member(request.user),
@@ -347,6 +424,120 @@ def ticket_ics(request, code: str):
     response = HttpResponse(tickets.attendee_ics(attendee), content_type="text/calendar")
     response["Content-Disposition"] = f'attachment; filename="{attendee.order.conference.slug}.ics"'
     return response
+
+
+# --- The attendee's own link (no account) -------------------------------------------------------
+
+
+def _by_link(request, token: str):
+    """The attendee a signed link opens, or the page that says why it opens nothing: 404 for
+    a link we never issued (tampered), 410 for one that was revoked or has expired."""
+    try:
+        return tickets.attendee_for_token(token), None
+    except tickets.LinkInvalid:
+        reason, status = "This ticket link is not valid. Check that it was copied whole.", 404
+    except tickets.LinkRevoked as error:
+        reason, status = str(error), 410
+    response = render(
+        request, "conferences/ticket_link_invalid.html", {"reason": reason}, status=status
+    )
+    return None, response
+
+
+def attendee_ticket(request, token: str):
+    """The QR code's address. Staff who may check in are taken to check-in for this ticket
+    (the check-in area then asks for their second factor); anyone else with the link sees the
+    ticket, with its QR code, calendar file, break-outs, needs and the refund policy."""
+    attendee, refused = _by_link(request, token)
+    if refused:
+        return refused
+    conference = attendee.order.conference
+    if access.may_check_in(request.user) and "as_attendee" not in request.GET:
+        return redirect(
+            reverse("conferences:staff-checkin", args=[conference.pk])
+            + f"?code={attendee.ticket_code}"
+        )
+    return render(
+        request,
+        "conferences/attendee_ticket.html",
+        {
+            "attendee": attendee,
+            "conference": conference,
+            "token": token,
+            "valid": attendee.order.status == Order.Status.PAID,
+            "qr_svg": tickets.qr_svg(attendee)
+            if attendee.order.status == Order.Status.PAID
+            else "",
+            "breakouts": [
+                c.session
+                for c in attendee.choices.select_related("session").order_by("slot_starts_at")
+            ],
+            "policy": services.describe_refund_policy(conference),
+            "location": tickets.venue_location(conference),
+        },
+    )
+
+
+def attendee_ticket_ics(request, token: str):
+    attendee, refused = _by_link(request, token)
+    if refused:
+        return refused
+    response = HttpResponse(tickets.attendee_ics(attendee), content_type="text/calendar")
+    response["Content-Disposition"] = f'attachment; filename="{attendee.order.conference.slug}.ics"'
+    return response
+
+
+def attendee_details(request, token: str):
+    """The attendee changes their needs and, while seats are free, their break-outs."""
+    attendee, refused = _by_link(request, token)
+    if refused:
+        return refused
+    conference = attendee.order.conference
+    if attendee.order.status != Order.Status.PAID:
+        return render(
+            request,
+            "conferences/ticket_link_invalid.html",
+            {"reason": "Only a confirmed ticket can be changed."},
+            status=409,
+        )
+    slots = selectors.breakout_slots(conference)
+    form = AttendeeDetailsForm(request.POST or None, attendee=attendee, slots=slots)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            change = selfservice.attendee_update(
+                attendee_id=attendee.pk,
+                ticket_code=attendee.ticket_code,
+                dietary_needs=form.cleaned_data["dietary_needs"],
+                accessibility_needs=form.cleaned_data["accessibility_needs"],
+                breakouts=form.breakouts(),
+            )
+        except services.RegistrationError as error:
+            messages.error(request, str(error))
+            status = 409
+            # Seats moved meanwhile: show the counts as they are now.
+            form = AttendeeDetailsForm(
+                request.POST,
+                attendee=attendee,
+                slots=selectors.breakout_slots(conference),
+            )
+            form.is_valid()
+        else:
+            if change.breakouts_changed:
+                messages.success(
+                    request, "Saved. Your updated ticket and calendar file are on their way."
+                )
+            elif change.needs_changed:
+                messages.success(request, "Saved. The organizers will see your new details.")
+            else:
+                messages.info(request, "Nothing changed.")
+            return redirect("conferences:attendee-ticket", token)
+    return render(
+        request,
+        "conferences/attendee_details.html",
+        {"attendee": attendee, "conference": conference, "form": form, "token": token},
+        status=status,
+    )
 
 
 # --- Waitlist -----------------------------------------------------------------------------------

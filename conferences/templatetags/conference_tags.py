@@ -35,3 +35,19 @@ def unlinked_text(value) -> str:
     """The same for the plain-text part, where clients auto-link too: only the invisible
     joiner, no markup (the text part is rendered without HTML escaping)."""
     return _LINK_PUNCTUATION.sub(f"{ZWNJ}\\1", str(value))
+
+
+@register.simple_tag
+def refund_policy(conference) -> list[str]:
+    """The conference's cancellation policy in plain words (services.describe_refund_policy)."""
+    from conferences.services import describe_refund_policy
+
+    return describe_refund_policy(conference)
+
+
+@register.filter
+def attendee_link(attendee) -> str:
+    """The attendee's signed ticket link (tickets.py), for the buyer to pass on."""
+    from conferences.tickets import attendee_link as link
+
+    return link(attendee)

@@ -31,7 +31,7 @@ def conference():
 def test_add_attendee_with_a_count_that_is_not_a_number_redraws_the_form(client, conference, count):
     client.force_login(MemberFactory())
     data = _registration_post(conference, [("Ana", "ana@x.org", 0)])
-    del data["submit"]
+    del data["confirm"]
     data["add_attendee"] = "1"
     data["form-TOTAL_FORMS"] = count
 

@@ -29,7 +29,10 @@ def test_confirmation_mails_go_once_even_when_the_task_runs_twice():
 
     assert sorted(m.to[0] for m in mail.outbox) == ["ana@x.org", "bo@x.org", "owner@x.org"]
     ticket_mail = next(m for m in mail.outbox if m.to == ["ana@x.org"])
-    assert [a[2] for a in ticket_mail.attachments] == ["text/calendar", "image/png"]
+    # The calendar file is attached; the QR code is shown inline (tests/conferences/
+    # test_attendee_link.py checks the message's structure).
+    assert [a[2] for a in ticket_mail.attachments] == ["text/calendar"]
+    assert len(ticket_mail.inline_images) == 1
     assert ticket_mail.alternatives[0][1] == "text/html"
     receipt = next(m for m in mail.outbox if m.to == ["owner@x.org"])
     assert "$990.00" in receipt.body

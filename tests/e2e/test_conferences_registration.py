@@ -101,7 +101,10 @@ def test_member_registers_two_staff_pays_and_staff_check_one_in(
         page.check(f"#id_form-{index}-slot_1_{afternoon}")
     screenshot(page, "conference-register")
 
-    page.get_by_role("button", name="Continue to payment").click()
+    page.get_by_role("button", name="Review order").click()
+    assert page.get_by_test_id("review-total").inner_text() == "$1,485.00"
+    screenshot(page, "conference-review")
+    page.get_by_role("button", name="Pay $1,485.00").click()
     page.wait_for_url(f"{stripe_standin.url}/**")
     assert "$1,485.00" in page.content() or "1,485.00" in page.content()
     page.fill("#card", "4242 4242 4242 4242")
@@ -140,11 +143,13 @@ def test_member_registers_two_staff_pays_and_staff_check_one_in(
             for m in mails
             if m.rcpt_tos == [attendee.email] and m.message["Subject"].startswith("Your ticket")
         )
-        parts = {p.get_content_type(): p for p in ticket_mail.iter_attachments()}
+        # The calendar file is attached; the QR code sits inline beside the HTML part.
+        parts = {p.get_content_type(): p for p in ticket_mail.walk() if not p.is_multipart()}
         calendar = Calendar.from_ical(parts["text/calendar"].get_content())
         summaries = sorted(str(e["SUMMARY"]) for e in calendar.walk("VEVENT"))
         chosen = sorted(f"{c.session.title} (break-out)" for c in attendee.choices.all())
-        assert summaries == sorted([*chosen, "NORM Annual Conference 2027"])
+        everyone = ["NORM Annual Conference 2027", "Opening plenary (plenary)"]
+        assert summaries == sorted([*chosen, *everyone])
         # The QR image holds the ticket's address: segno draws the same code bit for bit.
         expected = io.BytesIO()
         segno.make(ticket_url(attendee), error="m").save(expected, kind="png", scale=8, border=2)

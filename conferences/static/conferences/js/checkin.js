@@ -11,8 +11,21 @@
   var detector = new window.BarcodeDetector({ formats: ["qr_code"] });
 
   function codeFrom(text) {
-    var match = /\/tickets\/([A-Z0-9]+)\/?$/.exec(text.trim());
-    return match ? match[1] : text.trim();
+    text = text.trim();
+    var match = /\/tickets\/([A-Z0-9]+)\/?$/.exec(text);
+    if (match) return match[1];
+    // The attendee's signed link (/conferences/t/<payload>:<signature>/): the payload is
+    // base64url JSON holding the ticket code as "t". The server checks the code, not this.
+    match = /\/t\/([A-Za-z0-9_-]+):[A-Za-z0-9_-]+\/?$/.exec(text);
+    if (match) {
+      try {
+        var b64 = match[1].replace(/-/g, "+").replace(/_/g, "/");
+        while (b64.length % 4) b64 += "=";
+        var code = JSON.parse(window.atob(b64)).t;
+        if (typeof code === "string") return code;
+      } catch (e) { /* not one of ours: fall through */ }
+    }
+    return text;
   }
 
   start.addEventListener("click", function () {
