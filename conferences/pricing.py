@@ -77,7 +77,7 @@ def quote(
     at = at or timezone.now()
     tier = access.price_tier(owner)
     types = {t.pk: t for t in conference.ticket_types.filter(is_active=True)}
-    sessions = {s.pk: s for s in conference.sessions.filter(kind=Session.BREAKOUT)}
+    sessions = {s.pk: s for s in conference.sessions.filter(kind=Session.Kind.BREAKOUT)}
     code = None
     discount_code = discount_code.strip().upper()
     if discount_code:

@@ -94,7 +94,7 @@ def attendee_update(
                 s.pk: s
                 for s in Session.objects.filter(
                     conference=conference,
-                    kind=Session.BREAKOUT,
+                    kind=Session.Kind.BREAKOUT,
                     pk__in=[pk for pk in breakouts.values() if pk],
                 )
             }

@@ -149,7 +149,7 @@ def attendee_ics(attendee: Attendee) -> bytes:
     event.add("url", ticket_url(attendee))
     cal.add_component(event)
 
-    plenaries = conference.sessions.filter(kind=Session.PLENARY)
+    plenaries = conference.sessions.filter(kind=Session.Kind.PLENARY)
     if attendee.ticket_type.day:
         day = attendee.ticket_type.day
         plenaries = [p for p in plenaries if timezone.localtime(p.starts_at).date() == day]
