@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncMonth
 
 from membership import access
 from portal.cache import per_generation
+from portal.charts import month_starts
 
 from . import capacity
 from .models import (
@@ -227,10 +229,6 @@ def dashboard(conference: ConferencePage) -> dict:
 def revenue_by_month(*, months: int = 12) -> list[tuple[str, int]]:
     """Conference revenue (every conference, net of refunds) per calendar month of payment,
     oldest first, in cents; months with none are 0."""
-    from django.db.models.functions import TruncMonth
-
-    from portal.charts import month_starts
-
     starts = month_starts(months)
     totals = {
         row["month"].date().replace(day=1): (row["gross"] or 0) - (row["refunded"] or 0)

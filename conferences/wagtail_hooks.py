@@ -5,6 +5,8 @@ from wagtail import hooks
 from wagtail.admin.ui.components import Component
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 
+from portal.charts import figures_table, meters, stacked_bars
+
 from . import selectors
 from .models import (
     AccessCode,
@@ -170,8 +172,6 @@ class RegistrationPanel(Component):
         self.conference = conference
 
     def get_context_data(self, parent_context):
-        from portal.charts import figures_table, meters, stacked_bars
-
         stats = selectors.dashboard(self.conference)
         types = list(stats["by_type"])
         paid, held = sum(t.paid for t in types), sum(t.held for t in types)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from portal.search import clean_query
@@ -95,10 +97,6 @@ def _snippet(message: Message, pattern: re.Pattern | None) -> SafeString:
 def posts_by_week(*, lists: list[MailingList], weeks: int = 12) -> list[tuple[str, list[int]]]:
     """Published posts per week (weeks starting Monday, oldest first, this week last), one
     count per list in `lists` order."""
-    import datetime as dt
-
-    from django.utils import timezone
-
     today = timezone.localdate()
     monday = today - dt.timedelta(days=today.weekday())
     starts = [monday - dt.timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]

@@ -21,8 +21,11 @@ from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.components import Component
 from wagtail.admin.viewsets.model import ModelViewSet
 
+from portal.charts import figures_table, stacked_bars
+
 from . import mailparse, services
 from .models import InboundMessage, MailingList, Message
+from .selectors import posts_by_week
 from .services.common import is_moderator
 
 
@@ -154,10 +157,6 @@ class ListActivityPanel(Component):
             )
             .order_by("sort_order", "name")
         )
-        from portal.charts import figures_table, stacked_bars
-
-        from .selectors import posts_by_week
-
         lists = list(self.lists)
         chart = stacked_bars(
             posts_by_week(lists=lists),

@@ -21,6 +21,8 @@ from wagtail.admin.views.generic import CreateView, EditView, IndexView, Inspect
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.admin.widgets.button import HeaderButton
 
+from portal.charts import figures_table, month_starts, stacked_bars
+
 from . import selectors, services
 from .forms import ComplimentaryForm
 from .models import Membership, Plan
@@ -271,8 +273,6 @@ class MembershipPanel(Component):
     template_name = "membership/admin/dashboard_panel.html"
 
     def get_context_data(self, parent_context):
-        from portal.charts import figures_table, month_starts, stacked_bars
-
         counts = selectors.state_counts()
         labels = [
             (Membership.State.ACTIVE, "active"),

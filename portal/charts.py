@@ -10,10 +10,12 @@ its figures as a table (`chart.rows`) for the template to offer.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import count
 
+from django.utils import timezone
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
@@ -194,10 +196,6 @@ def figures_table(chart: Chart, *, total_heading: str = "Total") -> SafeString:
 def month_starts(months: int = 12, *, today=None) -> list:
     """The first day of each of the last `months` calendar months, oldest first (this month
     last), as aware datetimes at midnight in the site's time zone."""
-    import datetime as dt
-
-    from django.utils import timezone
-
     today = today or timezone.localdate()
     year, month = today.year, today.month
     starts = []
