@@ -125,8 +125,8 @@ def refund_key(refund: Refund) -> str:
 
 @shared_task(**SMTP_RETRY)
 def send_order_closure_mail(order_id: int) -> str:
-    """Mail the buyer what is due for this order: "cancelled" (naming any refund with it) or
-    "refunded". Returns what was sent ("cancelled", "refunded" or "").
+    """Mail the buyer what is due for this order: "canceled" (naming any refund with it) or
+    "refunded". Returns what was sent ("canceled", "refunded" or "").
 
     One claim per order (portal.sendonce) makes two of these tasks take turns without a row
     lock during SMTP; what is due is read after the claim, so the second sees what the first
@@ -143,14 +143,14 @@ def send_order_closure_mail(order_id: int) -> str:
         )
         refunds = [r for r in order.refunds.order_by("pk") if refund_key(r) not in claimed]
         if order.status == Order.Status.CANCELED and cancel_key(order) not in claimed:
-            kind = "cancelled"
+            kind = "canceled"
         elif refunds:
             kind = "refunded"
         else:
             return None
         due["kind"] = kind
         due["keys"] = [refund_key(r) for r in refunds] + (
-            [cancel_key(order)] if kind == "cancelled" else []
+            [cancel_key(order)] if kind == "canceled" else []
         )
         return _closure_message(order, kind=kind, refunds=refunds)
 
@@ -170,7 +170,7 @@ def _closure_message(order: Order, *, kind: str, refunds: list[Refund]):
     conference = order.conference
     subject = (
         f"Your {conference.title} registration is canceled"
-        if kind == "cancelled"
+        if kind == "canceled"
         else f"Refund for your {conference.title} registration"
     )
     return render_email(

@@ -110,7 +110,7 @@ def moderator_notice(message: Message):
             f'"{masked(message.subject)}". It was held because: {message.hold_reason}.\n\n'
             "The start of it, with numbers and names hidden so no patient data travels by "
             f'mail: "{masked_excerpt(message.body_text)}"\n\n'
-            "Read the whole post, and its attachments, in the moderation queue (signed in as a "
+            "Read the whole post, and its attachments, in the moderation queue (logged in as a "
             'moderator of this list). Reply to this mail with "approve" or with "reject" and '
             "a note for the sender, or decide there."
         ),

@@ -7,6 +7,7 @@ from datetime import date
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from payments import gateway
 
@@ -84,11 +85,11 @@ def describe_refund_policy(conference: ConferencePage) -> list[str]:
     """The policy in plain words, for the order page and the receipt."""
     lines = []
     if conference.full_refund_until:
-        lines.append(f"Full refund until {conference.full_refund_until:%B %-d, %Y}.")
+        lines.append(f"Full refund until {date_format(conference.full_refund_until)}.")
     if conference.partial_refund_until:
         lines.append(
             f"{conference.partial_refund_percent}% refund until "
-            f"{conference.partial_refund_until:%B %-d, %Y}."
+            f"{date_format(conference.partial_refund_until)}."
         )
     if lines:
         lines.append("No refund after that; you can still send a colleague in your place.")

@@ -8,6 +8,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from membership.access import active_members
 from portal.mail import render_email
@@ -86,7 +87,7 @@ def digest_build(*, digest: Digest) -> EmailMultiAlternatives:
     email = render_email(
         template="discussions/email/digest",
         subject=f"{mailing_list.subject_tag} {label} digest, "
-        f"{timezone.localdate(digest.period_end):%B %-d, %Y} ({len(messages)} messages)",
+        f"{date_format(timezone.localdate(digest.period_end))} ({len(messages)} messages)",
         to=[subscription.user.email],
         context={
             "mailing_list": mailing_list,

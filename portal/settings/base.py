@@ -437,7 +437,7 @@ USE_TZ = True
 FORMAT_MODULE_PATH = ["portal.formats"]
 DATE_FORMAT = "M j, Y"
 SHORT_DATE_FORMAT = "M j, Y"
-DATETIME_FORMAT = "M j, Y, g:i a"
+DATETIME_FORMAT = "M j, Y, g:i A"
 # Site wording for the account pages allauth draws (sentence case, "Log in"): locale/en/.
 LOCALE_PATHS = [BASE_DIR / "locale"]
 

@@ -355,7 +355,7 @@ def test_cancelling_sends_one_confirmation_naming_the_refund(
         services.order_cancel(order_id=attendee.order_id, by_user=attendee.order.owner)
     assert queued  # the cancelled order and its refund each queue the task after the commit
     # The task as the worker runs it, then as a redelivery (or the refund's own queuing) would.
-    assert send_order_closure_mail(attendee.order_id) == "cancelled"
+    assert send_order_closure_mail(attendee.order_id) == "canceled"
     assert send_order_closure_mail(attendee.order_id) == ""
 
     sent = closure_mails()
@@ -393,7 +393,7 @@ def test_a_failed_send_gives_the_claim_back(conference, settings):
         send_order_closure_mail(attendee.order_id)
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
-    assert send_order_closure_mail(attendee.order_id) == "cancelled"
+    assert send_order_closure_mail(attendee.order_id) == "canceled"
     assert len(closure_mails()) == 1
 
 

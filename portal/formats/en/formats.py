@@ -6,7 +6,7 @@ uses everywhere ("Nov 21, 2026") is set here as well as in settings.
 
 DATE_FORMAT = "M j, Y"
 SHORT_DATE_FORMAT = "M j, Y"
-DATETIME_FORMAT = "M j, Y, g:i a"
-SHORT_DATETIME_FORMAT = "M j, Y, g:i a"
+DATETIME_FORMAT = "M j, Y, g:i A"
+SHORT_DATETIME_FORMAT = "M j, Y, g:i A"
 MONTH_DAY_FORMAT = "M j"
 YEAR_MONTH_FORMAT = "M Y"
