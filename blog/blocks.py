@@ -15,6 +15,12 @@ RICH_TEXT_FEATURES = ["h3", "h4", "bold", "italic", "link", "ol", "ul", "hr", "d
 class HeadingBlock(blocks.CharBlock):
     """A section heading; it gets an id so readers can link to a section."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A top-level block's input has no <label> in Wagtail's editor (the block's header is
+        # not tied to it), so screen readers announce a nameless field (axe: label).
+        self.field.widget.attrs.setdefault("aria-label", "Heading text")
+
     class Meta:
         icon = "title"
         form_classname = "title"

@@ -1,5 +1,7 @@
 """An editor writes an article in the Wagtail admin and submits it; a moderator approves it
-with a comment; readers then find it on the index, in the feeds and in search."""
+with a comment; readers then find it on the index, in the feeds and in search. Every page on
+the way passes axe-core and fits its viewport (tests/e2e/page_checks.py), the reader's pages
+at desk and phone size."""
 
 import re
 
@@ -14,6 +16,7 @@ from wagtail.models import TaskState
 
 from blog.models import BlogIndexPage, BlogPostPage
 from tests.conftest import screenshot, wait_for
+from tests.e2e.page_checks import PHONE, assert_page_sound
 from tests.factories import TOTP_SECRET, totp_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -30,10 +33,12 @@ def log_in(page, email, password):
         TOTP.activate(user, TOTP_SECRET)
     page.context.clear_cookies()
     page.goto("/accounts/login/")
+    assert_page_sound(page)
     page.fill('input[name="login"]', email)
     page.fill('input[name="password"]', password)
     page.press('input[name="password"]', "Enter")
     page.wait_for_url("**/accounts/2fa/authenticate/")
+    assert_page_sound(page)
     page.fill('input[name="code"]', totp_code())
     page.press('input[name="code"]', "Enter")
     page.wait_for_url(lambda url: "/accounts/2fa/" not in url)
@@ -93,6 +98,11 @@ def test_editor_submits_moderator_approves_and_readers_find_the_post(
     page.fill("#body-2-value-attribution", "Practice administrator, Ohio")
     # The chooser fills the block's hidden input once its "chosen" response arrives.
     expect(page.locator('input[name="body-1-value-image"]')).not_to_have_value("")
+    # What search engines show; Wagtail's own checker asks for it before publishing.
+    page.get_by_role("tab", name="Promote").click()
+    page.fill("#id_search_description", "A month-end close checklist for practice managers.")
+    page.get_by_role("tab", name="Content").click()
+    assert_page_sound(page)
     screenshot(page, "blog-admin-editor-compose")
     # "Submit to Moderators approval" sits in the save button's drop-down menu.
     page.eval_on_selector('button[name="action-submit"]', "button => button.click()")
@@ -102,7 +112,10 @@ def test_editor_submits_moderator_approves_and_readers_find_the_post(
     assert settled(page, lambda: post.current_workflow_state) is not None
 
     log_in(page, "moderator@norm.local", "demo-moderator-pass")
+    page.goto("/admin/")
+    assert_page_sound(page)
     page.goto(f"/admin/pages/{post.pk}/edit/")
+    assert_page_sound(page)
     page.eval_on_selector(
         'button[data-workflow-action-name="approve"][data-workflow-action-modal-url]',
         "button => button.click()",
@@ -117,11 +130,13 @@ def test_editor_submits_moderator_approves_and_readers_find_the_post(
     page.context.clear_cookies()
     page.goto("/articles/")
     page.get_by_role("link", name=TITLE).first.wait_for()
+    assert_page_sound(page)
     rss = page.request.get("/articles/feed/rss/").text()
     atom = page.request.get("/articles/feed/atom/").text()
     assert TITLE in rss and TITLE in atom
     page.goto("/articles/search/?q=month-end")
     assert page.locator(".blog-result", has_text="Closing the Books").count() == 1
+    assert_page_sound(page)
 
     page.get_by_role("link", name=re.compile("Closing the Books")).click()
     page.wait_for_url("**/articles/closing-the-books-faster-each-month/")
@@ -130,4 +145,11 @@ def test_editor_submits_moderator_approves_and_readers_find_the_post(
         "A bar chart of closing times"
     )
     assert page.locator("figure.blog-quote blockquote").inner_text() == QUOTE
+    assert_page_sound(page)
     screenshot(page, "blog-post-after-approval")
+    # The reader on a phone: the new article and the index it sits in.
+    page.set_viewport_size(PHONE)
+    assert_page_sound(page)
+    screenshot(page, "blog-post-after-approval-phone")
+    page.goto("/articles/")
+    assert_page_sound(page)
