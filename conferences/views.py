@@ -103,24 +103,12 @@ def register(request, conference_id: int):
             # The management form parses the count (text or a missing one counts as none).
             total = AttendeeFormSet(data, form_kwargs=form_kwargs).total_form_count()
             data["form-TOTAL_FORMS"] = str(min(total + 1, 20))
-            formset = AttendeeFormSet(data, form_kwargs=form_kwargs)
-            order_form = OrderForm(data)
-            # The button's formaction carries #attendee-N, so the page opens at the new form
-            # (and register.js puts the cursor in it).
-            return _render_register(
-                request,
-                conference,
-                offers,
-                formset,
-                order_form,
-                offer_token,
-                access_code=access_code,
-                adding=True,
-            )
         formset = AttendeeFormSet(data, form_kwargs=form_kwargs)
         order_form = OrderForm(data)
-        if "edit" in data:
-            # Back from the review to change something: the forms as they were, no errors.
+        if "add_attendee" in data or "edit" in data:
+            # The forms as they were, no errors: one more attendee (the button's formaction
+            # carries #attendee-N, so the page opens at the new form and register.js puts the
+            # cursor in it), or back from the review to change something.
             return _render_register(
                 request,
                 conference,

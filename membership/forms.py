@@ -17,20 +17,19 @@ class Unsuffixed:
         super().__init__(*args, **kwargs)
 
 
+def _name_field(label: str, autocomplete: str) -> forms.CharField:
+    """A name as the person writes it; browsers fill it from the `autocomplete` hint."""
+    return forms.CharField(
+        label=label, max_length=150, widget=forms.TextInput(attrs={"autocomplete": autocomplete})
+    )
+
+
 class SignupForm(allauth_forms.SignupForm):
     """allauth's sign-up with the person's name first: the site greets and lists people by it.
     (allauth's adapter copies first_name and last_name onto the new user.)"""
 
-    first_name = forms.CharField(
-        label="First name",
-        max_length=150,
-        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
-    )
-    last_name = forms.CharField(
-        label="Last name",
-        max_length=150,
-        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
-    )
+    first_name = _name_field("First name", "given-name")
+    last_name = _name_field("Last name", "family-name")
     field_order = ["first_name", "last_name", "email", "password1", "password2"]
 
     def __init__(self, *args, **kwargs):
@@ -60,16 +59,8 @@ class LoginForm(allauth_forms.LoginForm):
 class WelcomeProfileForm(Unsuffixed, forms.ModelForm):
     """The step after paying: how the member appears to colleagues, and whether she does."""
 
-    first_name = forms.CharField(
-        label="First name",
-        max_length=150,
-        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
-    )
-    last_name = forms.CharField(
-        label="Last name",
-        max_length=150,
-        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
-    )
+    first_name = _name_field("First name", "given-name")
+    last_name = _name_field("Last name", "family-name")
 
     class Meta:
         model = MemberProfile
