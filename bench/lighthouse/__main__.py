@@ -21,7 +21,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.pages.__main__ import GUNICORN, free_port, manage, wait_until_up
+from bench.pages.__main__ import (
+    GUNICORN,
+    build_demo_database,
+    free_port,
+    manage,
+    wait_until_up,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
@@ -36,14 +42,6 @@ PAGES = {
     "discussions": "/discussions/",
 }
 CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]
-
-
-def recreate_database(base_url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(base_url + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
 def lighthouse(url: str, form: str, out: Path) -> dict[str, int]:
@@ -95,13 +93,7 @@ def main() -> int:
         "DEMO_MODE": "true",
         "DEBUG": "false",
     }
-    print(f"Building {DB_NAME} with the demo content ...", flush=True)
-    recreate_database(args.postgres)
-    import redis
-
-    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
-    manage(env, "migrate", "--noinput", "-v0")
-    manage(env, "load_demo")
+    build_demo_database(env, args.postgres, DB_NAME)
 
     # Production settings, except what a loopback run cannot have: TLS (so no https redirect)
     # and real Stripe keys (no page here talks to Stripe; these only pass the start-up check).

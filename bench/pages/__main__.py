@@ -103,12 +103,19 @@ def shell(env: dict, code: str, *argv: str) -> str:
     return manage(env, "shell", "--no-imports", "-c", script, capture=True)
 
 
-def recreate_database(base_url: str) -> None:
+def build_demo_database(env: dict, base_url: str, db_name: str) -> None:
+    """A fresh PostgreSQL database `db_name` with the demo content, and an empty Redis db,
+    for a bench run (bench/pages and bench/lighthouse build theirs the same way)."""
     import psycopg
+    import redis
 
+    print(f"Building {db_name} with the demo content ...", flush=True)
     with psycopg.connect(base_url + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{db_name}"')
+    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+    manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "load_demo")
 
 
 def wrk(binary: str, url: str, seconds: int, connections: int, cookie: str = "") -> dict:
@@ -183,13 +190,7 @@ def main() -> int:
         "DEMO_MODE": "true",
         "DEBUG": "false",
     }
-    print(f"Building {DB_NAME} with the demo content ...", flush=True)
-    recreate_database(args.postgres)
-    import redis
-
-    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
-    manage(env, "migrate", "--noinput", "-v0")
-    manage(env, "load_demo")
+    build_demo_database(env, args.postgres, DB_NAME)
     session = re.search(r"SESSION(\S+)", shell(env, SESSION_SNIPPET)).group(1)
     counts_out = shell(env, QUERY_COUNT_SNIPPET, __import__("json").dumps(PAGES))
     counts = __import__("json").loads(counts_out.split("COUNTS", 1)[1])
