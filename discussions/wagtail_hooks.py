@@ -144,10 +144,15 @@ class ListActivityPanel(Component):
             .annotate(
                 posts_week=Count(
                     "messages",
-                    filter=Q(messages__status="published", messages__published_at__gte=week_ago),
+                    filter=Q(
+                        messages__status=Message.Status.PUBLISHED,
+                        messages__published_at__gte=week_ago,
+                    ),
                     distinct=True,
                 ),
-                held=Count("messages", filter=Q(messages__status="held"), distinct=True),
+                held=Count(
+                    "messages", filter=Q(messages__status=Message.Status.HELD), distinct=True
+                ),
                 subscribers=Count("subscriptions", distinct=True),
                 paused=Count(
                     "subscriptions",

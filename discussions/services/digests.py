@@ -83,7 +83,7 @@ def digest_build(*, digest: Digest) -> EmailMultiAlternatives:
     )
     token = unsubscribe_token(list_pk=mailing_list.pk, user_pk=subscription.user_id)
     unsubscribe_url = site_url(reverse("discussions:unsubscribe", kwargs={"token": token}))
-    label = "Daily" if subscription.mode == "daily" else "Weekly"
+    label = "Daily" if subscription.mode == Subscription.Mode.DAILY else "Weekly"
     email = render_email(
         template="discussions/email/digest",
         subject=f"{mailing_list.subject_tag} {label} digest, "
