@@ -303,7 +303,11 @@ class TicketType(models.Model):
             )
             if early is not None:
                 return early
-        return self.member_price_cents if member else self.non_member_price_cents
+        return self.regular_price_cents(tier)
+
+    def regular_price_cents(self, tier: str) -> int:
+        """The price for a tier outside the early-bird window."""
+        return self.member_price_cents if tier == "member" else self.non_member_price_cents
 
     def allows_session(self, session: Session) -> bool:
         if not self.includes_breakouts:

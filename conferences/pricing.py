@@ -1,8 +1,8 @@
 """The quote a buyer reviews before paying: each attendee's price, the discount, the total.
 
-It prices as services.order_create does (the owner's membership tier, early-bird while it
-runs, a discount code on top) but writes nothing and takes no lock; the order itself is priced
-again when it is placed, and the register view compares the two so a price that changed in
+It prices with services.order_create's own steps (the owner's membership tier, early-bird
+while it runs, a discount code on top) but writes nothing and takes no lock; the order itself
+is priced again when it is placed, and the register view compares the two so a price that changed in
 between (an early-bird that ended) is shown before anyone pays it.
 """
 
@@ -24,6 +24,7 @@ from .models import (
     TicketType,
 )
 from .services import AttendeeSpec, RegistrationError
+from .services.orders import discount_code_for, price_tickets
 
 
 @dataclass
@@ -78,48 +79,28 @@ def quote(
     tier = access.price_tier(owner)
     types = {t.pk: t for t in conference.ticket_types.filter(is_active=True)}
     sessions = {s.pk: s for s in conference.sessions.filter(kind=Session.Kind.BREAKOUT)}
-    code = None
-    discount_code = discount_code.strip().upper()
-    if discount_code:
-        code = (
-            DiscountCode.objects.filter(conference=conference, code=discount_code)
-            .prefetch_related("ticket_types")
-            .first()
-        )
-        if code is None or (code.valid_from and at < code.valid_from):
-            raise RegistrationError(f"The discount code {discount_code} is not valid.")
-        if code.valid_until and at > code.valid_until:
-            raise RegistrationError(f"The discount code {discount_code} has expired.")
-    allowed = {t.pk for t in code.ticket_types.all()} if code else set()
-
-    lines = []
-    for spec in attendees:
-        ticket_type = types.get(spec.ticket_type_id)
-        if ticket_type is None:
-            raise RegistrationError("Choose a ticket type for every attendee.")
-        price = ticket_type.price_cents(tier, at)
-        applies = code is not None and (not allowed or ticket_type.pk in allowed)
-        discount = code.discount_for(price) if applies else 0
-        regular = (
-            ticket_type.member_price_cents
-            if tier == access.MEMBER
-            else ticket_type.non_member_price_cents
-        )
-        lines.append(
-            QuoteLine(
-                spec=spec,
-                ticket_type=ticket_type,
-                breakouts=sorted(
-                    (sessions[pk] for pk in spec.session_ids if pk in sessions),
-                    key=lambda s: s.starts_at,
-                ),
-                price_cents=price,
-                discount_cents=discount,
-                early_bird=price != regular,
-            )
-        )
-    if code and not any(line.discount_cents for line in lines):
+    code = discount_code_for(
+        conference_id=conference.pk, code=discount_code.strip().upper(), now=at
+    )
+    if any(spec.ticket_type_id not in types for spec in attendees):
+        raise RegistrationError("Choose a ticket type for every attendee.")
+    priced = price_tickets(attendees, ticket_types=types, tier=tier, code=code, now=at)
+    if code and not any(ticket.discounted for ticket in priced):
         raise RegistrationError(f"The code {code.code} does not apply to these tickets.")
+    lines = [
+        QuoteLine(
+            spec=ticket.spec,
+            ticket_type=ticket.ticket_type,
+            breakouts=sorted(
+                (sessions[pk] for pk in ticket.spec.session_ids if pk in sessions),
+                key=lambda s: s.starts_at,
+            ),
+            price_cents=ticket.price_cents,
+            discount_cents=ticket.discount_cents,
+            early_bird=ticket.price_cents != ticket.ticket_type.regular_price_cents(tier),
+        )
+        for ticket in priced
+    ]
     result = Quote(tier=tier, lines=lines, discount_code=code)
     result.warnings = already_registered_warnings(conference=conference, attendees=attendees)
     return result

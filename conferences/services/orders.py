@@ -123,7 +123,7 @@ def _refuse_known_sold_out(*, conference_id: int, attendees: list[AttendeeSpec])
 
 
 @dataclass
-class _PricedTicket:
+class PricedTicket:
     spec: AttendeeSpec
     ticket_type: TicketType
     price_cents: int
@@ -139,7 +139,7 @@ class _OrderPlan:
     owner: User
     now: datetime
     tier: str
-    tickets: list[_PricedTicket]
+    tickets: list[PricedTicket]
     ticket_types: dict[int, TicketType]  # the conference's active ticket types
     breakouts: dict[int, Session]  # the conference's break-outs
     discount: DiscountCode | None
@@ -184,13 +184,11 @@ def _plan_order(
         tickets=[ticket_types[spec.ticket_type_id] for spec in attendees],
         now=now,
     )
-    discount = _discount_code_for(conference_id=conference_id, code=discount_code, now=now)
+    discount = discount_code_for(conference_id=conference_id, code=discount_code, now=now)
     offer = _waitlist_offer_for(token=waitlist_token, owner=owner, now=now)
     # Prices depend on membership, not on seats, so they are worked out before any lock.
     tier = access.price_tier(owner)
-    tickets = _price_tickets(
-        attendees, ticket_types=ticket_types, tier=tier, code=discount, now=now
-    )
+    tickets = price_tickets(attendees, ticket_types=ticket_types, tier=tier, code=discount, now=now)
     discounted = sum(1 for t in tickets if t.discounted)
     if discount and not discounted:
         raise RegistrationError(f"The code {discount.code} does not apply to these tickets.")
@@ -286,11 +284,16 @@ def _access_code_for(
     return (access_pass if hidden else None), unlocked, hidden
 
 
-def _discount_code_for(*, conference_id: int, code: str, now: datetime) -> DiscountCode | None:
-    """The discount code when one is given and valid now; its uses are counted under the lock."""
+def discount_code_for(*, conference_id: int, code: str, now: datetime) -> DiscountCode | None:
+    """The discount code when one is given and valid now; its uses are counted under the lock.
+    (Also what the review step's quote uses, so both say the same about a code.)"""
     if not code:
         return None
-    discount = DiscountCode.objects.filter(conference_id=conference_id, code=code).first()
+    discount = (
+        DiscountCode.objects.filter(conference_id=conference_id, code=code)
+        .prefetch_related("ticket_types")  # read once per ticket by _code_applies
+        .first()
+    )
     if discount is None or (discount.valid_from and now < discount.valid_from):
         raise RegistrationError(f"The discount code {code} is not valid.")
     if discount.valid_until and now > discount.valid_until:
@@ -310,22 +313,23 @@ def _waitlist_offer_for(*, token: str, owner: User, now: datetime) -> WaitlistEn
     return offer
 
 
-def _price_tickets(
+def price_tickets(
     attendees: list[AttendeeSpec],
     *,
     ticket_types: dict[int, TicketType],
     tier: str,
     code: DiscountCode | None,
     now: datetime,
-) -> list[_PricedTicket]:
-    """Each attendee's ticket at the tier's price now, less the discount where it applies."""
+) -> list[PricedTicket]:
+    """Each attendee's ticket at the tier's price now, less the discount where it applies.
+    (The review step's quote prices with this too, so it shows what the order will charge.)"""
     tickets = []
     for spec in attendees:
         ticket_type = ticket_types[spec.ticket_type_id]
         price = ticket_type.price_cents(tier, now)
         applies = bool(code and _code_applies(code, ticket_type))
         discount = code.discount_for(price) if code and applies else 0
-        tickets.append(_PricedTicket(spec, ticket_type, price, discount, applies))
+        tickets.append(PricedTicket(spec, ticket_type, price, discount, applies))
     return tickets
 
 
