@@ -117,16 +117,22 @@ def attendee_update(
                     given_up.append(had)
 
         if wanted_new:
-            capacity.lock_capacity(conference_id=conference.pk)
+            seats = capacity.lock_capacity(conference_id=conference.pk)
             use = capacity.seat_use(
                 conference_id=conference.pk, session_ids=[s.pk for s in wanted_new]
             )
-            for session in wanted_new:
-                if use.by_session.get(session.pk, 0) >= session.capacity:
-                    raise SoldOut(
-                        f"The break-out “{session.title}” is full. Your choice was not changed.",
-                        what=f"session:{session.pk}",
-                    )
+            # The one fit check; an attendee already coming takes no new conference seat.
+            short = capacity.shortage(
+                taken=use,
+                wanted=capacity.SeatUse(by_session={s.pk: 1 for s in wanted_new}),
+                conference_capacity=seats,
+                ticket_types={},
+                sessions={s.pk: s for s in wanted_new},
+            )
+            if short is not None:
+                raise SoldOut(
+                    f"{short.name} is full. Your choice was not changed.", what=short.what
+                )
         if given_up:
             BreakoutChoice.objects.filter(pk__in=[c.pk for c in given_up]).delete()
         BreakoutChoice.objects.bulk_create(
