@@ -5,6 +5,7 @@ looks like a link never makes the server call out, and the fonts are the system'
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import weasyprint
@@ -13,6 +14,9 @@ from django.template.loader import render_to_string
 from .models import CreditNote, Invoice, Receipt
 
 Document = Invoice | Receipt | CreditNote
+
+# WeasyPrint logs every step of every document at INFO; its warnings are what matter.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
 def _no_fetch(url: str, *args: Any, **kwargs: Any) -> Any:
