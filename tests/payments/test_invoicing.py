@@ -179,3 +179,40 @@ def test_an_expired_hold_paid_by_invoice_cancels_its_invoice_with_a_credit_note(
     invoice.refresh_from_db()
     assert invoice.status == "canceled"
     assert CreditNote.objects.get().reason == CreditNote.Reason.CANCELED
+
+
+def _stripe_invoice(amount=19_500):
+    from payments import gateway
+
+    now = timezone.now()
+    return gateway.InvoiceData(
+        id="in_1dues2027", number="STRIPE-0042", status=gateway.InvoiceStatus.PAID,
+        billing_reason="subscription_create", customer="cus_dues1", customer_email="",
+        customer_name="", subscription=None, payment_intent="pi_dues1", amount_due=amount,
+        amount_paid=amount, currency="usd", created=now, paid_at=now, period_start=now,
+        period_end=now + timedelta(days=365), hosted_invoice_url="", invoice_pdf="",
+    )  # fmt: skip
+
+
+def test_dues_paid_by_card_get_our_invoice_linked_to_stripes_and_a_refund_a_credit_note():
+    from membership import services as membership
+    from payments import gateway
+    from tests.factories import MembershipFactory
+
+    m = MembershipFactory(stripe_customer_id="cus_dues1")
+    membership.payment_record(membership=m, invoice=_stripe_invoice())
+    membership.payment_record(membership=m, invoice=_stripe_invoice())  # a replayed event
+    invoice = Invoice.objects.get()
+    assert (invoice.kind, invoice.ref, invoice.method) == ("membership", str(m.pk), "card")
+    assert invoice.stripe_invoice_id == "in_1dues2027" and invoice.status == "paid"
+    assert invoice.lines.get().description.startswith("Individual membership, one year")
+    receipt = Receipt.objects.get()
+    assert receipt.mail_wanted and receipt.reference == "STRIPE-0042"
+    charge = gateway.ChargeData(
+        id="ch_1dues", payment_intent="pi_dues1", customer="cus_dues1", amount_cents=19_500,
+        amount_refunded_cents=5_000, refunded=False, currency="usd", metadata={},
+    )  # fmt: skip
+    membership.membership_apply_refund(charge)
+    membership.membership_apply_refund(charge)  # the same refund event twice
+    credit = CreditNote.objects.get()
+    assert (credit.invoice, credit.amount_cents, credit.reason) == (invoice, 5_000, "refund")
