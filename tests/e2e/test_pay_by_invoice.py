@@ -96,3 +96,37 @@ def test_pay_by_invoice_then_staff_record_the_check_and_the_receipt_arrives(
     page.goto("/membership/account/")
     expect(page.get_by_test_id("open-invoice")).to_have_count(0)
     sound_at_both_sizes(page, "account-paid")
+
+
+def test_an_order_paid_by_invoice_shows_its_invoice_and_held_seats(browser_page, live_server):
+    from conferences import services as conferences
+    from conferences.services import AttendeeSpec
+    from tests.factories import ConferencePageFactory, TicketTypeFactory
+
+    conference = ConferencePageFactory(capacity=10, invoice_min_total_cents=50_000)
+    ticket = TicketTypeFactory(conference=conference, non_member_price_cents=55_250)
+    buyer = UserFactory(first_name="Rosa", last_name="Park")
+    order = conferences.order_create(
+        conference_id=conference.pk,
+        owner=buyer,
+        attendees=[
+            AttendeeSpec(first_name=n, last_name="Diaz", email=f"{n}@x.example",
+                         ticket_type_id=ticket.pk)
+            for n in ("Ana", "Ben")
+        ],
+    )  # fmt: skip
+    page = browser_page
+    log_in(page, buyer)
+    page.goto(f"/conferences/orders/{order.code}/")
+    page.get_by_role("link", name="Pay by invoice (check or ACH)").click()
+    sound_at_both_sizes(page, "order-invoice-form")
+    page.get_by_label("Billing address").fill("12 Elm St\nDuluth, MN 55802")
+    page.get_by_role("button", name="Issue the invoice").click()
+    page.wait_for_url(f"**/conferences/orders/{order.code}/")
+    invoice = Invoice.objects.get()
+    expect(page.get_by_test_id("invoice-due")).to_contain_text(invoice.number)
+    sound_at_both_sizes(page, "order-invoice-due")
+    with page.expect_download() as download:
+        page.get_by_role("link", name=f"Download invoice {invoice.number} (PDF)").click()
+    text = PdfReader(download.value.path()).pages[0].extract_text()
+    assert invoice.number in text and "$1,105.00" in text
