@@ -85,3 +85,18 @@ def test_the_export_page_is_staff_only_and_refuses_bad_ranges(books, mfa_client)
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     assert books[0].number in response.content.decode()
+
+
+def test_staff_lists_of_invoices_receipts_and_credit_notes(books, mfa_client):
+    staff = mfa_client(StaffFactory(is_superuser=True))
+    invoice = books[0]
+    inspect = f"/admin/invoices/inspect/{invoice.pk}/"
+    lists = ["/admin/invoices/", "/admin/receipts/", "/admin/credit-notes/"]
+    for url in [*lists, inspect, "/admin/invoices/?status=open"]:
+        response = staff.get(url)
+        assert response.status_code == 200, url
+    page = staff.get(f"/admin/invoices/inspect/{invoice.pk}/").content.decode()
+    assert invoice.number in page and invoice.receipts.get().number in page
+    # Documents are never edited or deleted in the admin.
+    assert staff.get(f"/admin/invoices/edit/{invoice.pk}/").status_code in (302, 403)
+    assert staff.get(f"/admin/invoices/delete/{invoice.pk}/").status_code in (302, 403)
