@@ -87,6 +87,20 @@ class ConferencePage(Page):
         null=True, blank=True, help_text="Cancellations up to this day get the percentage below."
     )
     partial_refund_percent = models.PositiveSmallIntegerField(default=50)
+    # Pay by invoice (check or ACH): offered on orders of at least this total; seats stay held
+    # until the invoice's due date, counted like every other hold.
+    invoice_min_total_cents = models.PositiveIntegerField(
+        "pay by invoice from (cents)",
+        null=True,
+        blank=True,
+        help_text="Orders of at least this total may be paid by invoice. Empty: card only.",
+    )
+    invoice_hold_days = models.PositiveSmallIntegerField(
+        "days to pay an invoice",
+        default=14,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text="Seats of an order paid by invoice stay held this many days, then are released.",
+    )
 
     content_panels = [
         *Page.content_panels,
@@ -113,6 +127,10 @@ class ConferencePage(Page):
                 ),
             ],
             heading="Cancellation policy",
+        ),
+        MultiFieldPanel(
+            [FieldPanel("invoice_min_total_cents"), FieldPanel("invoice_hold_days")],
+            heading="Pay by invoice",
         ),
     ]
     search_fields = [*Page.search_fields, index.SearchField("intro"), index.SearchField("tagline")]

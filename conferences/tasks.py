@@ -12,6 +12,7 @@ from celery import shared_task
 from django.conf import settings
 from django.urls import reverse
 
+from payments.mail import attach_documents
 from portal.mail import render_email
 from portal.retry import SMTP_RETRY, STRIPE_RETRY
 from portal.sendonce import send_once
@@ -62,7 +63,9 @@ def _ticket_mail(attendee: Attendee):
 
 
 def _receipt(order: Order):
-    return render_email(
+    """The buyer's receipt, with the order's invoice and receipts attached as PDF."""
+    invoice, receipts = services.order_documents(order)
+    message = render_email(
         template="conferences/email/receipt",
         subject=f"Receipt for your {order.conference.title} registration",
         to=[order.email],
@@ -72,8 +75,12 @@ def _receipt(order: Order):
             "attendees": order.attendees.select_related("ticket_type"),
             "order_url": settings.SITE_URL + reverse("conferences:order", args=[order.code]),
             "policy": services.describe_refund_policy(order.conference),
+            "invoice": invoice,
         },
     )
+    if invoice is not None:
+        attach_documents(message, invoice, *receipts)
+    return message
 
 
 @shared_task(**SMTP_RETRY)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<id:conference_id>/register/", views.register, name="register"),
     path("orders/<str:code>/", views.order_detail, name="order"),
     path("orders/<str:code>/pay/", views.order_pay, name="order-pay"),
+    path("orders/<str:code>/invoice/", views.order_invoice, name="order-invoice"),
     path("orders/<str:code>/cancel/", views.order_cancel, name="order-cancel"),
     path(
         "orders/<str:code>/attendees/<id:attendee_id>/",

@@ -14,9 +14,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from membership import access
+from payments import invoicing
+from payments.forms import InvoiceDetailsForm
 from payments.gateway import GatewayError
 
 from . import capacity, pricing, selectors, selfservice, services, tickets
@@ -283,6 +286,7 @@ def _to_checkout(request, order: Order):
 @login_required
 def order_detail(request, code: str):
     order = _own_order(request, code)
+    invoice, receipts = services.order_documents(order)
     attendees = order.attendees.select_related("ticket_type").prefetch_related("choices__session")
     return render(
         request,
@@ -297,7 +301,70 @@ def order_detail(request, code: str):
             "can_substitute": order.status == Order.Status.PAID
             and order.conference.substitution_allowed(timezone.localdate()),
             "full_breakouts": _full_breakouts(order) if order.status == Order.Status.PAID else [],
+            "invoice_allowed": services.invoice_allowed(order)
+            and order.owner_id == request.user.pk,
+            "invoice": invoice,
+            "receipts": receipts,
+            "credit_notes": list(invoice.credit_notes.all()) if invoice else [],
         },
+    )
+
+
+@login_required
+def order_invoice(request, code: str):
+    """Pay by invoice (check or ACH): the buyer names who is billed, the invoice is issued at
+    once and the seats stay held until its due date. The buyer's own order only."""
+    order = _own_order(request, code)
+    if order.owner_id != request.user.pk:
+        raise Http404
+    if not services.invoice_allowed(order):
+        return render(
+            request,
+            "400.html",
+            {"reason": "This order cannot be paid by invoice."},
+            status=409 if order.status != Order.Status.HELD else 400,
+        )
+    profile = invoicing.billing_profile_for(request.user.pk)
+    form = InvoiceDetailsForm(
+        request.POST or None,
+        initial={
+            "organization": profile.organization,
+            "address": profile.address,
+            "tax_id": profile.tax_id,
+        },
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            billing = invoicing.Billing(
+                name=request.user.get_full_name() or request.user.email,
+                email=request.user.email,
+                organization=data["organization"],
+                address=data["address"],
+                tax_id=data["tax_id"],
+                po_number=data["po_number"],
+            )
+            try:
+                invoice = services.order_pay_by_invoice(
+                    order_id=order.pk, by_user=request.user, billing=billing
+                )
+            except services.RegistrationError as error:
+                form.add_error(None, str(error))
+                status = 409
+            else:
+                messages.success(
+                    request,
+                    f"Invoice {invoice.number} is issued. Your seats are held until "
+                    f"{date_format(invoice.due_date)}.",
+                )
+                return redirect("conferences:order", order.code)
+    return render(
+        request,
+        "conferences/order_invoice.html",
+        {"order": order, "conference": order.conference, "form": form},
+        status=status,
     )
 
 

@@ -21,6 +21,14 @@ class MembershipConfig(AppConfig):
             gateway.MEMBERSHIP_KIND, services.membership_apply_subscription
         )
         payments.register_refund_handler(gateway.MEMBERSHIP_KIND, services.membership_apply_refund)
+        from payments import invoicing
+
+        invoicing.register_invoice_kind(
+            "membership",
+            on_paid=services.membership_invoice_paid,
+            on_part_paid=services.membership_invoice_part_paid,
+            mails_own_receipt=False,
+        )
         from allauth.account.signals import email_changed
         from allauth.mfa.signals import authenticator_added
 

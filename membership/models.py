@@ -56,6 +56,17 @@ class Plan(models.Model):
         "offered to new members", default=True, help_text="Inactive plans keep their members."
     )
     sort_order = models.PositiveSmallIntegerField(default=0)
+    invoice_allowed = models.BooleanField(
+        "may be paid by invoice",
+        default=False,
+        help_text="Members may choose to pay this plan's dues by invoice (check or ACH).",
+    )
+    invoice_due_days = models.PositiveSmallIntegerField(
+        "days to pay an invoice",
+        default=30,
+        validators=[MinValueValidator(1)],
+        help_text="The invoice is due this many days after it is issued.",
+    )
     # Stripe's side, written by the sync task; the lookup key is derived from the slug.
     stripe_product_id = models.CharField(max_length=80, blank=True)
     stripe_price_id = models.CharField(max_length=80, blank=True)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("join/", views.join, name="join"),
     path("join/<slug:slug>/", views.join_plan, name="join-plan"),
+    path("join/<slug:slug>/invoice/", views.join_invoice, name="join-invoice"),
     path("welcome/", views.welcome, name="welcome"),
     path("welcome/profile/", views.welcome_profile, name="welcome-profile"),
     path("account/", views.account, name="account"),

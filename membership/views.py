@@ -11,13 +11,16 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponseForbidden, JsonResponse
+from django.http import Http404, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from payments import gateway
+from payments import gateway, invoicing
+from payments.forms import InvoiceDetailsForm
+from payments.models import Invoice
 
 from . import access, selectors, services
 from .forms import (
@@ -96,6 +99,69 @@ def join_plan(request, slug):
     )
 
 
+def join_invoice(request, slug):
+    """Pay a plan's dues by invoice (check or ACH), where staff allow it for the plan: the
+    invoice is issued at once and the membership waits, pending payment, until staff record
+    the payment."""
+    plan = get_object_or_404(_plans(), slug=slug)
+    here = reverse("membership:join-invoice", args=[slug])
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('account_signup')}?{urlencode({'next': here})}")
+    if not plan.invoice_allowed:
+        raise Http404("This plan is paid by card only.")
+    existing = services.membership_for_user(request.user)
+    has_practice = bool(existing and existing.practice_id)
+    practice_form = (
+        PracticeForm(request.POST or None) if plan.is_practice and not has_practice else None
+    )
+    profile = invoicing.billing_profile_for(request.user.pk)
+    form = InvoiceDetailsForm(
+        request.POST or None,
+        initial={
+            "organization": profile.organization or (existing.practice_name if existing else ""),
+            "address": profile.address,
+            "tax_id": profile.tax_id,
+        },
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid() and (practice_form is None or practice_form.is_valid()):
+            data = form.cleaned_data
+            billing = invoicing.Billing(
+                name=request.user.get_full_name() or request.user.email,
+                email=request.user.email,
+                organization=data["organization"],
+                address=data["address"],
+                tax_id=data["tax_id"],
+                po_number=data["po_number"],
+            )
+            try:
+                membership = services.membership_prepare(
+                    user=request.user,
+                    plan=plan,
+                    **(practice_form.cleaned_data if practice_form is not None else {}),
+                )
+                invoice = services.membership_pay_by_invoice(membership=membership, billing=billing)
+            except services.MembershipError as exc:
+                form.add_error(None, str(exc))
+                status = 409
+            else:
+                messages.success(
+                    request,
+                    f"Invoice {invoice.number} is issued: {invoice.balance_display}, due by "
+                    f"{date_format(invoice.due_date)}. Your membership starts when the payment "
+                    "reaches us.",
+                )
+                return redirect("membership:account")
+    return render(
+        request,
+        "membership/join_invoice.html",
+        {"plan": plan, "form": form, "practice_form": practice_form},
+        status=status,
+    )
+
+
 @login_required
 def welcome(request):
     """Where Checkout returns. The webhook activates the membership; this page also asks a
@@ -171,6 +237,9 @@ def account(request):
             "seats": seats,
             "invite_form": InviteForm(),
             "profile": MemberProfile.objects.filter(user=user).first(),
+            "open_invoices": Invoice.objects.filter(
+                payer=user, status=Invoice.Status.OPEN, method=Invoice.Method.INVOICE
+            ),
         },
     )
 

@@ -67,6 +67,8 @@ class PlanViewSet(ModelViewSet):
         "is_voting",
         "is_active",
         "sort_order",
+        "invoice_allowed",
+        "invoice_due_days",
     ]
     copy_view_enabled = False
 

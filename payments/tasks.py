@@ -1,4 +1,5 @@
-"""Payments' Celery tasks: apply a stored webhook event, and queue again the ones due."""
+"""Payments' Celery tasks: apply a stored webhook event, and queue again the ones due; mail
+receipts and invoice reminders."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ from datetime import timedelta
 
 from celery import shared_task
 
-from . import services
+from portal.retry import SMTP_RETRY
+from portal.sendonce import send_once_stamped
+
+from . import invoicing, mail, services
+from .models import Invoice, Receipt
 
 
 # No Celery retries here: a failed event's retries, their backoff and their limit live with
@@ -25,3 +30,30 @@ def stripe_events_retry(older_than_seconds: int = 120) -> int:
     for event_id in ids:
         stripe_event_apply.delay(event_id)
     return len(ids)
+
+
+# --- invoices: receipts and reminders, each mailed once ------------------------------------------
+
+
+@shared_task(**SMTP_RETRY)
+def send_receipt(receipt_id: int) -> bool:
+    """Mail a receipt with its PDF and the invoice's; sent once (portal.sendonce)."""
+    return send_once_stamped(
+        Receipt, receipt_id, "mailed_at", lambda: mail.receipt_mail(receipt_id)
+    )
+
+
+@shared_task
+def invoice_reminders_queue() -> int:
+    """Beat, hourly: one reminder for each invoice paid by invoice whose due date has come."""
+    ids = invoicing.invoices_to_remind()
+    for invoice_id in ids:
+        send_invoice_reminder.delay(invoice_id)
+    return len(ids)
+
+
+@shared_task(**SMTP_RETRY)
+def send_invoice_reminder(invoice_id: int) -> bool:
+    return send_once_stamped(
+        Invoice, invoice_id, "reminded_at", lambda: mail.reminder_mail(invoice_id)
+    )

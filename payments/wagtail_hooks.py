@@ -1,4 +1,5 @@
-"""Staff tools in the Wagtail admin: Stripe's webhook events as stored, and retrying one."""
+"""Staff tools in the Wagtail admin: Stripe's webhook events as stored, and retrying one;
+invoices, receipts, credit notes and exports (payments/invoice_admin.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
 from . import services
+from .invoice_admin import VIEWSETS as INVOICE_VIEWSETS
 from .models import StripeEvent
 
 if TYPE_CHECKING:
@@ -99,7 +101,7 @@ class PaymentsAdminGroup(ModelViewSetGroup):  # type: ignore[misc]  # Wagtail sh
     menu_label = "Payments"
     menu_icon = "clipboard-list"
     menu_order = 260
-    items = (StripeEventViewSet,)
+    items = (StripeEventViewSet, *INVOICE_VIEWSETS)
 
 
 @hooks.register("register_admin_viewset")  # type: ignore[untyped-decorator]  # no Wagtail hints

@@ -19,6 +19,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("membership/", include("membership.urls")),
     path("stripe/", include("payments.urls")),
+    path("billing/", include("payments.billing_urls")),
     path("conferences/", include("conferences.urls")),
     path("discussions/", include("discussions.urls")),
     path("elections/", include("elections.urls")),

@@ -5,7 +5,8 @@ refunds) with transaction.on_commit, so a task never sees a row that was rolled 
 
 Split by stage: `orders` (creating an order and taking its seats), `paying` (Checkout, a
 payment confirmed, seats retaken after a lapsed hold), `holds` (unpaid holds that lapse),
-`cancellation` (cancellation, refunds and the policy in words), `attendees` (substitution,
+`cancellation` (cancellation, refunds and the policy in words), `invoicing` (numbered
+invoices, credit notes, paying by invoice), `attendees` (substitution,
 check-in) and `waitlist`; `common` holds the errors and the helpers they share.
 """
 
@@ -23,6 +24,7 @@ from .common import (
     UnpaidOrderExists,
 )
 from .holds import order_expire_holds
+from .invoicing import invoice_allowed, order_documents, order_invoice_paid, order_pay_by_invoice
 from .orders import order_create
 from .paying import order_checkout_completed, order_checkout_start, order_mark_paid
 from .waitlist import (
@@ -48,12 +50,16 @@ __all__ = [
     "attendee_substitute",
     "attendee_take_breakout_offer",
     "describe_refund_policy",
+    "invoice_allowed",
     "order_cancel",
     "order_checkout_completed",
     "order_checkout_start",
     "order_create",
+    "order_documents",
     "order_expire_holds",
+    "order_invoice_paid",
     "order_mark_paid",
+    "order_pay_by_invoice",
     "order_refund_amount",
     "refund_send",
     "waitlist_join",

@@ -17,6 +17,7 @@ from .common import (
     _queue_refund,
     _seats_freed,
 )
+from .invoicing import invoice_for_closed_hold
 
 
 def order_refund_amount(*, order: Order, on: date | None = None) -> int:
@@ -44,6 +45,8 @@ def order_cancel(*, order_id: int, by_user: User) -> Order:
         order.status = Order.Status.CANCELED
         order.canceled_at = now
         order.save(update_fields=["status", "canceled_at"])
+        if not was_paid:
+            invoice_for_closed_hold(order, note="Order canceled before payment")
         if was_paid:
             amount = (
                 order.total_cents - order.refunded_cents

@@ -174,6 +174,9 @@ def _confirm(order: Order, *, now: datetime) -> None:
     order.paid_at = now
     order.hold_expires_at = None
     order.save(update_fields=["status", "paid_at", "hold_expires_at"])
+    from .invoicing import invoice_for_paid_order  # invoicing imports this module
+
+    invoice_for_paid_order(order, now=now)
     transaction.on_commit(lambda: tasks.send_order_confirmation.delay(order.pk))
 
 
@@ -196,5 +199,8 @@ def _queue_refund(order: Order, *, amount_cents: int, reason: str) -> Refund:
     refund = Refund.objects.create(order=order, amount_cents=amount_cents, reason=reason)
     order.refunded_cents += amount_cents
     order.save(update_fields=["refunded_cents"])
+    from .invoicing import invoice_for_refund  # invoicing imports this module
+
+    invoice_for_refund(order, refund_id=refund.pk, amount_cents=amount_cents)
     transaction.on_commit(lambda: tasks.refund_send.delay(refund.pk))
     return refund

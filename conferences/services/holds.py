@@ -11,6 +11,7 @@ from ..models import Order
 from .common import (
     _seats_freed,
 )
+from .invoicing import invoice_for_closed_hold
 
 
 def order_expire_holds(*, now: datetime | None = None) -> int:
@@ -29,6 +30,7 @@ def order_expire_holds(*, now: datetime | None = None) -> int:
                 continue
             order.status = Order.Status.EXPIRED
             order.save(update_fields=["status"])
+            invoice_for_closed_hold(order, note="Seats released: not paid by the due date")
             expired += 1
             conference_ids.add(order.conference_id)
     for conference_id in conference_ids:

@@ -50,6 +50,7 @@ from .common import (
     _seats_freed,
     _sold_out,
 )
+from .invoicing import invoice_for_closed_hold
 
 
 def order_create(
@@ -227,6 +228,7 @@ def _refuse_second_unpaid_order(*, conference_id: int, owner: User, now: datetim
     if Order.objects.filter(pk=existing.pk, status=Order.Status.HELD).update(
         status=Order.Status.EXPIRED
     ):
+        invoice_for_closed_hold(existing, note="Seats released: not paid by the due date")
         _seats_freed(conference_id)
 
 

@@ -24,6 +24,7 @@ from .common import (
     _queue_refund,
     _seats_freed,
 )
+from .invoicing import invoice_for_closed_hold
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ def order_checkout_start(*, order: Order, success_url: str, cancel_url: str) -> 
             if Order.objects.filter(pk=order.pk, status=Order.Status.HELD).update(
                 status=Order.Status.EXPIRED
             ):
+                invoice_for_closed_hold(order, note="Seats released: not paid by the due date")
                 _seats_freed(order.conference_id)
         raise HoldLapsed(
             "The seats of this order were held for "

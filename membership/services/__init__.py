@@ -4,7 +4,8 @@ seats, complimentary grants, notices and account deletion.
 Split by subject: `joining` (the membership a checkout pays for, Stripe Customer, Price and
 Checkout Session), `billing` (Stripe's subscriptions, invoices and refunds applied to our
 rows), `clock` (grace, lapse and reminders as time passes), `notices` (the mail ledger),
-`staff` (complimentary grants, cancellations), `seats` (practice seats) and `account`
+`invoices` (dues on numbered invoices, paying by
+invoice), `staff` (complimentary grants, cancellations), `seats` (practice seats) and `account`
 (deletion). `common` holds what they share. Slow work (Stripe calls that may wait, mail) is
 queued with `transaction.on_commit`.
 """
@@ -23,6 +24,11 @@ from .common import (
     grace_days,
     membership_for_user,
     seat_membership_for_user,
+)
+from .invoices import (
+    membership_invoice_paid,
+    membership_invoice_part_paid,
+    membership_pay_by_invoice,
 )
 from .joining import (
     membership_checkout,
@@ -50,6 +56,9 @@ __all__ = [
     "membership_customer_email_sync",
     "membership_for_user",
     "membership_grant_complimentary",
+    "membership_invoice_paid",
+    "membership_invoice_part_paid",
+    "membership_pay_by_invoice",
     "membership_prepare",
     "memberships_advance",
     "notice_queue",

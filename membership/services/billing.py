@@ -18,6 +18,7 @@ from payments import gateway
 
 from ..models import Membership, Notice, Payment
 from .common import RENEWAL_SLACK, State, _lock, _on_enter, _record, access_end
+from .invoices import dues_credit_for_refund, dues_invoice_for_card
 from .notices import notice_queue
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,8 @@ def payment_record(*, membership: Membership, invoice: gateway.InvoiceData) -> P
         "billed_email": invoice.customer_email or user.email,
     }
     payment, _ = Payment.objects.update_or_create(stripe_invoice_id=invoice.id, defaults=defaults)
+    if paid:
+        dues_invoice_for_card(membership=membership, invoice=invoice)
     return payment
 
 
@@ -292,6 +295,12 @@ def membership_apply_refund(charge: gateway.ChargeData) -> None:
         return
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if charge.amount_refunded_cents > payment.amount_refunded_cents:
+            dues_credit_for_refund(
+                stripe_invoice_id=payment.stripe_invoice_id,
+                charge=charge,
+                refunded_before=payment.amount_refunded_cents,
+            )
         payment.amount_refunded_cents = charge.amount_refunded_cents
         payment.refunded_at = max((r.created for r in charge.refunds if r.created), default=None)
         payment.status = (

@@ -581,3 +581,31 @@ LOGGING = {
 
 # Elections: the reminder to those who have not voted goes out this long before the close.
 ELECTIONS_REMINDER_HOURS = 48
+
+# ---------------------------------------------------------------------------------------------
+# Invoices, receipts and credit notes (payments/invoicing.py). The seller's details are copied
+# onto each document when it is issued, so changing them never alters an issued invoice.
+# ---------------------------------------------------------------------------------------------
+INVOICE_SELLER_NAME = env.str("INVOICE_SELLER_NAME", default=f"{ASSOCIATION_NAME}, Inc.")
+INVOICE_SELLER_ADDRESS = env.str(
+    "INVOICE_SELLER_ADDRESS", default="100 Demo Plaza, Suite 200\nChicago, IL 60601\nUSA"
+).replace("\\n", "\n")
+INVOICE_SELLER_TAX_ID = env.str("INVOICE_SELLER_TAX_ID", default="EIN 00-0000000 (demo)")
+# Printed on invoices paid by check or ACH.
+INVOICE_PAYMENT_INSTRUCTIONS = env.str(
+    "INVOICE_PAYMENT_INSTRUCTIONS",
+    default=(
+        f"Checks payable to {ASSOCIATION_NAME}, mailed to the address above. "
+        "ACH: Demo Bank, routing 000000000, account 000000000 (demo). "
+        "Please quote the invoice number."
+    ),
+)
+# A sales tax or VAT rate in percent (e.g. "8.25"), applied to every line; empty: no tax.
+INVOICE_TAX_RATE = env.str("INVOICE_TAX_RATE", default="")
+INVOICE_TAX_NAME = env.str("INVOICE_TAX_NAME", default="Sales tax")
+INVOICE_CURRENCY = "usd"
+CELERY_BEAT_SCHEDULE["payments-invoice-reminders"] = {
+    # Invoices paid by check or ACH: one reminder on the due date (sent once per invoice).
+    "task": "payments.tasks.invoice_reminders_queue",
+    "schedule": 60 * 60.0,
+}

@@ -165,6 +165,7 @@ def _known_values(vendor_pages) -> dict[str, list[str]]:
     from discussions.models import MailingList, Message
     from elections.models import Election, Nomination
     from membership.models import Plan
+    from payments.models import Invoice
 
     order = Order.objects.order_by("pk").first()
     message = Message.objects.order_by("pk").first()
@@ -181,6 +182,9 @@ def _known_values(vendor_pages) -> dict[str, list[str]]:
         "election_slug": [e.slug for e in Election.objects.order_by("pk")[:1]],
         "election_id": [str(e.pk) for e in Election.objects.order_by("pk")[:1]],
         "nomination_id": [str(n.pk) for n in Nomination.objects.order_by("pk")[:1]],
+        # Invoices, receipts and credit notes by number (/billing/, the admin's PDFs).
+        "number": [i.number for i in Invoice.objects.order_by("pk")[:1]],
+        "kind": ["invoice"],
         "pk": [str(message.thread_id)] if message else ints,
         "_int": ints,
     }
