@@ -68,3 +68,14 @@ class InviteForm(forms.Form):
                 raise forms.ValidationError("No active member has that verified address.")
             data["user"] = user
         return data
+
+
+class PrivateReplyForm(forms.Form):
+    subject = forms.CharField(max_length=200)
+    body = forms.CharField(
+        label="Your reply",
+        widget=forms.Textarea(attrs={"rows": 8}),
+        max_length=50_000,
+        help_text="Goes to the author alone; they see your name and can answer you directly. "
+        "No patient details, please.",
+    )

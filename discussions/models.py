@@ -454,3 +454,30 @@ class Digest(models.Model):
 
     def __str__(self) -> str:
         return f"Digest for {self.subscription} until {self.period_end:%Y-%m-%d}"
+
+
+class PrivateReply(models.Model):
+    """A reply to one post's author alone, relayed by us so neither side needs the other's
+    address up front: by mail to the post's private reply address, or from the archive.
+    The row is the ledger of the one relayed copy (`sent_at`)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="private_replies")
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sender_email = models.EmailField(max_length=254)
+    subject = models.CharField(max_length=300)
+    body_text = models.TextField()
+    inbound = models.OneToOneField(
+        InboundMessage,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="private_reply",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "private replies"
+
+    def __str__(self) -> str:
+        return f"Private reply to #{self.message_id} from {self.sender_email}"

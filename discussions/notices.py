@@ -19,7 +19,7 @@ from django.urls import reverse
 from portal.mail import render_email
 
 from . import mailparse
-from .models import InboundMessage, Invitation, JoinRequest, Message
+from .models import InboundMessage, Invitation, JoinRequest, Message, PrivateReply
 from .phi import masked, masked_excerpt
 from .services.common import confirmation_token, moderation_address, site_url
 
@@ -247,3 +247,52 @@ def invitation_notice(invitation: Invitation):
         ),
         action_label="Accept the invitation",
     )
+
+
+def private_reply_mail(reply: PrivateReply):
+    """The relayed private reply, to the author's verified address. From is the list's
+    owner address (a reply-all to it reaches no list), Reply-To the replier, who chose to
+    write privately; the author's address is never shown to the replier."""
+    from email.utils import formataddr
+
+    from .services.private_reply import author_address
+
+    message = reply.message
+    mailing_list = message.mailing_list
+    to = author_address(message)
+    if to is None:
+        return None
+    name = reply.sender.get_full_name() or reply.sender_email.split("@")[0]
+    email = render_email(
+        template="discussions/email/private_reply",
+        subject=reply.subject,
+        to=[to],
+        from_email=formataddr(
+            (
+                f"{name} via {mailing_list.name} (private)",
+                f"{mailing_list.slug}-owner@{settings.LIST_DOMAIN}",
+            )
+        ),
+        reply_to=[formataddr((name, reply.sender_email))],
+        context={"reply": reply, "message": message, "mailing_list": mailing_list, "name": name},
+        headers={
+            "In-Reply-To": message.list_message_id,
+            "References": message.list_message_id,
+            "X-Loop": mailing_list.address,
+        },
+    )
+    email.from_email = f"{mailing_list.slug}-bounces@{settings.LIST_DOMAIN}"
+    email.extra_headers["From"] = formataddr(
+        (
+            f"{name} via {mailing_list.name} (private)",
+            f"{mailing_list.slug}-owner@{settings.LIST_DOMAIN}",
+        )
+    )
+    if reply.inbound_id:
+        from .services.posting import attachment_allowed
+
+        content = mailparse.body(mailparse.parse(bytes(reply.inbound.raw)))
+        for filename, ctype, payload in content.attachments:
+            if attachment_allowed(filename, ctype, len(payload)):
+                email.attach(filename or "attachment", payload, ctype)
+    return email

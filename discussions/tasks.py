@@ -15,7 +15,7 @@ from portal.retry import SMTP_RETRY
 from portal.sendonce import send_once_stamped
 
 from . import notices, services
-from .models import Digest, InboundMessage, Invitation, JoinRequest, Message
+from .models import Digest, InboundMessage, Invitation, JoinRequest, Message, PrivateReply
 
 log = logging.getLogger(__name__)
 
@@ -116,3 +116,8 @@ def send_join_decision(request_id: int) -> bool:
 @shared_task(**SMTP_RETRY)
 def send_invitation(invitation_id: int) -> bool:
     return _notify_once(Invitation, invitation_id, "sent_at", notices.invitation_notice)
+
+
+@shared_task(**SMTP_RETRY)
+def send_private_reply(reply_id: int) -> bool:
+    return _notify_once(PrivateReply, reply_id, "sent_at", notices.private_reply_mail)

@@ -19,5 +19,10 @@ urlpatterns = [
     path("<slug:slug>/members/", views.list_members, name="members"),
     path("<slug:slug>/<id:pk>/", views.thread_detail, name="thread"),
     path("<slug:slug>/<id:pk>/reply/", views.thread_reply, name="reply"),
+    path(
+        "<slug:slug>/<id:pk>/<id:message_pk>/reply-to-author/",
+        views.reply_to_author,
+        name="reply-author",
+    ),
     path("<slug:slug>/<id:pk>/preference/", views.thread_preference, name="thread-preference"),
 ]

@@ -25,6 +25,7 @@ from .forms import (
     InviteForm,
     JoinRequestForm,
     PostForm,
+    PrivateReplyForm,
     ReplyForm,
     SearchForm,
     SubscriptionForm,
@@ -44,6 +45,7 @@ from .reading import split_body
 from .selectors import search_threads
 from .services.common import can_read, can_see, confirmation_token_read, is_moderator
 from .services.posting import ALLOWED_ATTACHMENT_TYPES, CONFIRMATION_MAX_AGE
+from .services.private_reply import refusal_text
 
 
 def _visible_list(request, slug: str) -> MailingList:
@@ -605,3 +607,50 @@ def invitation(request, token):
         return _members_only(request, item.mailing_list)
     flash.success(request, f"Welcome to {item.mailing_list.name}.")
     return redirect(item.mailing_list.get_absolute_url())
+
+
+# --- replying privately to a post's author -----------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reply_to_author(request, slug, pk, message_pk):
+    """The archive's "Reply to author": a form relayed to the author's verified address,
+    which the replier never sees. Members who may read the list only."""
+    mailing_list = _visible_list(request, slug)
+    _closed_archive(request, mailing_list)
+    if not can_read(request.user, mailing_list) or not is_active_member(request.user):
+        return _members_only(request, mailing_list)
+    post = get_object_or_404(
+        Message.objects.select_related("thread", "author"),
+        pk=message_pk,
+        thread_id=pk,
+        mailing_list=mailing_list,
+        status=Message.Status.PUBLISHED,
+    )
+    if post.author_id is None or post.author_id == request.user.pk:
+        raise Http404("No one to reply to.")
+    subject = post.subject if post.subject.lower().startswith("re:") else f"Re: {post.subject}"
+    form = PrivateReplyForm(request.POST or None, initial={"subject": subject})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.private_reply_web(
+                    user=request.user,
+                    message=post,
+                    subject=form.cleaned_data["subject"],
+                    text=form.cleaned_data["body"],
+                )
+            except services.Refused as exc:
+                form.add_error(None, refusal_text(exc))
+            else:
+                flash.success(request, f"Sent to {post.display_name} alone.")
+                return redirect(f"{post.thread.get_absolute_url()}#m{post.pk}")
+        status = 400
+    return render(
+        request,
+        "discussions/reply_to_author.html",
+        {"mailing_list": mailing_list, "post": post, "form": form},
+        status=status,
+    )

@@ -17,7 +17,9 @@ from .digests import digest_build, digests_prepare
 from .inbound import (
     bounce_process,
     bounce_record,
+    inbound_data_refusal,
     inbound_ingest,
+    inbound_refusal,
     inbound_release,
     inbound_route,
     inbound_store,
@@ -44,8 +46,14 @@ from .posting import (
     message_post_web,
     message_publish,
 )
+from .private_reply import (
+    Refused,
+    private_reply_address,
+    private_reply_web,
+)
 
 __all__ = [
+    "Refused",
     "bounce_process",
     "bounce_record",
     "deliveries_claim",
@@ -55,7 +63,9 @@ __all__ = [
     "digests_prepare",
     "find_parent",
     "hold_reasons",
+    "inbound_data_refusal",
     "inbound_ingest",
+    "inbound_refusal",
     "inbound_release",
     "inbound_route",
     "inbound_store",
@@ -74,6 +84,8 @@ __all__ = [
     "message_post_web",
     "message_publish",
     "message_reject",
+    "private_reply_address",
+    "private_reply_web",
     "recipients_for",
     "sender_ban",
     "subscription_cancel",
