@@ -155,6 +155,13 @@ def test_a_member_follows_in_one_click_with_no_opt_in_mail(celery_worker, smtp_s
     time.sleep(1)
     assert smtp_server.received == []
     assert client.post(reverse("blog:follow"), {"email": "x", "frequency": "?"}).status_code == 400
+    for bad in ("99999999999999999999", "'\"<x>", "-1"):
+        response = client.post(
+            reverse("blog:follow"),
+            {"email": "a@example.org", "frequency": "each", "categories": bad},
+        )
+        assert response.status_code == 400
+    assert ArticleAlertSubscription.objects.count() == 1
 
 
 def test_the_weekly_roundup_goes_once_with_last_weeks_articles(celery_worker, smtp_server):
