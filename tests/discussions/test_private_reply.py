@@ -202,3 +202,37 @@ def test_reply_to_author_on_a_committee_list_is_a_404_for_outsiders(client):
     assert client.get(url).status_code == 404
     assert client.post(url, {"subject": "x", "body": "y"}).status_code == 404
     assert not PrivateReply.objects.exists()
+
+
+def test_a_private_reply_carries_allowed_attachments_only(celery_worker, smtp_server):
+    from email.message import EmailMessage
+
+    from .helpers import authentication_results, minimal_pdf
+
+    billing = make_list()
+    author = MemberFactory()
+    replier = MemberFactory()
+    post = message_post_web(user=author, mailing_list=billing, subject="Coding", text="Hello")
+    address = private_reply_address(post)
+    msg = EmailMessage()
+    msg["Authentication-Results"] = authentication_results(replier.email)
+    msg["From"] = replier.email
+    msg["To"] = address
+    msg["Subject"] = "Our payer contacts"
+    msg.set_content("The list is attached.\n")
+    msg.add_attachment(
+        minimal_pdf("Payer contacts: Acme Health 555"),
+        maintype="application",
+        subtype="pdf",
+        filename="payers.pdf",
+    )
+    msg.add_attachment(
+        b"MZ\x90\x00", maintype="application", subtype="x-msdownload", filename="a.exe"
+    )
+    with listener() as (_h, port):
+        send(port, replier.email, address, msg.as_bytes())
+        mail = smtp_server.wait_for(1)[0]
+    assert mail.rcpt_tos == [author.email]
+    names = [part.get_filename() for part in mail.message.iter_attachments()]
+    assert names == ["payers.pdf"]
+    assert "left out" in mail.message.get_body(("plain",)).get_content()
