@@ -7,7 +7,8 @@ class BlogConfig(AppConfig):
 
     def ready(self):
         # Here, not at the top: the handlers import models, not ready while Django imports this.
-        from . import signals
+        from . import alerts, signals
 
         signals.connect()
         signals.connect_moderation_mail()
+        alerts.connect()

@@ -460,3 +460,83 @@ class BlogPostPage(CachedViewRestrictionsMixin, Page):
     def serve(self, request, *args, **kwargs):
         request.page_cache_ok = True
         return super().serve(request, *args, **kwargs)
+
+
+# -- Following the blog by email -------------------------------------------------------------
+
+
+class ArticleAlertSubscription(models.Model):
+    """Someone who asked for new-article mail (double opt-in: nothing goes out before
+    `confirmed_at`). The subscription is itself the consent to this one kind of mail."""
+
+    class Frequency(models.TextChoices):
+        EACH = "each", "Each new article"
+        WEEKLY = "weekly", "A weekly roundup"
+
+    email = models.EmailField(max_length=254, unique=True, help_text="Stored lowercased.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="article_alerts",
+    )
+    all_categories = models.BooleanField(default=True)
+    categories = models.ManyToManyField(BlogCategory, blank=True, related_name="+")
+    frequency = models.CharField(max_length=10, choices=Frequency.choices, default=Frequency.EACH)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Ledger of the confirmation mail (reset when someone asks again before confirming).
+    confirm_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "article alert subscription"
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.get_frequency_display()})"
+
+
+class ArticleAlertRun(models.Model):
+    """An article went live and its alerts were handed out: once per article, ever."""
+
+    page = models.OneToOneField("blog.BlogPostPage", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Alerts for page #{self.page_id}"
+
+
+class ArticleAlert(models.Model):
+    """The ledger: one mail per article and subscriber."""
+
+    page = models.ForeignKey("blog.BlogPostPage", on_delete=models.CASCADE, related_name="+")
+    subscription = models.ForeignKey(
+        ArticleAlertSubscription, on_delete=models.CASCADE, related_name="alerts"
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["page", "subscription"], name="one_article_alert")
+        ]
+
+    def __str__(self) -> str:
+        return f"Alert for #{self.page_id} to {self.subscription_id}"
+
+
+class ArticleRoundup(models.Model):
+    """The ledger of weekly roundups: one per subscriber and week."""
+
+    subscription = models.ForeignKey(
+        ArticleAlertSubscription, on_delete=models.CASCADE, related_name="roundups"
+    )
+    week_start = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "week_start"], name="one_roundup")
+        ]
+
+    def __str__(self) -> str:
+        return f"Roundup from {self.week_start:%Y-%m-%d} to {self.subscription_id}"

@@ -8,7 +8,8 @@ from wagtail.admin import signal_handlers
 from wagtail.contrib.frontend_cache.utils import PurgeBatch
 from wagtail.models import Page, Site
 
-from portal.retry import CDN_RETRY
+from portal.retry import CDN_RETRY, SMTP_RETRY
+from portal.sendonce import send_once_stamped
 
 
 @shared_task(**CDN_RETRY)
@@ -50,3 +51,66 @@ def moderation_notify(
     user = get_user_model().objects.filter(pk=user_pk).first() if user_pk else None
     notifier = getattr(signal_handlers, notifier_name)
     return bool(notifier(instance=instance, user=user))
+
+
+# --- new-article alerts (blog/alerts.py) ------------------------------------------------------
+
+
+@shared_task(acks_late=True)
+def article_alerts_fan_out(page_id: int) -> int:
+    from . import alerts
+
+    return alerts.alerts_fan_out(page_id=page_id)
+
+
+@shared_task(**SMTP_RETRY)
+def send_article_alert(alert_id: int) -> bool:
+    from . import alerts
+    from .models import ArticleAlert
+
+    return send_once_stamped(
+        ArticleAlert,
+        alert_id,
+        "sent_at",
+        lambda: alerts.alert_build(
+            ArticleAlert.objects.select_related("subscription").get(pk=alert_id)
+        ),
+    )
+
+
+@shared_task(**SMTP_RETRY)
+def send_follow_confirmation(subscription_id: int) -> bool:
+    from . import alerts
+    from .models import ArticleAlertSubscription
+
+    return send_once_stamped(
+        ArticleAlertSubscription,
+        subscription_id,
+        "confirm_sent_at",
+        lambda: alerts.confirmation_build(ArticleAlertSubscription.objects.get(pk=subscription_id)),
+    )
+
+
+@shared_task(acks_late=True)
+def article_roundups_prepare() -> int:
+    from . import alerts
+
+    ids = alerts.roundups_prepare()
+    for pk in ids:
+        send_article_roundup.delay(pk)
+    return len(ids)
+
+
+@shared_task(**SMTP_RETRY)
+def send_article_roundup(roundup_id: int) -> bool:
+    from . import alerts
+    from .models import ArticleRoundup
+
+    return send_once_stamped(
+        ArticleRoundup,
+        roundup_id,
+        "sent_at",
+        lambda: alerts.roundup_build(
+            ArticleRoundup.objects.select_related("subscription").get(pk=roundup_id)
+        ),
+    )

@@ -22,8 +22,14 @@ from django.utils.functional import LazyObject, empty
 
 class MailingList(models.Model):
     class Posting(models.TextChoices):
-        MEMBERS = "members", "Active members"
+        MEMBERS = "members", "All subscribers (on an open list: any active member)"
         MODERATORS = "moderators", "Moderators only (announcements)"
+        NAMED = "named", "Named members only (and moderators)"
+
+    class Joining(models.TextChoices):
+        OPEN = "open", "Open to members"
+        REQUEST = "request", "By request (a moderator approves)"
+        INVITATION = "invitation", "Invitation only"
 
     name = models.CharField(max_length=120)
     slug = models.SlugField(
@@ -31,6 +37,20 @@ class MailingList(models.Model):
     )
     description = models.TextField(blank=True)
     posting = models.CharField(max_length=20, choices=Posting.choices, default=Posting.MEMBERS)
+    joining = models.CharField(
+        max_length=12,
+        choices=Joining.choices,
+        default=Joining.OPEN,
+        help_text="Committee and board lists: by request or invitation only. Such a list is "
+        "hidden from members who cannot join it, and only its subscribers and moderators "
+        "read its archive.",
+    )
+    allowed_senders = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="+",
+        help_text="Who may post when posting is 'Named members only'.",
+    )
     archive_members_only = models.BooleanField(
         default=True, help_text="Only active members may read the archive."
     )
@@ -65,6 +85,66 @@ class MailingList(models.Model):
     @property
     def subject_tag(self) -> str:
         return f"[{self.name}]"
+
+    @property
+    def is_restricted(self) -> bool:
+        """A committee or board list: joined by request or invitation, archive closed."""
+        return self.joining != self.Joining.OPEN
+
+
+class JoinRequest(models.Model):
+    """A member asking to join a by-request list, and a moderator's answer (told once)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a moderator"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    mailing_list = models.ForeignKey(
+        MailingList, on_delete=models.CASCADE, related_name="join_requests"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    note = models.CharField(max_length=500, blank=True, help_text="The member's reason.")
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # Ledgers: moderators told of the request, the requester told of the answer, once each.
+    moderators_notified_at = models.DateTimeField(null=True, blank=True)
+    requester_notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "mailing_list"], name="one_join_request")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} asks to join {self.mailing_list} ({self.status})"
+
+
+class Invitation(models.Model):
+    """A moderator's invitation to a list; the emailed link is signed over its pk."""
+
+    mailing_list = models.ForeignKey(
+        MailingList, on_delete=models.CASCADE, related_name="invitations"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "mailing_list"], name="one_invitation")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} invited to {self.mailing_list}"
 
 
 class Subscription(models.Model):
@@ -374,3 +454,30 @@ class Digest(models.Model):
 
     def __str__(self) -> str:
         return f"Digest for {self.subscription} until {self.period_end:%Y-%m-%d}"
+
+
+class PrivateReply(models.Model):
+    """A reply to one post's author alone, relayed by us so neither side needs the other's
+    address up front: by mail to the post's private reply address, or from the archive.
+    The row is the ledger of the one relayed copy (`sent_at`)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="private_replies")
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sender_email = models.EmailField(max_length=254)
+    subject = models.CharField(max_length=300)
+    body_text = models.TextField()
+    inbound = models.OneToOneField(
+        InboundMessage,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="private_reply",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "private replies"
+
+    def __str__(self) -> str:
+        return f"Private reply to #{self.message_id} from {self.sender_email}"

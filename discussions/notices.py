@@ -19,7 +19,7 @@ from django.urls import reverse
 from portal.mail import render_email
 
 from . import mailparse
-from .models import InboundMessage, Message
+from .models import InboundMessage, Invitation, JoinRequest, Message, PrivateReply
 from .phi import masked, masked_excerpt
 from .services.common import confirmation_token, moderation_address, site_url
 
@@ -162,3 +162,137 @@ def failure_notice(inbound: InboundMessage):
             "at. Please send it again as plain text."
         ),
     )
+
+
+def _moderator_addresses(mailing_list) -> list[str]:
+    moderators = get_user_model().objects.filter(
+        Q(moderated_lists=mailing_list) | Q(is_superuser=True), is_active=True
+    )
+    return sorted({u.email for u in moderators if u.email})
+
+
+def _person(user) -> str:
+    return user.get_full_name() or user.email.split("@")[0]
+
+
+def join_request_notice(request: JoinRequest):
+    """Tell a by-request list's moderators that a member asks to join."""
+    if request.status != JoinRequest.Status.PENDING:
+        return None
+    mailing_list = request.mailing_list
+    to = _moderator_addresses(mailing_list)
+    if not to:
+        return None
+    email = _notice(
+        to=to[0],
+        subject=f"{_person(request.user)} asks to join {mailing_list.name}",
+        heading="A member asks to join",
+        body=(
+            f"{_person(request.user)} <{request.user.email}> asks to join {mailing_list.name}. "
+            "Approve or decline on the list's members page."
+        ),
+        mailing_list=mailing_list,
+        action_url=site_url(reverse("discussions:members", kwargs={"slug": mailing_list.slug})),
+        action_label="Answer the request",
+    )
+    email.to = to
+    return email
+
+
+def join_decision_notice(request: JoinRequest):
+    """Tell the member what a moderator decided about their request."""
+    mailing_list = request.mailing_list
+    approved = request.status == JoinRequest.Status.APPROVED
+    if request.status == JoinRequest.Status.PENDING or not request.user.email:
+        return None
+    return _notice(
+        to=request.user.email,
+        subject=(
+            f"Welcome to {mailing_list.name}"
+            if approved
+            else f"Your request to join {mailing_list.name}"
+        ),
+        heading="You have joined the list" if approved else "Your request was declined",
+        body=(
+            f"A moderator approved your request: you now get every message of "
+            f"{mailing_list.name} and can read its archive."
+            if approved
+            else f"A moderator declined your request to join {mailing_list.name}."
+        ),
+        mailing_list=mailing_list,
+        action_url=site_url(mailing_list.get_absolute_url()) if approved else "",
+        action_label="Open the list" if approved else "",
+    )
+
+
+def invitation_notice(invitation: Invitation):
+    """The signed invitation link, to the invited member's own address."""
+    from .services.members import invitation_token
+
+    if invitation.accepted_at or not invitation.user.email:
+        return None
+    mailing_list = invitation.mailing_list
+    inviter = _person(invitation.invited_by) if invitation.invited_by else "A moderator"
+    return _notice(
+        to=invitation.user.email,
+        subject=f"You are invited to {mailing_list.name}",
+        heading=f"Join {mailing_list.name}",
+        body=(
+            f"{inviter} invites you to the {mailing_list.name} list. The link works for "
+            "30 days, and only when you are logged in as yourself."
+        ),
+        mailing_list=mailing_list,
+        action_url=site_url(
+            reverse("discussions:invitation", kwargs={"token": invitation_token(invitation)})
+        ),
+        action_label="Accept the invitation",
+    )
+
+
+def private_reply_mail(reply: PrivateReply):
+    """The relayed private reply, to the author's verified address. From is the list's
+    owner address (a reply-all to it reaches no list), Reply-To the replier, who chose to
+    write privately; the author's address is never shown to the replier."""
+    from email.utils import formataddr
+
+    from .services.private_reply import author_address
+
+    message = reply.message
+    mailing_list = message.mailing_list
+    to = author_address(message)
+    if to is None:
+        return None
+    name = reply.sender.get_full_name() or reply.sender_email.split("@")[0]
+    email = render_email(
+        template="discussions/email/private_reply",
+        subject=reply.subject,
+        to=[to],
+        from_email=formataddr(
+            (
+                f"{name} via {mailing_list.name} (private)",
+                f"{mailing_list.slug}-owner@{settings.LIST_DOMAIN}",
+            )
+        ),
+        reply_to=[formataddr((name, reply.sender_email))],
+        context={"reply": reply, "message": message, "mailing_list": mailing_list, "name": name},
+        headers={
+            "In-Reply-To": message.list_message_id,
+            "References": message.list_message_id,
+            "X-Loop": mailing_list.address,
+        },
+    )
+    email.from_email = f"{mailing_list.slug}-bounces@{settings.LIST_DOMAIN}"
+    email.extra_headers["From"] = formataddr(
+        (
+            f"{name} via {mailing_list.name} (private)",
+            f"{mailing_list.slug}-owner@{settings.LIST_DOMAIN}",
+        )
+    )
+    if reply.inbound_id:
+        from .services.posting import attachment_allowed
+
+        content = mailparse.body(mailparse.parse(bytes(reply.inbound.raw)))
+        for filename, ctype, payload in content.attachments:
+            if attachment_allowed(filename, ctype, len(payload)):
+                email.attach(filename or "attachment", payload, ctype)
+    return email

@@ -53,22 +53,43 @@ class InboundHandler:
         if _unsafe_address(address):
             return "553 5.1.3 Recipient address contains control characters or bad UTF-8"
         try:
-            known = await sync_to_async(_address_known, thread_sensitive=True)(address)
+            refusal = await sync_to_async(_address_refusal, thread_sensitive=True)(address)
         except Exception:
             log.exception("Could not look up %s", address)
             return "451 4.3.0 Temporary lookup failure, try again later"
-        if not known:
-            return "550 5.1.1 No such list here"
+        if refusal:
+            # Unknown, or a private reply address that is forged or expired: 550 and why.
+            return refusal
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         peer = str(session.peer[0]) if session.peer else ""
-        statuses = []
+        raw = envelope.original_content or envelope.content
+        refusals = {}
         for rcpt in envelope.rcpt_tos:
             try:
+                # A private reply that fails a post's checks is refused now, so the sending
+                # server bounces it to its real sender and it reaches no one.
+                refusal = await sync_to_async(_data_refusal, thread_sensitive=True)(
+                    raw=raw, mail_from=envelope.mail_from or "", rcpt_to=rcpt, peer=peer
+                )
+            except Exception:
+                log.exception("Could not check the message for %s", rcpt)
+                refusal = "451 4.3.0 Could not check the message, try again later"
+            if refusal:
+                refusals[rcpt] = refusal
+        if refusals and not self.lmtp:
+            # SMTP has one answer for every recipient: store no copy of a refused message.
+            return next(iter(refusals.values()))
+        statuses = []
+        for rcpt in envelope.rcpt_tos:
+            if rcpt in refusals:
+                statuses.append(refusals[rcpt])
+                continue
+            try:
                 await sync_to_async(_store, thread_sensitive=True)(
-                    raw=envelope.original_content or envelope.content,
+                    raw=raw,
                     mail_from=envelope.mail_from or "",
                     rcpt_to=rcpt,
                     peer=peer,
@@ -94,11 +115,18 @@ def _unsafe_address(address: str | None) -> bool:
     return bool(_UNSAFE_ADDRESS.search(address or ""))
 
 
-def _address_known(address: str) -> bool:
+def _address_refusal(address: str) -> str | None:
     close_old_connections()
-    from .services import inbound_route  # cycle: services.delivery imports this module
+    from .services import inbound_refusal  # cycle: services.delivery imports this module
 
-    return inbound_route(rcpt_to=address) is not None
+    return inbound_refusal(rcpt_to=address)
+
+
+def _data_refusal(*, raw: bytes, mail_from: str, rcpt_to: str, peer: str) -> str | None:
+    close_old_connections()
+    from .services import inbound_data_refusal  # cycle: services.delivery imports this module
+
+    return inbound_data_refusal(raw=raw, mail_from=mail_from, rcpt_to=rcpt_to, peer=peer)
 
 
 def _store(*, raw: bytes, mail_from: str, rcpt_to: str, peer: str) -> None:

@@ -15,7 +15,7 @@ from portal.retry import SMTP_RETRY
 from portal.sendonce import send_once_stamped
 
 from . import notices, services
-from .models import Digest, InboundMessage, Message
+from .models import Digest, InboundMessage, Invitation, JoinRequest, Message, PrivateReply
 
 log = logging.getLogger(__name__)
 
@@ -97,3 +97,27 @@ def send_rejection_notice(message_id: int) -> bool:
 @shared_task(**SMTP_RETRY)
 def send_failure_notice(inbound_id: int) -> bool:
     return _notify_once(InboundMessage, inbound_id, "sender_notified_at", notices.failure_notice)
+
+
+@shared_task(**SMTP_RETRY)
+def send_join_request_notice(request_id: int) -> bool:
+    return _notify_once(
+        JoinRequest, request_id, "moderators_notified_at", notices.join_request_notice
+    )
+
+
+@shared_task(**SMTP_RETRY)
+def send_join_decision(request_id: int) -> bool:
+    return _notify_once(
+        JoinRequest, request_id, "requester_notified_at", notices.join_decision_notice
+    )
+
+
+@shared_task(**SMTP_RETRY)
+def send_invitation(invitation_id: int) -> bool:
+    return _notify_once(Invitation, invitation_id, "sent_at", notices.invitation_notice)
+
+
+@shared_task(**SMTP_RETRY)
+def send_private_reply(reply_id: int) -> bool:
+    return _notify_once(PrivateReply, reply_id, "sent_at", notices.private_reply_mail)

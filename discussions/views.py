@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Max
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -21,16 +21,51 @@ from membership.access import is_active_member
 
 from . import services
 from .archive_html import archive_html
-from .forms import PostForm, ReplyForm, SearchForm, SubscriptionForm, ThreadPreferenceForm
-from .models import Attachment, MailingList, Message, Subscription, Thread, ThreadPreference
+from .forms import (
+    InviteForm,
+    JoinRequestForm,
+    PostForm,
+    PrivateReplyForm,
+    ReplyForm,
+    SearchForm,
+    SubscriptionForm,
+    ThreadPreferenceForm,
+)
+from .models import (
+    Attachment,
+    Invitation,
+    JoinRequest,
+    MailingList,
+    Message,
+    Subscription,
+    Thread,
+    ThreadPreference,
+)
 from .reading import split_body
 from .selectors import search_threads
-from .services.common import can_read, confirmation_token_read, is_moderator
+from .services.common import can_read, can_see, confirmation_token_read, is_moderator
 from .services.posting import ALLOWED_ATTACHMENT_TYPES, CONFIRMATION_MAX_AGE
+from .services.private_reply import refusal_text
+
+
+def _visible_list(request, slug: str) -> MailingList:
+    """The list, or a 404 for anyone it is hidden from (a committee list they cannot join)."""
+    mailing_list = get_object_or_404(MailingList, slug=slug, is_active=True)
+    if not can_see(request.user, mailing_list):
+        raise Http404("No such list.")
+    return mailing_list
+
+
+def _closed_archive(request, mailing_list: MailingList) -> None:
+    """A committee list's archive is not there for anyone but its subscribers and
+    moderators: a 404, the same answer as for a list that does not exist."""
+    if mailing_list.is_restricted and not can_read(request.user, mailing_list):
+        raise Http404("No such list.")
 
 
 def _readable_list(request, slug: str) -> MailingList:
-    mailing_list = get_object_or_404(MailingList, slug=slug, is_active=True)
+    mailing_list = _visible_list(request, slug)
+    _closed_archive(request, mailing_list)
     if not can_read(request.user, mailing_list):
         raise PermissionDenied("members only")
     return mailing_list
@@ -45,14 +80,16 @@ def _members_only(request, mailing_list=None):
 
 
 def index(request):
-    lists = (
-        MailingList.objects.filter(is_active=True)
+    lists = [
+        m
+        for m in MailingList.objects.filter(is_active=True)
         .annotate(
             thread_total=Count("threads", distinct=True),
             last_activity=Max("threads__last_activity_at"),
         )
         .order_by("sort_order", "name")
-    )
+        if can_see(request.user, m)
+    ]
     modes = {}
     if request.user.is_authenticated:
         modes = dict(
@@ -71,8 +108,10 @@ def index(request):
 
 
 def list_archive(request, slug):
-    mailing_list = get_object_or_404(MailingList, slug=slug, is_active=True)
+    mailing_list = _visible_list(request, slug)
     if not can_read(request.user, mailing_list):
+        if mailing_list.is_restricted:
+            return _join_page(request, mailing_list)
         return _members_only(request, mailing_list)
     threads = (
         Thread.objects.filter(mailing_list=mailing_list, message_count__gt=0)
@@ -106,13 +145,15 @@ def list_archive(request, slug):
             "page": page,
             "subscription": subscription,
             "can_post": is_active_member(request.user),
+            "is_list_moderator": is_moderator(request.user, mailing_list),
             "search_form": SearchForm(),
         },
     )
 
 
 def thread_detail(request, slug, pk):
-    mailing_list = get_object_or_404(MailingList, slug=slug, is_active=True)
+    mailing_list = _visible_list(request, slug)
+    _closed_archive(request, mailing_list)
     if not can_read(request.user, mailing_list):
         return _members_only(request, mailing_list)
     thread = get_object_or_404(Thread, pk=pk, mailing_list=mailing_list)
@@ -154,7 +195,8 @@ def thread_detail(request, slug, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def thread_new(request, slug):
-    mailing_list = get_object_or_404(MailingList, slug=slug, is_active=True)
+    mailing_list = _visible_list(request, slug)
+    _closed_archive(request, mailing_list)
     if not is_active_member(request.user):
         return _members_only(request, mailing_list)
     form = PostForm(request.POST or None)
@@ -185,7 +227,8 @@ def _after_post(request, message: Message):
 @login_required
 @require_POST
 def thread_reply(request, slug, pk):
-    mailing_list = get_object_or_404(MailingList, slug=slug, is_active=True)
+    mailing_list = _visible_list(request, slug)
+    _closed_archive(request, mailing_list)
     if not is_active_member(request.user):
         return _members_only(request, mailing_list)
     thread = get_object_or_404(Thread, pk=pk, mailing_list=mailing_list)
@@ -246,7 +289,7 @@ def _save_subscription_modes(request, wanted: dict[MailingList, str]) -> list[st
 @require_http_methods(["GET", "POST"])
 def subscriptions(request):
     if request.method == "POST":
-        lists = list(MailingList.objects.filter(is_active=True))
+        lists = _joinable_lists(request.user)
         if "list" in request.POST:
             # One list at a time (the older form, and links from a list's page).
             chosen = [m for m in lists if m.slug == request.POST.get("list")]
@@ -275,7 +318,7 @@ def subscriptions(request):
         return redirect("discussions:subscriptions")
     current = {s.mailing_list_id: s for s in Subscription.objects.filter(user=request.user)}
     rows = []
-    for mailing_list in MailingList.objects.filter(is_active=True):
+    for mailing_list in _joinable_lists(request.user):
         subscription = current.get(mailing_list.pk)
         rows.append(
             {
@@ -302,7 +345,10 @@ def subscriptions(request):
 @login_required
 @require_POST
 def subscribe(request, slug):
-    mailing_list = get_object_or_404(MailingList, slug=slug, is_active=True)
+    mailing_list = _visible_list(request, slug)
+    if not services.may_join_directly(request.user, mailing_list):
+        flash.info(request, "This list is joined by request or invitation.")
+        return redirect(mailing_list.get_absolute_url())
     try:
         services.subscription_set(
             user=request.user,
@@ -369,7 +415,8 @@ _CONFIRM = "discussions/post_confirmation.html"
 def search(request):
     form = SearchForm(request.GET or None)
     query = form.cleaned_data["q"].strip() if form.is_valid() else ""
-    readable = [m for m in MailingList.objects.filter(is_active=True) if can_read(request.user, m)]
+    visible = [m for m in MailingList.objects.filter(is_active=True) if can_see(request.user, m)]
+    readable = [m for m in visible if can_read(request.user, m)]
     results = search_threads(readable=readable, query=query)
     return render(
         request,
@@ -380,8 +427,7 @@ def search(request):
             "query": query,
             "searched": bool(query),
             "lists": readable,
-            "members_only_hidden": len(readable)
-            < MailingList.objects.filter(is_active=True).count(),
+            "members_only_hidden": len(readable) < len(visible),
         },
     )
 
@@ -411,6 +457,8 @@ def attachment(request, pk):
     """
     item = get_object_or_404(Attachment.objects.select_related("message__mailing_list"), pk=pk)
     mailing_list = item.message.mailing_list
+    if mailing_list.is_restricted and not can_read(request.user, mailing_list):
+        raise Http404("No such attachment.")
     if item.message.status == Message.Status.PUBLISHED:
         if not can_read(request.user, mailing_list):
             return _members_only(request, mailing_list)
@@ -425,3 +473,184 @@ def attachment(request, pk):
     )
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+# --- committee and board lists: joining by request or invitation -------------------------------
+
+
+def _joinable_lists(user) -> list[MailingList]:
+    """The lists a person manages on the delivery page: open lists, and committee lists they
+    are on or moderate (others are joined from the list's own page)."""
+    return [
+        m for m in MailingList.objects.filter(is_active=True) if services.may_join_directly(user, m)
+    ]
+
+
+def _join_page(request, mailing_list: MailingList):
+    """A by-request or invitation-only list seen by a member not on it: how to get in."""
+    pending = invitation = None
+    if request.user.is_authenticated:
+        pending = JoinRequest.objects.filter(user=request.user, mailing_list=mailing_list).first()
+        invitation = Invitation.objects.filter(
+            user=request.user, mailing_list=mailing_list, accepted_at__isnull=True
+        ).first()
+    return render(
+        request,
+        "discussions/join.html",
+        {
+            "mailing_list": mailing_list,
+            "join_request": pending,
+            "invitation": invitation,
+            "form": JoinRequestForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def join_request(request, slug):
+    mailing_list = _visible_list(request, slug)
+    if mailing_list.joining != MailingList.Joining.REQUEST or can_read(request.user, mailing_list):
+        return redirect(mailing_list.get_absolute_url())
+    form = JoinRequestForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "discussions/join.html",
+            {"mailing_list": mailing_list, "form": form},
+            status=400,
+        )
+    services.join_request_create(
+        user=request.user, mailing_list=mailing_list, note=form.cleaned_data["note"]
+    )
+    flash.success(request, "Asked. A moderator will answer, and we will email you.")
+    return redirect(mailing_list.get_absolute_url())
+
+
+def _moderated_list(request, slug: str) -> MailingList:
+    mailing_list = get_object_or_404(MailingList, slug=slug, is_active=True)
+    if not is_moderator(request.user, mailing_list):
+        raise Http404("No such page.")
+    return mailing_list
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def list_members(request, slug):
+    """A list's moderators answer join requests and invite members."""
+    mailing_list = _moderated_list(request, slug)
+    form = InviteForm()
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action in {"approve", "decline"}:
+            wanted = request.POST.get("request", "")
+            item = get_object_or_404(
+                JoinRequest, pk=int(wanted) if wanted.isdigit() else 0, mailing_list=mailing_list
+            )
+            item = services.join_request_decide(
+                request=item, moderator=request.user, approve=action == "approve"
+            )
+            who = item.user.get_full_name() or item.user.email
+            flash.success(request, f"{who}: {item.get_status_display().lower()}.")
+            return redirect("discussions:members", slug=mailing_list.slug)
+        if action == "invite":
+            form = InviteForm(request.POST)
+            if form.is_valid():
+                services.invitation_create(
+                    mailing_list=mailing_list,
+                    user=form.cleaned_data["user"],
+                    moderator=request.user,
+                )
+                flash.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+                return redirect("discussions:members", slug=mailing_list.slug)
+        else:
+            return HttpResponseBadRequest("Unknown action.")
+    return render(
+        request,
+        "discussions/list_members.html",
+        {
+            "mailing_list": mailing_list,
+            "pending": JoinRequest.objects.filter(
+                mailing_list=mailing_list, status=JoinRequest.Status.PENDING
+            ).select_related("user"),
+            "invited": Invitation.objects.filter(
+                mailing_list=mailing_list, accepted_at__isnull=True
+            ).select_related("user"),
+            "subscribers": Subscription.objects.filter(mailing_list=mailing_list)
+            .select_related("user")
+            .order_by("user__last_name", "user__first_name"),
+            "form": form,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def invitation(request, token):
+    """The signed link from an invitation mail. A GET shows a button (scanners follow
+    links); the POST, by the member invited, subscribes them."""
+    try:
+        item = services.invitation_read(token)
+    except signing.SignatureExpired:
+        return render(request, "discussions/invitation.html", {"state": "expired"}, status=410)
+    except (signing.BadSignature, Invitation.DoesNotExist):
+        raise Http404("This invitation link is not valid.") from None
+    if item.user_id != request.user.pk:
+        raise Http404("This invitation link is not valid.")
+    context = {"invitation": item, "mailing_list": item.mailing_list, "token": token}
+    if request.method == "GET":
+        return render(request, "discussions/invitation.html", {**context, "state": "ask"})
+    try:
+        services.invitation_accept(invitation=item, user=request.user)
+    except PermissionDenied:
+        return _members_only(request, item.mailing_list)
+    flash.success(request, f"Welcome to {item.mailing_list.name}.")
+    return redirect(item.mailing_list.get_absolute_url())
+
+
+# --- replying privately to a post's author -----------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reply_to_author(request, slug, pk, message_pk):
+    """The archive's "Reply to author": a form relayed to the author's verified address,
+    which the replier never sees. Members who may read the list only."""
+    mailing_list = _visible_list(request, slug)
+    _closed_archive(request, mailing_list)
+    if not can_read(request.user, mailing_list) or not is_active_member(request.user):
+        return _members_only(request, mailing_list)
+    post = get_object_or_404(
+        Message.objects.select_related("thread", "author"),
+        pk=message_pk,
+        thread_id=pk,
+        mailing_list=mailing_list,
+        status=Message.Status.PUBLISHED,
+    )
+    if post.author_id is None or post.author_id == request.user.pk:
+        raise Http404("No one to reply to.")
+    subject = post.subject if post.subject.lower().startswith("re:") else f"Re: {post.subject}"
+    form = PrivateReplyForm(request.POST or None, initial={"subject": subject})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.private_reply_web(
+                    user=request.user,
+                    message=post,
+                    subject=form.cleaned_data["subject"],
+                    text=form.cleaned_data["body"],
+                )
+            except services.Refused as exc:
+                form.add_error(None, refusal_text(exc))
+            else:
+                flash.success(request, f"Sent to {post.display_name} alone.")
+                return redirect(f"{post.thread.get_absolute_url()}#m{post.pk}")
+        status = 400
+    return render(
+        request,
+        "discussions/reply_to_author.html",
+        {"mailing_list": mailing_list, "post": post, "form": form},
+        status=status,
+    )

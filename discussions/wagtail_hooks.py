@@ -35,12 +35,14 @@ class MailingListViewSet(ModelViewSet):
     menu_label = "Mailing lists"
     menu_order = 310
     add_to_admin_menu = True
-    list_display = ["name", "address", "posting", "archive_members_only", "is_active"]
+    list_display = ["name", "address", "joining", "posting", "archive_members_only", "is_active"]
     form_fields = [
         "name",
         "slug",
         "description",
+        "joining",
         "posting",
+        "allowed_senders",
         "archive_members_only",
         "moderate_first_posts",
         "moderators",

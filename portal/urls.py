@@ -23,6 +23,7 @@ urlpatterns = [
     path("conferences/", include("conferences.urls")),
     path("discussions/", include("discussions.urls")),
     path("elections/", include("elections.urls")),
+    path("follow/", include("blog.urls")),
 ]
 
 if settings.DEBUG:

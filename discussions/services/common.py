@@ -12,7 +12,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from membership.access import is_active_member
 
-from ..models import MailingList, Message
+from ..models import Invitation, MailingList, Message, Subscription
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -123,10 +123,64 @@ def is_moderator(user: User | AnonymousUser | None, mailing_list: MailingList) -
     return mailing_list.moderators.filter(pk=user.pk).exists()
 
 
+def is_subscriber(user: User | AnonymousUser | None, mailing_list: MailingList) -> bool:
+    """An active member subscribed to the list in any mode (web only included)."""
+    if user is None or not user.is_authenticated:
+        return False
+    return (
+        is_active_member(user)
+        and Subscription.objects.filter(user=user, mailing_list=mailing_list).exists()
+    )
+
+
 def can_read(user: User | AnonymousUser | None, mailing_list: MailingList) -> bool:
+    """Who reads the archive. A committee or board list (joined by request or invitation):
+    its subscribers and moderators only, whatever archive_members_only says."""
+    if mailing_list.is_restricted:
+        return is_subscriber(user, mailing_list) or is_moderator(user, mailing_list)
     if not mailing_list.archive_members_only:
         return True
     return is_active_member(user) or is_moderator(user, mailing_list)
+
+
+def can_see(user: User | AnonymousUser | None, mailing_list: MailingList) -> bool:
+    """Whether the list shows up for `user` at all (index, its page, search).
+
+    Open lists show to everyone. A list a person cannot join is hidden from them: a
+    by-request list shows to active members (who may ask), an invitation-only list to those
+    invited; both to their subscribers and moderators.
+    """
+    if not mailing_list.is_active:
+        return False
+    if not mailing_list.is_restricted:
+        return True
+    if can_read(user, mailing_list):
+        return True
+    if user is None or not user.is_authenticated or not is_active_member(user):
+        return False
+    if mailing_list.joining == MailingList.Joining.REQUEST:
+        return True
+    return Invitation.objects.filter(
+        user_id=user.pk, mailing_list=mailing_list, accepted_at__isnull=True
+    ).exists()
+
+
+def may_post(user: User | AnonymousUser | None, mailing_list: MailingList) -> str:
+    """Why `user` may not post to the list ("" when they may): the permitted senders."""
+    if user is None or not user.is_authenticated or not is_active_member(user):
+        return "Sender is not an active member"
+    if is_moderator(user, mailing_list):
+        return ""
+    Posting = MailingList.Posting
+    if mailing_list.posting == Posting.MODERATORS:
+        return "Only moderators post to this list"
+    if mailing_list.posting == Posting.NAMED:
+        if not mailing_list.allowed_senders.filter(pk=user.id).exists():
+            return "Only named members post to this list"
+        return ""
+    if mailing_list.is_restricted and not is_subscriber(user, mailing_list):
+        return "Only this list's subscribers post to it"
+    return ""
 
 
 def site_url(path: str) -> str:

@@ -28,6 +28,7 @@ from ..models import Delivery, InboundMessage, Message, Subscription, ThreadPref
 from ..smtp import ConnectionLost, Outbox, PermanentFailure, TemporaryFailure
 from .common import bounce_address, site_url, unsubscribe_token
 from .inbound import bounce_record
+from .private_reply import private_reply_address
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser
@@ -157,6 +158,8 @@ def list_message_prepare(message: Message) -> Prepared:
             "mailing_list": mailing_list,
             "thread_url": thread_url,
             "unsubscribe_url": site_url(unsubscribe_path),
+            # The same for every copy: it names the post, not the recipient.
+            "private_reply_address": private_reply_address(message) if message.author_id else "",
             "manage_url": site_url(reverse("discussions:subscriptions")),
         },
         headers=headers,

@@ -57,8 +57,8 @@ BOUNCE_QUIET_RESET = dt.timedelta(days=7)
 @dataclass(frozen=True)
 class Route:
     mailing_list: MailingList
-    kind: str  # "post", "bounce" or "moderate"
-    detail: str = ""  # for bounces: the VERP-encoded recipient
+    kind: str  # "post", "bounce", "moderate" or "reply" (private, to a post's author)
+    detail: str = ""  # bounces: the VERP-encoded recipient; moderate and reply: the token
 
 
 def inbound_route(*, rcpt_to: str) -> Route | None:
@@ -67,7 +67,10 @@ def inbound_route(*, rcpt_to: str) -> Route | None:
     if domain != settings.LIST_DOMAIN.lower() or not local:
         return None
     kind, detail, slug = "post", "", local
-    if "-bounces" in local:
+    if "+reply-" in local:
+        slug, _, detail = local.partition("+reply-")
+        kind = "reply"
+    elif "-bounces" in local:
         slug, _, rest = local.partition("-bounces")
         kind, detail = "bounce", rest.lstrip("+")
     elif "-moderate+" in local:
@@ -75,6 +78,45 @@ def inbound_route(*, rcpt_to: str) -> Route | None:
         kind = "moderate"
     mailing_list = MailingList.objects.filter(slug=slug, is_active=True).first()
     return Route(mailing_list, kind, detail) if mailing_list else None
+
+
+def inbound_refusal(*, rcpt_to: str) -> str | None:
+    """The listener's answer to RCPT TO when it is not "250": unknown address, or a private
+    reply address that is forged, expired or names an author we cannot reach."""
+    from .private_reply import Refused, private_reply_target
+
+    route = inbound_route(rcpt_to=rcpt_to)
+    if route is None:
+        return "550 5.1.1 No such list here"
+    if route.kind == "reply":
+        try:
+            private_reply_target(route.mailing_list, route.detail)
+        except Refused as exc:
+            return str(exc)
+    return None
+
+
+def inbound_data_refusal(*, raw: bytes, mail_from: str, rcpt_to: str, peer: str) -> str | None:
+    """The listener's answer after DATA when a private reply must be refused (the same
+    checks as a post: proven sender, may read the list, no patient data, attachments), so
+    the sending server bounces it to its real sender; None to store it as usual."""
+    from .private_reply import Refused, private_reply_check
+
+    route = inbound_route(rcpt_to=rcpt_to)
+    if route is None or route.kind != "reply":
+        return None
+    try:
+        private_reply_check(
+            mailing_list=route.mailing_list,
+            detail=route.detail,
+            msg=mailparse.parse(raw),
+            mail_from=mail_from,
+            peer=peer,
+        )
+    except Refused as exc:
+        log.info("Private reply to %s refused: %s", rcpt_to, exc)
+        return str(exc)
+    return None
 
 
 def inbound_store(*, raw: bytes, mail_from: str, rcpt_to: str, peer: str = "") -> InboundMessage:
@@ -174,6 +216,8 @@ def _ingest(inbound: InboundMessage, *, release: bool = False) -> InboundMessage
             return _finish(inbound, Status.DISCARDED, f"Auto-reply: {reason}.")
     if route.kind == "moderate":
         return moderation_by_email(inbound=inbound, route=route, msg=msg)
+    if route.kind == "reply":
+        return _private_reply(inbound, route)
 
     from_name, from_email = mailparse.address(msg, "From")
     if not from_email:
@@ -249,6 +293,22 @@ def _ingest(inbound: InboundMessage, *, release: bool = False) -> InboundMessage
     if message.status == Message.Status.HELD:
         return _finish(inbound, Status.HELD, message.hold_reason)
     return _finish(inbound, Status.POSTED)
+
+
+def _private_reply(inbound: InboundMessage, route: Route) -> InboundMessage:
+    from .private_reply import Refused, private_reply_relay
+
+    try:
+        reply = private_reply_relay(inbound=inbound, route_detail=route.detail)
+    except Refused as exc:
+        # The listener refused what it could at DATA; this is what changed since (the
+        # address expired meanwhile): nothing is relayed, and the reason is kept.
+        return _finish(inbound, InboundMessage.Status.REJECTED, f"Private reply refused: {exc}")
+    return _finish(
+        inbound,
+        InboundMessage.Status.POSTED,
+        f"Private reply to the author of #{reply.message_id} relayed.",
+    )
 
 
 def _is_duplicate(mailing_list: MailingList, message_id: str, subject: str, text: str) -> bool:

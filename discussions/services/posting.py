@@ -18,7 +18,7 @@ from membership.access import is_active_member
 from .. import mailparse
 from ..models import BannedSender, InboundMessage, MailingList, Message, Thread, ThreadPreference
 from ..phi import phi_scan, phi_scan_parts, phi_summary
-from .common import is_moderator, new_message_id
+from .common import may_post, new_message_id
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -47,12 +47,9 @@ def hold_reasons(
     the (filename, content type, bytes) of each attachment kept.
     """
     reasons = []
-    if user is None or not is_active_member(user):
-        reasons.append("Sender is not an active member")
-    elif mailing_list.posting == MailingList.Posting.MODERATORS and not is_moderator(
-        user, mailing_list
-    ):
-        reasons.append("Only moderators post to this list")
+    refusal = may_post(user, mailing_list)
+    if refusal or user is None:
+        reasons.append(refusal or "Sender is not an active member")
     elif (
         mailing_list.moderate_first_posts
         and not Message.objects.filter(

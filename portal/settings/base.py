@@ -265,6 +265,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=11, minute=30, day_of_week=1),
         "args": ("weekly",),
     },
+    # Blog: the weekly roundup of new articles, Monday mornings.
+    "blog-weekly-roundup": {
+        "task": "blog.tasks.article_roundups_prepare",
+        "schedule": crontab(hour=12, minute=0, day_of_week=1),
+    },
 }
 
 # ---------------------------------------------------------------------------------------------
