@@ -21,10 +21,11 @@ class MembershipConfig(AppConfig):
             gateway.MEMBERSHIP_KIND, services.membership_apply_subscription
         )
         payments.register_refund_handler(gateway.MEMBERSHIP_KIND, services.membership_apply_refund)
-        from allauth.account.signals import email_changed
+        from allauth.account.signals import email_changed, password_reset
         from allauth.mfa.signals import authenticator_added
 
         email_changed.connect(_queue_customer_email_sync, dispatch_uid="membership-email-sync")
+        password_reset.connect(_verify_after_reset, dispatch_uid="membership-reset-verifies")
         authenticator_added.connect(_record_second_factor, dispatch_uid="membership-mfa-added")
 
 
@@ -35,6 +36,13 @@ def _queue_customer_email_sync(sender, user, **kwargs):
 
     user_id = user.pk
     transaction.on_commit(lambda: customer_email_sync.delay(user_id))
+
+
+def _verify_after_reset(sender, request, user, **kwargs):
+    # How an imported member claims their account: the reset link proves their address.
+    from .services import account_verify_after_reset  # imports models
+
+    account_verify_after_reset(user)
 
 
 def _record_second_factor(sender, request, user, authenticator, **kwargs):

@@ -4,12 +4,13 @@ seats, complimentary grants, notices and account deletion.
 Split by subject: `joining` (the membership a checkout pays for, Stripe Customer, Price and
 Checkout Session), `billing` (Stripe's subscriptions, invoices and refunds applied to our
 rows), `clock` (grace, lapse and reminders as time passes), `notices` (the mail ledger),
-`staff` (complimentary grants, cancellations), `seats` (practice seats) and `account`
-(deletion). `common` holds what they share. Slow work (Stripe calls that may wait, mail) is
-queued with `transaction.on_commit`.
+`staff` (complimentary grants, cancellations), `seats` (practice seats), `importing`
+(members from a CSV) and `account` (deletion, claiming an imported account). `common`
+holds what they share. Slow work (Stripe calls that may wait, mail) is queued with
+`transaction.on_commit`.
 """
 
-from .account import account_delete
+from .account import account_claim_link, account_delete, account_verify_after_reset
 from .billing import (
     membership_apply_checkout,
     membership_apply_refund,
@@ -24,6 +25,7 @@ from .common import (
     membership_for_user,
     seat_membership_for_user,
 )
+from .importing import ImportRefused, import_members
 from .joining import (
     membership_checkout,
     membership_customer,
@@ -38,9 +40,13 @@ from .staff import membership_cancel, membership_grant_complimentary
 
 __all__ = [
     "RENEWAL_SLACK",
+    "ImportRefused",
     "MembershipError",
+    "account_claim_link",
     "account_delete",
+    "account_verify_after_reset",
     "grace_days",
+    "import_members",
     "membership_apply_checkout",
     "membership_apply_refund",
     "membership_apply_subscription",
