@@ -5,9 +5,9 @@ Split by subject: `joining` (the membership a checkout pays for, Stripe Customer
 Checkout Session), `billing` (Stripe's subscriptions, invoices and refunds applied to our
 rows), `clock` (grace, lapse and reminders as time passes), `notices` (the mail ledger),
 `staff` (complimentary grants, cancellations), `seats` (practice seats), `importing`
-(members from a CSV) and `account` (deletion, claiming an imported account). `common`
-holds what they share. Slow work (Stripe calls that may wait, mail) is queued with
-`transaction.on_commit`.
+(members from a CSV), `renewal` (the signed link in renewal reminders) and `account`
+(deletion, claiming an imported account). `common` holds what they share. Slow work (Stripe
+calls that may wait, mail) is queued with `transaction.on_commit`.
 """
 
 from .account import account_claim_link, account_delete, account_verify_after_reset
@@ -35,13 +35,16 @@ from .joining import (
     practice_membership_create,
 )
 from .notices import notice_queue
+from .renewal import LinkState, RenewalLink, renewal_read, renewal_token
 from .seats import seat_accept, seat_invite, seat_remove, seats_in_use
 from .staff import membership_cancel, membership_grant_complimentary
 
 __all__ = [
     "RENEWAL_SLACK",
     "ImportRefused",
+    "LinkState",
     "MembershipError",
+    "RenewalLink",
     "account_claim_link",
     "account_delete",
     "account_verify_after_reset",
@@ -63,6 +66,8 @@ __all__ = [
     "plan_sync_stripe",
     "practice_membership_create",
     "reminders_queue",
+    "renewal_read",
+    "renewal_token",
     "seat_accept",
     "seat_invite",
     "seat_membership_for_user",
