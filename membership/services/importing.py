@@ -125,6 +125,13 @@ _TIME_TAIL = re.compile(r"[ T]\d{1,2}:\d{2}(:\d{2})?(\.\d+)?( ?[AaPp][Mm])?(Z|[+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+ENCODING_NAMES = {"utf-8-sig": "UTF-8", "cp1252": "Windows-1252 (Latin-1)", "latin-1": "Latin-1"}
+
+
+def encoding_name(encoding: str) -> str:
+    return ENCODING_NAMES.get(encoding, encoding)
+
+
 class ImportRefused(MembershipError):
     """The whole file cannot be imported (too big, not a CSV, no email column)."""
 
@@ -164,11 +171,11 @@ class ImportReport:
 
     def summary(self) -> str:
         c = self.counts
-        verb = "would be" if self.dry_run else "were"
         return (
             f"{len(self.rows)} rows: {c['created']} created, {c['updated']} updated, "
-            f"{c['unchanged']} unchanged, {c['skipped']} skipped ({verb} imported; "
-            f"read as {self.source}, {self.encoding})"
+            f"{c['unchanged']} unchanged, {c['skipped']} skipped "
+            f"({'a preview, nothing saved' if self.dry_run else 'saved'}; read as "
+            f"{self.source}, {encoding_name(self.encoding)})"
         )
 
 
@@ -181,6 +188,10 @@ class Inspection:
     mapping: dict[str, int]  # field -> column index
     source: str
     sample: list[list[str]]
+
+    @property
+    def encoding_name(self) -> str:
+        return encoding_name(self.encoding)
 
 
 # --- reading the file ---------------------------------------------------------------------

@@ -81,7 +81,7 @@ def test_upload_map_preview_import_and_report(staff):
 
     preview = staff.post(mapping_url, {**form, "action": "preview"})
     text = preview.content.decode()
-    assert "3 rows: 1 created, 0 updated, 0 unchanged, 2 skipped (would be imported" in text
+    assert "3 rows: 1 created, 0 updated, 0 unchanged, 2 skipped (a preview, nothing saved" in text
     assert "the same email as row 2" in text and "unknown plan" in text
     assert not Membership.objects.exists()
 
