@@ -29,10 +29,11 @@ class MembershipConfig(AppConfig):
             on_part_paid=services.membership_invoice_part_paid,
             mails_own_receipt=False,
         )
-        from allauth.account.signals import email_changed
+        from allauth.account.signals import email_changed, password_reset
         from allauth.mfa.signals import authenticator_added
 
         email_changed.connect(_queue_customer_email_sync, dispatch_uid="membership-email-sync")
+        password_reset.connect(_verify_after_reset, dispatch_uid="membership-reset-verifies")
         authenticator_added.connect(_record_second_factor, dispatch_uid="membership-mfa-added")
 
 
@@ -43,6 +44,13 @@ def _queue_customer_email_sync(sender, user, **kwargs):
 
     user_id = user.pk
     transaction.on_commit(lambda: customer_email_sync.delay(user_id))
+
+
+def _verify_after_reset(sender, request, user, **kwargs):
+    # How an imported member claims their account: the reset link proves their address.
+    from .services import account_verify_after_reset  # imports models
+
+    account_verify_after_reset(user)
 
 
 def _record_second_factor(sender, request, user, authenticator, **kwargs):

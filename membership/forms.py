@@ -181,3 +181,45 @@ class ComplimentaryForm(forms.Form):
             raise forms.ValidationError("No account uses this email.")
         self.user = user
         return email
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="A Wild Apricot or CiviCRM member export, or the template (see the README).",
+    )
+
+
+class ImportMappingForm(forms.Form):
+    """Which column of the uploaded file feeds which field; Email is required."""
+
+    send_invitations = forms.BooleanField(
+        required=False,
+        label="Mail new accounts a link to set their password",
+        help_text="Once per person. Without it nobody is mailed.",
+    )
+
+    def __init__(self, *args, headings: list[str], fields: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", "Not in the file")] + [
+            (str(i), heading or f"Column {i + 1}") for i, heading in enumerate(headings)
+        ]
+        mapped = {}
+        for name, label in fields.items():
+            mapped[name] = forms.ChoiceField(label=label, choices=choices, required=name == "email")
+        self.fields = {**mapped, **self.fields}
+        self.field_names = list(fields)
+
+    def mapping(self) -> dict[str, int]:
+        return {
+            name: int(self.cleaned_data[name])
+            for name in self.field_names
+            if self.cleaned_data.get(name) not in (None, "")
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        used = [cleaned.get(name) for name in self.field_names if cleaned.get(name)]
+        if len(used) != len(set(used)):
+            raise forms.ValidationError("Each column can feed one field only.")
+        return cleaned

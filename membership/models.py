@@ -323,6 +323,7 @@ class Notice(models.Model):
         GRACE_WARNING = "grace_warning", "Grace period warning"
         LAPSED = "lapsed", "Membership lapsed"
         SEAT_INVITE = "seat_invite", "Practice seat invitation"
+        ACCOUNT_INVITE = "account_invite", "Imported member: claim your account"
 
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="notices")
     kind = models.CharField(max_length=30, choices=Kind.choices)

@@ -11,7 +11,9 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
+from django.urls import reverse
 
 from payments import gateway
 from portal.mail import render_email
@@ -74,6 +76,7 @@ _SUBJECTS = {
     Notice.Kind.GRACE_WARNING: "Your {name} membership is about to lapse",
     Notice.Kind.LAPSED: "Your {name} membership has lapsed",
     Notice.Kind.SEAT_INVITE: "You're invited to join {name} with your practice",
+    Notice.Kind.ACCOUNT_INVITE: "Your {name} account is ready: set your password",
 }
 
 
@@ -101,6 +104,20 @@ def _notice_mail(notice_id: int) -> EmailMultiAlternatives | None:
         if seat is None or seat.removed_at is not None:
             return None  # withdrawn before it went out
         context["seat"] = seat
+    if notice.kind in (Notice.Kind.RENEWAL_30, Notice.Kind.RENEWAL_7):
+        # Signed now, for the period as it stands when the mail goes out.
+        token = services.renewal_token(m)
+        context["renew_url"] = (
+            f"{settings.SITE_URL}{reverse('membership:renew', args=[token])}"
+            if token
+            else f"{settings.SITE_URL}{reverse('membership:join')}"
+        )
+    if notice.kind == Notice.Kind.ACCOUNT_INVITE:
+        invited = get_user_model().objects.filter(pk=int(notice.key.removeprefix("user-"))).first()
+        link = services.account_claim_link(invited.pk) if invited else None
+        if invited is None or link is None:
+            return None  # claimed (a password set, or logged in) before it went out
+        context.update(user=invited, claim_url=link)  # a seat's mail greets the seat holder
     return render_email(
         template=f"membership/email/{notice.kind}",
         subject=_SUBJECTS[notice.kind].format(name=settings.WAGTAIL_SITE_NAME),

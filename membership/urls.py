@@ -20,4 +20,6 @@ urlpatterns = [
     path("practice/seats/<id:pk>/remove/", views.seat_remove, name="seat-remove"),
     path("invitation/<str:token>/", views.invitation, name="invitation"),
     path("directory/", views.directory, name="directory"),
+    path("renew/<str:token>/", views.renew, name="renew"),
+    path("renew/<str:token>/done/", views.renew_done, name="renew-done"),
 ]

@@ -369,3 +369,56 @@ def directory(request):
         request.GET.get("page")
     )
     return render(request, "membership/directory.html", {"form": form, "page": page})
+
+
+_LINK_STATUS = {
+    services.LinkState.TAMPERED: 404,
+    services.LinkState.EXPIRED: 410,
+}
+
+
+@never_cache
+def renew(request, token):
+    """The link in a renewal reminder: no login; a button opens Stripe Checkout for that
+    membership. A GET never calls Stripe (mail scanners open links); the POST does."""
+    link = services.renewal_read(token)
+    here = reverse("membership:renew", args=[token])
+    if request.method == "POST" and link.state == services.LinkState.OPEN:
+        done = reverse("membership:renew-done", args=[token])
+        try:
+            session = services.membership_checkout(
+                membership=link.membership,
+                success_url=request.build_absolute_uri(done) + "?session_id={CHECKOUT_SESSION_ID}",
+                cancel_url=request.build_absolute_uri(here),
+            )
+        except gateway.GatewayError:
+            log.exception("could not open Stripe Checkout to renew %s", link.membership.pk)
+            messages.error(
+                request, "We could not reach our payment provider. Please try again shortly."
+            )
+        else:
+            return redirect(session.url, permanent=False)
+    return render(
+        request,
+        "membership/renew.html",
+        {"link": link, "m": link.membership, "states": services.LinkState},
+        status=_LINK_STATUS.get(link.state, 200),
+    )
+
+
+@never_cache
+def renew_done(request, token):
+    """Where Checkout returns a renewal: thanks, and a worker reads the session now (the
+    webhook also will). Shows nothing about the membership beyond what the link opens."""
+    from .tasks import checkout_session_sync
+
+    link = services.renewal_read(token)
+    if link.state == services.LinkState.TAMPERED:
+        return render(request, "membership/renew.html", {"link": link}, status=404)
+    session_id = request.GET.get("session_id", "")
+    if session_id:
+        if not gateway.is_stripe_id(session_id, "checkout_session"):
+            reason = "That link does not name a checkout session. Your payment, if any, is safe."
+            return render(request, "400.html", {"reason": reason}, status=400)
+        checkout_session_sync.delay(session_id)
+    return render(request, "membership/renew_done.html", {"m": link.membership})

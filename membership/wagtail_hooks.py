@@ -1,5 +1,6 @@
 """Staff tools in the Wagtail admin: members (filters, detail with payments and state history,
-CSV export), plans (synced to Stripe on save), complimentary grants and a dashboard panel."""
+CSV export), plans (synced to Stripe on save), complimentary grants, the member import
+(`admin_import`) and a dashboard panel."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from wagtail.admin.widgets.button import HeaderButton
 
 from portal.charts import figures_table, month_starts, stacked_bars
 
-from . import selectors, services
+from . import admin_import, selectors, services
 from .forms import ComplimentaryForm
 from .models import Membership, Plan
 from .tasks import plan_sync_stripe
@@ -252,6 +253,9 @@ def register_membership_admin_urls():
     urls = [
         path("complimentary/", complimentary_grant, name="complimentary"),
         path("<int:pk>/cancel/", membership_cancel, name="cancel"),
+        path("import/", admin_import.upload, name="import"),
+        path("import/<str:token>/", admin_import.mapping, name="import-map"),
+        path("import/<str:token>/report.csv", admin_import.report_csv, name="import-report"),
     ]
     return [path("membership-tools/", (urls, "membership_admin", "membership_admin"))]
 
@@ -263,6 +267,21 @@ def register_complimentary_menu_item():
         reverse("membership_admin:complimentary"),
         icon_name="pick",
         order=3,
+    )
+
+
+class _ImportMenuItem(MenuItem):
+    def is_shown(self, request):
+        return request.user.has_perm("membership.add_membership")
+
+
+@hooks.register("register_membership_menu_item")
+def register_import_menu_item():
+    return _ImportMenuItem(
+        "Import members",
+        reverse("membership_admin:import"),
+        icon_name="upload",
+        order=4,
     )
 
 

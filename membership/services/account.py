@@ -46,3 +46,36 @@ def account_delete(*, user: User) -> None:
         user.set_unusable_password()
         user.save()
         user.groups.clear()
+
+
+def account_claim_link(user_id: int) -> str | None:
+    """The link an imported member follows to set a password (allauth's password reset from
+    a key, so its rate limits and rules apply); None once the account was claimed."""
+    from allauth.account import app_settings as allauth_settings
+    from allauth.account.utils import user_pk_to_url_str
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None or user.has_usable_password() or user.last_login is not None:
+        return None
+    token = allauth_settings.PASSWORD_RESET_TOKEN_GENERATOR().make_token(user)
+    path = reverse(
+        "account_reset_password_from_key",
+        kwargs={"uidb36": user_pk_to_url_str(user), "key": token},
+    )
+    return f"{settings.SITE_URL}{path}"
+
+
+def account_verify_after_reset(user: User) -> bool:
+    """A password reset from a key proves the mailbox the key went to. An imported account has
+    one address, so that one is verified (else allauth would ask for a second mail at the
+    first login). Accounts with several addresses are left as they are."""
+    addresses = list(EmailAddress.objects.filter(user=user)[:2])
+    if len(addresses) != 1 or addresses[0].verified:
+        return False
+    if addresses[0].email.lower() != user.email.lower():
+        return False
+    EmailAddress.objects.filter(pk=addresses[0].pk).update(verified=True, primary=True)
+    return True

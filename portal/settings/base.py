@@ -391,6 +391,10 @@ AUTH_PASSWORD_VALIDATORS = [
 MEMBERSHIP_GRACE_DAYS = 30  # still a member, warned, after a failed payment or a period end
 MEMBERSHIP_RENEWAL_REMINDER_DAYS = (30, 7)  # reminders for members without auto-renew
 MEMBERSHIP_GRACE_WARNING_DAYS = 7  # the last warning, this many days before lapsing
+# Member imports (membership/services/importing.py): files above this size are refused; an
+# upload waits in this private folder (never under MEDIA_ROOT) between upload and import.
+MEMBER_IMPORT_MAX_BYTES = env.int("MEMBER_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+MEMBER_IMPORT_DIR = env.path("MEMBER_IMPORT_DIR", default=str(VAR_DIR / "private" / "imports"))
 STRIPE_WEBHOOK_TOLERANCE = 300  # seconds a webhook signature's timestamp may be off
 # A webhook event whose apply fails is tried again after STRIPE_EVENT_RETRY_SECONDS, then twice
 # as long each time (at most 6 hours); after STRIPE_EVENT_MAX_ATTEMPTS tries it is parked as

@@ -101,7 +101,7 @@ def test_renewal_reminders_go_out_once_at_30_and_7_days(django_capture_on_commit
     assert message.to == [m.user.email]
     assert "renews in 30 days" in message.subject
     assert message.alternatives[0][1] == "text/html"
-    assert "/membership/join/" in message.body
+    assert "/membership/renew/" in message.body  # the signed renewal link, no login needed
 
 
 def test_grace_warning_before_the_lapse(django_capture_on_commit_callbacks):

@@ -164,10 +164,12 @@ def _known_values(vendor_pages) -> dict[str, list[str]]:
     from conferences.models import ConferencePage, Order, Session, TicketType
     from discussions.models import MailingList, Message
     from elections.models import Election, Nomination
-    from membership.models import Plan
+    from membership.models import Membership, Plan
+    from membership.services import renewal_token
     from payments.models import Invoice
 
     order = Order.objects.order_by("pk").first()
+    renewable = Membership.objects.filter(current_period_end__isnull=False).order_by("pk").first()
     message = Message.objects.order_by("pk").first()
     conference = ConferencePage.objects.order_by("pk").first()
     page = vendor_pages[0] if vendor_pages else None
@@ -185,6 +187,8 @@ def _known_values(vendor_pages) -> dict[str, list[str]]:
         # Invoices, receipts and credit notes by number (/billing/, the admin's PDFs).
         "number": [i.number for i in Invoice.objects.order_by("pk")[:1]],
         "kind": ["invoice"],
+        # A renewal link's token, so the renewal page and its form are walked too.
+        "token": [renewal_token(renewable)] if renewable else [],
         "pk": [str(message.thread_id)] if message else ints,
         "_int": ints,
     }
