@@ -585,6 +585,9 @@ LOGGING = {
         "django_tasks": {"level": "WARNING"},
         # stripe-python logs every request at INFO; its errors still come through.
         "stripe": {"level": "WARNING"},
+        # WeasyPrint logs each rendering step at INFO; its warnings (a style it cannot use) stay.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 
