@@ -22,6 +22,8 @@ urlpatterns = [
     path("conferences/", include("conferences.urls")),
     path("discussions/", include("discussions.urls")),
     path("elections/", include("elections.urls")),
+    # /verify/<number>/, /education/..., and /conferences/<id>/staff/ce/... (see its module).
+    path("", include("education.urls")),
 ]
 
 if settings.DEBUG:

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "conferences",
     "discussions",
     "elections",
+    "education",
     "csp",
     # Wagtail
     "wagtail.contrib.forms",
