@@ -5,6 +5,7 @@ no outside fetches (the QR is an inline SVG image)."""
 from __future__ import annotations
 
 import base64
+import csv
 import io
 from pathlib import Path
 
@@ -50,3 +51,36 @@ def certificate_pdf(certificate: Certificate) -> bytes:
             "association": settings.ASSOCIATION_NAME,
         },
     )
+
+
+def transcript_pdf(member, transcript: dict) -> bytes:
+    return render_pdf(
+        "education/pdf/transcript.html",
+        {**transcript, "member": member, "association": settings.ASSOCIATION_NAME},
+    )
+
+
+def csv_cell(value: object) -> str:
+    """A cell a spreadsheet shows as text: one starting with = + - @ (or a tab or carriage
+    return) would run as a formula, and titles and providers are typed by people."""
+    text = str(value)
+    if text[:1] in {"=", "+", "-", "@", "\t", "\r"}:
+        return "'" + text
+    return text
+
+
+def transcript_csv(out, transcript: dict) -> None:
+    writer = csv.writer(out)
+    writer.writerow(["Date", "Source", "Title", "Provider", "Credit type", "Hours"])
+    for year in transcript["years"]:
+        for record in year.records:
+            writer.writerow(
+                [
+                    record.earned_on.isoformat(),
+                    record.get_source_kind_display(),
+                    csv_cell(record.title),
+                    csv_cell(record.provider),
+                    record.credit_type.code,
+                    f"{record.hours:.2f}",
+                ]
+            )

@@ -102,7 +102,9 @@ def certificate_revoke(*, certificate: Certificate, by: Any, reason: str) -> Cer
             locked.revoked_by = by
             locked.revoke_reason = reason[:300]
             locked.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
-            log.info("certificate %s revoked by %s: %s", locked.number, by.pk, reason)
+            log.info(
+                "certificate %s revoked by %s: %s", locked.number, getattr(by, "pk", None), reason
+            )
     return locked
 
 
