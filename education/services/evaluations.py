@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -30,13 +30,14 @@ def questions_for(session: Session) -> QuerySet[EvaluationQuestion]:
     return EvaluationQuestion.objects.filter(conference__isnull=True, is_active=True)
 
 
-def evaluation_state(session: Session, attendee: Attendee) -> str:
-    """ "done", "open", "not-yet" (the session has not ended), "closed", or "not-attended"."""
+def evaluation_state(session: Session, attendee: Attendee, at: datetime | None = None) -> str:
+    """One of "done", "open", "not-yet" (the session has not ended), "closed" or
+    "not-attended", now or at the moment `at`."""
     if EvaluationSubmission.objects.filter(session=session, attendee=attendee).exists():
         return "done"
     if not SessionAttendance.objects.filter(session=session, attendee=attendee).exists():
         return "not-attended"
-    now = timezone.now()
+    now = at or timezone.now()
     if now < session.ends_at:
         return "not-yet"
     if now > session.ends_at + timedelta(days=EVALUATION_DAYS):
@@ -81,17 +82,25 @@ def evaluation_parse(
 
 
 def evaluation_submit(
-    *, session: Session, attendee: Attendee, answers: Mapping[int, int | str]
+    *,
+    session: Session,
+    attendee: Attendee,
+    answers: Mapping[int, int | str],
+    at: datetime | None = None,
 ) -> EvaluationSubmission:
     """Store one evaluation: who (the submission) and what (answers, without who) in one
-    transaction, under the one-per-attendee constraint. Then the session's rule may be met."""
-    state = evaluation_state(session, attendee)
+    transaction, under the one-per-attendee constraint. Then the session's rule may be met.
+    `at` is when it was sent (now; the demo's history passes a past moment)."""
+    at = at or timezone.now()
+    state = evaluation_state(session, attendee, at)
     if state != "open":
         raise Refusal(REFUSALS[state])
     questions = {q.pk: q for q in questions_for(session)}
     try:
         with transaction.atomic():
-            submission = EvaluationSubmission.objects.create(session=session, attendee=attendee)
+            submission = EvaluationSubmission.objects.create(
+                session=session, attendee=attendee, submitted_at=at
+            )
             EvaluationAnswer.objects.bulk_create(
                 [
                     EvaluationAnswer(
