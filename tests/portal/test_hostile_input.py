@@ -161,10 +161,9 @@ def _patterns(resolvers=None, prefix="", converters=None):
 
 def _known_values(vendor_pages) -> dict[str, list[str]]:
     """Real values for parameters by name, so views behind an id are reached too."""
-    from conferences.models import ConferencePage, Order, Session, TicketType
-    from discussions.models import MailingList, Message
-    from conferences.models import Attendee
+    from conferences.models import Attendee, ConferencePage, Order, Session, TicketType
     from conferences.tickets import attendee_token
+    from discussions.models import MailingList, Message
     from education.models import Certificate
     from elections.models import Election, Nomination
     from membership.models import Plan
