@@ -233,7 +233,7 @@ def _results_page(request, session: Session, *, speaker=None, staff=False):
     submitted, results = services.evaluation_results(session)
     charts_ = [
         charts.stacked_bars(
-            [(str(r.question.text), [float(n) for n in r.counts])],
+            [("Answers", [float(n) for n in r.counts])],
             title=str(r.question.text),
             series=["1", "2", "3", "4", "5"],
             total=lambda values, r=r: f"avg {r.average:.1f}" if r.average else "",

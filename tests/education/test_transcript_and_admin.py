@@ -124,3 +124,8 @@ def test_admin_tools_are_staff_only(client, mfa_client, who, history):
         client = mfa_client(history)
     for url in ["/admin/education/certificates/", "/admin/education/outside-hours/"]:
         assert client.get(url).status_code in {302, 403}
+
+
+def test_account_page_links_the_transcript(client, history):
+    client.force_login(history)
+    assert "/education/transcript/" in client.get("/membership/account/").content.decode()
