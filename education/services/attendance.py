@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 # Wrong room codes one attendee may type for one session within the window below.
 CODE_GUESSES = getattr(settings, "EDUCATION_CODE_GUESSES", 5)
 CODE_GUESS_WINDOW = 15 * 60
+
+
+class Busy(Refusal):
+    """The conference's seat lock stayed taken; trying again in a moment works."""
 
 
 @dataclass
@@ -140,6 +144,12 @@ def session_check_in(
     except IntegrityError:
         # The same ticket scanned at the same moment on another phone: theirs stands.
         return CheckIn(SessionAttendance.objects.get(session=session, attendee=attendee), True)
+    except OperationalError as error:
+        # The seat lock stayed taken (a checkout crowd): say so rather than fail.
+        code = getattr(getattr(error, "__cause__", None), "sqlstate", None)
+        if code in {"55P03", "40P01"}:
+            raise Busy("Busy for a moment: scan again.") from error
+        raise
     log.info("session check-in: attendee %s at session %s (%s)", attendee.pk, session.pk, method)
     return CheckIn(attendance, already=False)
 
