@@ -362,12 +362,15 @@ def staff_room_code(request, conference_id: int, session_id: int):
     conference = _conference(conference_id)
     session = get_object_or_404(conference.sessions, pk=session_id)
     rule = services.rule_for(session)
-    if rule.pk is None:
-        rule.save()
     return render(
         request,
         "education/staff/room_code.html",
-        {"conference": conference, "session": session, "rule": rule, "window": rule.window()},
+        {
+            "conference": conference,
+            "session": session,
+            "rule": rule if rule.pk else None,
+            "window": rule.window(),
+        },
     )
 
 

@@ -342,3 +342,12 @@ def test_ticket_page_shows_check_in_evaluation_and_certificate(client, plenary, 
     _end(plenary)
     page = client.get(_ticket(attendee)).content.decode()
     assert "Evaluate this session" in page and "Get your certificate" in page
+
+
+def test_room_code_page(mfa_client, staff, conference, plenary, breakout):
+    client = mfa_client(staff)
+    page = client.get(reverse("education:staff-room-code", args=[conference.pk, plenary.pk]))
+    assert b"RHEUM7" in page.content
+    page = client.get(reverse("education:staff-room-code", args=[conference.pk, breakout.pk]))
+    assert b"no room code" in page.content
+    assert not SessionRule.objects.filter(session=breakout).exists()  # a GET writes nothing

@@ -129,3 +129,45 @@ def test_admin_tools_are_staff_only(client, mfa_client, who, history):
 def test_account_page_links_the_transcript(client, history):
     client.force_login(history)
     assert "/education/transcript/" in client.get("/membership/account/").content.decode()
+
+
+def test_admin_viewsets_open_and_save_session_hours(mfa_client):
+    from education.models import SessionCredit
+    from tests.factories import SessionFactory
+
+    session = SessionFactory()
+    client = mfa_client(StaffFactory(is_superuser=True))
+    for name in ["credit_types", "session_hours", "session_rules", "questions"]:
+        assert client.get(f"/admin/education_{name}/").status_code == 200, name
+        assert client.get(f"/admin/education_{name}/new/").status_code == 200, name
+    crms = CreditType.objects.get(code="CRMS")
+    response = client.post(
+        "/admin/education_session_hours/new/",
+        {"session": session.pk, "credit_type": crms.pk, "hours": "1.25"},
+    )
+    assert response.status_code == 302
+    assert SessionCredit.objects.get().hours == Decimal("1.25")
+    bad = client.post(
+        "/admin/education_session_hours/new/",
+        {"session": session.pk, "credit_type": crms.pk, "hours": "0"},
+    )
+    assert bad.status_code == 200 and SessionCredit.objects.count() == 1
+
+
+def test_certificate_pdf_is_one_page_with_its_qr_code():
+    certificate, _ = services.certificate_issue(
+        member=MemberFactory(),
+        source_kind="conference",
+        source_ref="conference:5",
+        title="NORM Annual Conference 2026",
+        hours={"CRMS": Decimal("4"), "CMPM": Decimal("2.5"), "CEU": Decimal("1")},
+        items=[f"Session {n}" for n in range(8)],
+        earned_on=date(2026, 4, 3),
+        mail=False,
+    )
+    from education import documents
+
+    reader = PdfReader(io.BytesIO(documents.certificate_pdf(certificate)))
+    assert len(reader.pages) == 1
+    # The QR code is vector (segno's SVG): its path is drawn on the page, no image fetched.
+    assert "/verify/" in reader.pages[0].extract_text()
