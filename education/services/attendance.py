@@ -127,6 +127,8 @@ def session_check_in(
     if existing is not None:
         return CheckIn(existing, already=True)
     picked = BreakoutChoice.objects.filter(attendee=attendee, session=session).exists()
+    if session.is_breakout and not picked and not attendee.ticket_type.allows_session(session):
+        raise Refusal(f"{attendee.full_name}'s ticket does not include break-outs.")
     try:
         with transaction.atomic():
             if session.is_breakout and not picked:

@@ -351,3 +351,31 @@ def test_room_code_page(mfa_client, staff, conference, plenary, breakout):
     page = client.get(reverse("education:staff-room-code", args=[conference.pk, breakout.pk]))
     assert b"no room code" in page.content
     assert not SessionRule.objects.filter(session=breakout).exists()  # a GET writes nothing
+
+
+def test_hours_earned_after_the_certificate_replace_it(conference, ticket_type, plenary, breakout):
+    SessionRule.objects.create(session=breakout, rule="check-in+evaluation", room_code="LATE01")
+    attendee = make_attendee(conference, ticket_type, breakout)
+    services.session_check_in(session=plenary, attendee=attendee, method="staff")
+    services.session_check_in(session=breakout, attendee=attendee, method="staff")
+    _end(plenary)
+    _end(breakout)
+    first = services.conference_certificate(attendee, mail=False)
+    assert first.hours == {"CRMS": "1.50", "CEU": "1.00"}
+    # The break-out's evaluation arrives after the certificate went out.
+    services.evaluation_submit(session=breakout, attendee=attendee, answers={})
+    second = services.conference_certificate(attendee, mail=False)
+    first.refresh_from_db()
+    assert not first.is_valid and second.reissued_from == first
+    assert second.hours == {"CRMS": "1.50", "CMPM": "1.00", "CEU": "1.00"}
+    assert services.certificates_issue(conference) == 1
+    assert Certificate.objects.filter(revoked_at__isnull=True).count() == 1
+
+
+def test_a_guest_ticket_does_not_walk_into_a_breakout(conference, breakout, door_staff):
+    from tests.factories import TicketTypeFactory
+
+    guest = TicketTypeFactory(conference=conference, name="Guest", includes_breakouts=False)
+    attendee = make_attendee(conference, guest)
+    with pytest.raises(services.Refusal, match="does not include break-outs"):
+        services.door_check_in(session=breakout, ticket_code=attendee.ticket_code, by=door_staff)
