@@ -24,6 +24,8 @@ urlpatterns = [
     path("discussions/", include("discussions.urls")),
     path("elections/", include("elections.urls")),
     path("follow/", include("blog.urls")),
+    # /verify/<number>/, /education/..., and /conferences/<id>/staff/ce/... (see its module).
+    path("", include("education.urls")),
 ]
 
 if settings.DEBUG:
