@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "conferences",
     "discussions",
     "elections",
+    "announcements",
     "csp",
     # Wagtail
     "wagtail.contrib.forms",
@@ -249,6 +250,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "conferences.tasks.waitlist_lapse_offers",
         "schedule": 60.0,
     },
+    # Announcements: send what came due (a scheduled time), return stale claims of workers
+    # that died mid-send, retry deliveries whose time came, close finished sends.
+    "announcements-tick": {"task": "announcements.tasks.announcements_tick", "schedule": 60.0},
     # Discussions: return stale fan-out claims and resend deliveries whose retry time came.
     "discussions-sweep-deliveries": {
         "task": "discussions.tasks.deliveries_sweep",
