@@ -123,17 +123,26 @@ def _segment_rows(announcement: Announcement) -> Iterator[tuple[int | None, str,
         yield from users.exclude(email="").values_list("pk", "email", "first_name").iterator(2000)
 
 
-def recipients(announcement: Announcement) -> list[Recipient]:
-    """Everyone the announcement goes to: the segment, one entry per address, minus the
-    addresses that turned its consent category off."""
+def _recipients(announcement: Announcement) -> Iterator[Recipient]:
     refused = consent.opted_out(announcement.category)
-    seen: dict[str, Recipient] = {}
+    seen: set[str] = set()
     for user_id, email, name in _segment_rows(announcement):
         key = (email or "").strip().lower()
         if not key or key in refused or key in seen:
             continue
-        seen[key] = Recipient(email=key, name=_one_line(name), user_id=user_id)
-    return list(seen.values())
+        seen.add(key)
+        yield Recipient(email=key, name=_one_line(name), user_id=user_id)
+
+
+def recipients(announcement: Announcement) -> list[Recipient]:
+    """Everyone the announcement goes to: the segment, one entry per address, minus the
+    addresses that turned its consent category off."""
+    return list(_recipients(announcement))
+
+
+def has_recipients(announcement: Announcement) -> bool:
+    """Whether the segment matches anyone, without counting them all."""
+    return next(_recipients(announcement), None) is not None
 
 
 def recipient_count(announcement: Announcement) -> int:
@@ -187,7 +196,7 @@ def announcement_schedule(*, announcement_id: int, actor: AbstractUser) -> Annou
             segment_check(announcement)
         except ValidationError as exc:
             raise Refusal(" ".join(exc.messages)) from exc
-        if recipient_count(announcement) == 0:
+        if not has_recipients(announcement):
             raise Refusal("The segment matches no one, so there is nobody to send it to.")
         announcement.state = Announcement.State.SCHEDULED
         announcement.send_at = announcement.send_at or timezone.now()
@@ -277,7 +286,7 @@ def announcement_send_batch(*, announcement_id: int, limit: int | None = None) -
         rows = [r for r in rows if r.email not in refused]
     sent = 0
     if rows:
-        prepared = announcement_prepare(announcement)
+        prepared = _prepared_for(announcement)
         envelope_from = settings.DEFAULT_FROM_EMAIL
         sent = ledger_send(
             LEDGER,
@@ -337,12 +346,12 @@ def body_text(html: str) -> str:
         href = str(link["href"])
         link.replace_with(f"{text} ({href})" if text and text != href else href)
     for item in soup.find_all("li"):
-        item.insert_before("- ")
+        item.insert(0, "- ")
     for br in soup.find_all("br"):
         br.replace_with("\n")
     blocks = []
     for block in soup.find_all(["p", "h2", "h3", "li", "hr"]):
-        text = " ".join(block.get_text(" ").split())
+        text = " ".join(block.get_text().split())
         if block.name == "hr":
             text = "----"
         elif block.name in ("h2", "h3"):
@@ -442,6 +451,20 @@ class _PerRecipient(Prepared):
         )
         data: bytes = email.message().as_bytes()
         return data
+
+
+_PREPARED: dict[tuple[int, object], Prepared] = {}
+
+
+def _prepared_for(announcement: Announcement) -> Prepared:
+    """The rendering, once per process and send: content cannot change once sending started,
+    so every batch this worker takes reuses it (a render costs about as much as 50 copies)."""
+    key = (announcement.pk, announcement.started_at)
+    if key not in _PREPARED:
+        if len(_PREPARED) > 16:
+            _PREPARED.clear()
+        _PREPARED[key] = announcement_prepare(announcement)
+    return _PREPARED[key]
 
 
 def announcement_prepare(announcement: Announcement) -> Prepared:

@@ -20,10 +20,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from ..smtp import ConnectionLost, Outbox, PermanentFailure, TemporaryFailure
+from ..smtp import ConnectionLost, Outbox, PermanentFailure
 
 log = logging.getLogger(__name__)
 
@@ -81,55 +82,55 @@ def ledger_send(
     first_try_at: dt.datetime | None,
     on_permanent: Callable[[Any, PermanentFailure], None] | None = None,
 ) -> int:
-    """Send each claimed row's copy (`copy(row)` gives the envelope sender and the bytes) over
-    one connection and record each outcome. Returns how many were sent.
+    """Send each claimed row's copy (`copy(row)` gives the envelope sender and the bytes) and
+    record each outcome. Returns how many were sent.
 
-    4xx answers schedule a retry with backoff; 5xx answers and retries past RETRY_FOR are
-    recorded as failed, and `on_permanent` hears of the 5xx (bounce scoring).
+    Copies go out in groups of DISCUSSIONS_SMTP_CONNECTIONS, one connection each, kept for
+    the batch (smtp.Outbox.send_group); one UPDATE marks a group sent just before its final
+    dots. 4xx answers schedule a retry with backoff; 5xx answers and retries past RETRY_FOR
+    are recorded as failed, and `on_permanent` hears of the 5xx (bounce scoring).
     """
     sent = 0
     remaining = list(rows)
-    mark_sent = _mark_sent_sql(ledger)
+    width = max(1, int(getattr(settings, "DISCUSSIONS_SMTP_CONNECTIONS", 1)))
     try:
-        with _fast_commits(), Outbox() as outbox, connection.cursor() as cursor:
+        with _fast_commits(), Outbox() as outbox:
             while remaining:
-                row = remaining[0]
-                envelope_from, data = copy(row)
-                try:
-                    outbox.send(
-                        envelope_from=envelope_from,
-                        rcpt=row.email,
-                        data=data,
-                        commit=lambda row=row: cursor.execute(
-                            mark_sent,
-                            [ledger.status.SENT, timezone.now(), row.pk, row.claim_token],
-                        ),
-                    )
-                    sent += 1
-                except TemporaryFailure as exc:
-                    _mark_retry(ledger, row, str(exc), first_try_at)
-                except PermanentFailure as exc:
-                    _mark_failed(ledger, row, str(exc))
-                    if on_permanent is not None:
-                        on_permanent(row, exc)
-                remaining.pop(0)
+                group = remaining[:width]
+                items = [(*copy(row), row) for row in group]
+                outcome = outbox.send_group(
+                    [(envelope_from, row.email, data) for envelope_from, data, row in items],
+                    commit=lambda indexes, group=group: _mark_sent(
+                        ledger, [group[i] for i in indexes]
+                    ),
+                )
+                for row, result in zip(group, outcome, strict=True):
+                    if result is None:
+                        sent += 1
+                    elif isinstance(result, PermanentFailure):
+                        _mark_failed(ledger, row, str(result))
+                        if on_permanent is not None:
+                            on_permanent(row, result)
+                    else:
+                        _mark_retry(ledger, row, str(result), first_try_at)
+                del remaining[: len(group)]
     except ConnectionLost as exc:
         log.warning("SMTP connection lost after %s of %s: %s", sent, len(rows), exc)
         for row in remaining:
-            # The row in flight may have been marked sent just before the break; it is
-            # unknown whether the server kept it, and a duplicate beats a lost copy.
+            # The group in flight may have been marked sent just before the break; it is
+            # unknown whether the server kept each copy, and a duplicate beats a lost one.
             _mark_retry(ledger, row, f"connection lost: {exc}", first_try_at)
         raise
     return sent
 
 
-def _mark_sent_sql(ledger: Ledger) -> str:
-    """The one write per recipient, kept lean (raw SQL on one cursor, autocommit) because it
-    sits between the message body and the final "."."""
-    table = ledger.model._meta.db_table
-    return (
-        f"UPDATE {table} SET status = %s, sent_at = %s, "  # noqa: S608 - our own table name
-        "attempts = attempts + 1 WHERE id = %s AND claim_token = %s"
+def _mark_sent(ledger: Ledger, rows: list[Any]) -> None:
+    """Mark a group sent in one commit: the one write per group, between the bodies and the
+    final dots, so it is one statement (autocommit) on the claim the rows carry."""
+    if not rows:
+        return
+    ledger.rows().filter(pk__in=[r.pk for r in rows], claim_token=rows[0].claim_token).update(
+        status=ledger.status.SENT, sent_at=timezone.now(), attempts=models.F("attempts") + 1
     )
 
 

@@ -286,6 +286,9 @@ DISCUSSIONS_MAX_MESSAGE_BYTES = env.int("DISCUSSIONS_MAX_MESSAGE_BYTES", default
 DISCUSSIONS_MAX_ATTACHMENT_BYTES = env.int("DISCUSSIONS_MAX_ATTACHMENT_BYTES", default=5 << 20)
 # Ledger rows one send task claims and delivers over one SMTP connection.
 DISCUSSIONS_BATCH_SIZE = env.int("DISCUSSIONS_BATCH_SIZE", default=200)
+# Copies of a batch go out this many at a time, one SMTP connection each, moving in step, so
+# one ledger write and one wait per step serve the whole group (discussions.smtp.send_group).
+DISCUSSIONS_SMTP_CONNECTIONS = env.int("DISCUSSIONS_SMTP_CONNECTIONS", default=10)
 # A claim older than this belongs to a worker that died; the sweeper hands it out again.
 DISCUSSIONS_CLAIM_TIMEOUT = env.int("DISCUSSIONS_CLAIM_TIMEOUT", default=600)
 # A post is trusted to come from its From address only when the Authentication-Results header

@@ -182,7 +182,7 @@ def test_the_worker_sends_one_personalised_copy_to_each_recipient(
     ana = by_rcpt["ana@example.org"]
     assert ana["To"] == "ana@example.org"
     assert ana["Subject"] == "Annual meeting"
-    unsubscribe = ana["List-Unsubscribe"].strip("<>")
+    unsubscribe = ana["List-Unsubscribe"].strip().strip("<>")
     assert unsubscribe.startswith("https://") or unsubscribe.startswith(settings.SITE_URL)
     assert ana["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     text = ana.get_body(("plain",)).get_content()
