@@ -97,13 +97,15 @@ def ledger_send(
         with _fast_commits(), Outbox() as outbox:
             while remaining:
                 group = remaining[:width]
-                items = [(*copy(row), row) for row in group]
-                outcome = outbox.send_group(
-                    [(envelope_from, row.email, data) for envelope_from, data, row in items],
-                    commit=lambda indexes, group=group: _mark_sent(
-                        ledger, [group[i] for i in indexes]
-                    ),
-                )
+                items = []
+                for row in group:
+                    envelope_from, data = copy(row)
+                    items.append((envelope_from, str(row.email), data))
+
+                def commit(indexes: list[int], group: list[Any] = group) -> None:
+                    _mark_sent(ledger, [group[i] for i in indexes])
+
+                outcome = outbox.send_group(items, commit=commit)
                 for row, result in zip(group, outcome, strict=True):
                     if result is None:
                         sent += 1
