@@ -235,30 +235,36 @@ class Outbox:
     def __enter__(self) -> Outbox:
         try:
             if self.smtp_mode:
-                timeout = getattr(settings, "EMAIL_TIMEOUT", None) or 60
-                self._smtp = smtplib.SMTP(settings.EMAIL_HOST, settings.EMAIL_PORT, timeout=timeout)
-                # The final "." goes out as its own small write after the ledger commit;
-                # without TCP_NODELAY, Nagle's algorithm holds it for a delayed ACK (~40 ms).
-                self._smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                self._smtp.ehlo_or_helo_if_needed()
-                if settings.EMAIL_USE_TLS:
-                    self._smtp.starttls()
-                    self._smtp.ehlo()
-                if settings.EMAIL_HOST_USER:
-                    self._smtp.login(settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD)
+                self._smtp = self._connect()
             else:
                 self._django = django_mail.get_connection()
                 self._django.open()
         except (OSError, smtplib.SMTPException) as exc:
             raise ConnectionLost(str(exc)) from exc
+        self._pool: list[smtplib.SMTP] = [self._smtp] if self._smtp is not None else []
         return self
 
+    @staticmethod
+    def _connect() -> smtplib.SMTP:
+        timeout = getattr(settings, "EMAIL_TIMEOUT", None) or 60
+        smtp = smtplib.SMTP(settings.EMAIL_HOST, settings.EMAIL_PORT, timeout=timeout)
+        # The final "." goes out as its own small write after the ledger commit;
+        # without TCP_NODELAY, Nagle's algorithm holds it for a delayed ACK (~40 ms).
+        smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        smtp.ehlo_or_helo_if_needed()
+        if settings.EMAIL_USE_TLS:
+            smtp.starttls()
+            smtp.ehlo()
+        if settings.EMAIL_HOST_USER:
+            smtp.login(settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD)
+        return smtp
+
     def __exit__(self, *exc_info) -> None:
-        if self._smtp is not None:
+        for smtp in getattr(self, "_pool", []) or ([self._smtp] if self._smtp else []):
             try:
-                self._smtp.quit()
+                smtp.quit()
             except (OSError, smtplib.SMTPException):
-                self._smtp.close()
+                smtp.close()
         if self._django is not None:
             self._django.close()
 
@@ -303,6 +309,75 @@ class Outbox:
             raise ConnectionLost(str(exc)) from exc
         if code != 250:
             _raise_for(code, text)
+
+    def send_group(
+        self, items: list[tuple[str, str, bytes]], *, commit: Callable[[list[int]], None]
+    ) -> list[Exception | None]:
+        """Deliver several messages at once, one connection each; `commit(indexes)` once,
+        just before they all become final.
+
+        `items` are (envelope sender, recipient, bytes). Each goes over its own connection of
+        this outbox (opened on first use and kept for the batch), and the conversations move
+        in step: every MAIL is written before any answer is read, then every RCPT, DATA and
+        body. `commit` gets the indexes the server took up to the body, and its one ledger
+        write stands for all of them; then every "." goes out. So the ledger waits for one
+        round trip per group instead of one per copy, and the safety is that of `send`: killed
+        before `commit`, the server drops every half-sent message and the rows stay claimed;
+        killed after, they say sent. Returns, per item, None (delivered) or the
+        TemporaryFailure / PermanentFailure the server answered. Raises ConnectionLost.
+        """
+        outcome: list[Exception | None] = [None] * len(items)
+        if self._smtp is None:
+            for i, (envelope_from, rcpt, data) in enumerate(items):
+                commit([i])
+                self._django.send_messages([_RawEmail(envelope_from, rcpt, data)])
+            return outcome
+        try:
+            while len(self._pool) < len(items):
+                self._pool.append(self._connect())
+            pool = self._pool[: len(items)]
+            live = list(range(len(items)))
+
+            def step(write: Callable[[int], None], expect: tuple[int, ...]) -> None:
+                for i in live:
+                    write(i)
+                for i in list(live):
+                    code, text = pool[i].getreply()
+                    if code not in expect:
+                        live.remove(i)
+                        pool[i].rset()
+                        outcome[i] = _failure(code, text)
+
+            step(
+                lambda i: pool[i].putcmd("mail", f"FROM:{smtplib.quoteaddr(items[i][0])}"),
+                (250,),
+            )
+            step(
+                lambda i: pool[i].putcmd("rcpt", f"TO:{smtplib.quoteaddr(items[i][1])}"), (250, 251)
+            )
+            step(lambda i: pool[i].putcmd("data"), (354,))
+            for i in live:
+                pool[i].send(_smtp_data(items[i][2]))
+            if live:
+                commit(list(live))
+            for i in live:
+                pool[i].send(b".\r\n")
+            for i in live:
+                code, text = pool[i].getreply()
+                if code != 250:
+                    outcome[i] = _failure(code, text)
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+            # Any broken connection ends the group; the batch's connections are closed.
+            raise ConnectionLost(str(exc)) from exc
+        return outcome
+
+
+def _failure(code: int, text: bytes | str) -> Exception:
+    try:
+        _raise_for(code, text)
+    except (TemporaryFailure, PermanentFailure) as exc:
+        return exc
+    return TemporaryFailure(f"{code} unexpected answer")
 
 
 class _RawEmail(DjangoEmailMessage):

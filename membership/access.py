@@ -12,7 +12,7 @@ themselves, so the rules of who counts as a member live here alone:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from allauth.account.authentication import get_authentication_records
@@ -107,6 +107,43 @@ def price_tier(user: AbstractUser | AnonymousUser | None) -> PriceTier:
 def active_members() -> QuerySet[AbstractUser]:
     """Users who are active members right now, as a queryset other apps can filter and join on."""
     return get_user_model().objects.filter(_membership_condition(timezone.now()), is_active=True)
+
+
+def lapsed_members(months: int) -> QuerySet[AbstractUser]:
+    """Users whose member access ended in the last `months` months and who are not members
+    now: their own membership lapsed or was canceled, its access end within the window."""
+    since = timezone.now() - timedelta(days=round(30.44 * months))
+    ended = Membership.objects.filter(
+        user=OuterRef("pk"),
+        practice__isnull=True,
+        state__in=(Membership.State.LAPSED, Membership.State.CANCELED),
+        access_ends_at__gte=since,
+        access_ends_at__lte=timezone.now(),
+    )
+    return (
+        get_user_model()
+        .objects.filter(Exists(ended), is_active=True)
+        .exclude(_membership_condition(timezone.now()))
+    )
+
+
+def plan_members(plan_id: int) -> QuerySet[AbstractUser]:
+    """Active members whose access comes from a live membership on this plan (their own, or
+    a seat on a practice's)."""
+    live = Membership.objects.live().filter(plan_id=plan_id)
+    own = live.filter(user=OuterRef("pk"), practice__isnull=True)
+    seat = Seat.objects.filter(
+        user=OuterRef("pk"),
+        removed_at__isnull=True,
+        membership__in=live.filter(practice__isnull=False).values("pk"),
+    )
+    return get_user_model().objects.filter(Q(Exists(own)) | Q(Exists(seat)), is_active=True)
+
+
+def practice_admins() -> QuerySet[AbstractUser]:
+    """The admins (buyers) of live practice memberships."""
+    live = Membership.objects.live().filter(user=OuterRef("pk"), practice__isnull=False)
+    return get_user_model().objects.filter(Exists(live), is_active=True)
 
 
 # -- Elections ----------------------------------------------------------------------------------

@@ -199,3 +199,29 @@ class MailClaim(models.Model):
 
     def __str__(self):
         return f"{self.key} claimed at {self.claimed_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ConsentCategory(models.TextChoices):
+    """Kinds of optional mail a person may refuse one by one (portal.consent). Receipts,
+    tickets, account and security mail have no category: they always go out."""
+
+    ASSOCIATION_NEWS = "association_news", "Association news"
+    CONFERENCE_NEWS = "conference_news", "Conference news"
+    NEW_ARTICLES = "new_articles", "New articles"
+
+
+class ConsentOptOut(models.Model):
+    """One address that said no to one category. Absent means yes: members joined to hear
+    from the association, and every such mail carries a one-click way out (RFC 8058)."""
+
+    email = models.EmailField(max_length=254)
+    category = models.CharField(max_length=32, choices=ConsentCategory.choices)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["email", "category"], name="one_opt_out_per_category")
+        ]
+
+    def __str__(self):
+        return f"{self.email}: no {self.get_category_display().lower()}"

@@ -7,12 +7,14 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
-from portal import views
+from portal import consent_views, views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("robots.txt", views.robots_txt, name="robots-txt"),
     path("sitemap.xml", sitemap, name="sitemap"),
+    path("mail/unsubscribe/<str:token>/", consent_views.unsubscribe, name="consent-unsubscribe"),
+    path("mail/preferences/", consent_views.preferences, name="consent-preferences"),
     path("django-admin/", admin.site.urls),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import functools
 import logging
 import math
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from email.utils import format_datetime, formataddr
 from typing import TYPE_CHECKING
@@ -16,7 +12,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import EmailAlternative
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -25,9 +21,10 @@ from membership.access import active_members
 from portal.mail import render_email
 
 from ..models import Delivery, InboundMessage, Message, Subscription, ThreadPreference
-from ..smtp import ConnectionLost, Outbox, PermanentFailure, TemporaryFailure
+from ..smtp import PermanentFailure
 from .common import bounce_address, site_url, unsubscribe_token
 from .inbound import bounce_record
+from .ledger import Ledger, ledger_claim, ledger_due, ledger_return_stale, ledger_send
 from .private_reply import private_reply_address
 
 if TYPE_CHECKING:
@@ -36,10 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Temporary failures are retried with exponential backoff (1 min, 2, 4 … capped at 6 h) for
-# RETRY_FOR, then recorded as failed, like an MTA's queue lifetime.
-RETRY_FOR = dt.timedelta(days=4)
-RETRY_CAP = dt.timedelta(hours=6)
 TOKEN_PLACEHOLDER = "GUILDHALL-UNSUBSCRIBE-TOKEN"  # noqa: S105 - a marker, not a secret
 
 
@@ -216,42 +209,19 @@ def _format_date(when: dt.datetime) -> str:
     return format_datetime(when.astimezone(dt.UTC))
 
 
+DELIVERIES = Ledger(Delivery, "message_id")
+
+
 def deliveries_claim(*, message_id: int, limit: int) -> list[Delivery]:
-    """Claim up to `limit` due pending rows of a message for this worker, atomically.
-
-    On PostgreSQL the rows are locked with FOR UPDATE SKIP LOCKED, so concurrent workers
-    take disjoint batches without waiting for each other. SQLite has no row locks, but its
-    writers are serialised (IMMEDIATE transactions), and the UPDATE re-checks the status.
-    """
-    token = uuid.uuid4().hex
-    now = timezone.now()
-    with transaction.atomic():
-        due = Delivery.objects.filter(
-            message_id=message_id, status=Delivery.Status.PENDING, next_attempt_at__lte=now
-        ).order_by("pk")
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        ids = list(due.values_list("pk", flat=True)[:limit])
-        if not ids:
-            return []
-        Delivery.objects.filter(pk__in=ids, status=Delivery.Status.PENDING).update(
-            status=Delivery.Status.CLAIMED, claim_token=token, claimed_at=now
-        )
-    return list(Delivery.objects.filter(claim_token=token, status=Delivery.Status.CLAIMED))
-
-
-def _backoff(attempts: int) -> dt.timedelta:
-    return min(dt.timedelta(minutes=2 ** max(attempts - 1, 0)), RETRY_CAP)
+    """Claim up to `limit` due pending rows of a message for this worker (ledger_claim)."""
+    return ledger_claim(DELIVERIES, parent_id=message_id, limit=limit)
 
 
 def deliveries_send_batch(*, message_id: int, limit: int | None = None) -> int:
     """Claim one batch, send each copy over one connection, and record each outcome.
 
-    Returns how many were sent. Each row is marked sent in its own commit just before the
-    server takes the message (see smtp.Outbox.send), so a worker killed at any point leaves
-    every row either sent (and delivered) or claimed (and not delivered); the sweeper returns
-    claimed rows to pending. 4xx answers schedule a retry with backoff; 5xx answers and
-    retries past RETRY_FOR are recorded as failed and scored as bounces.
+    Returns how many were sent. See services.ledger for why a worker killed at any point
+    leaves every recipient exactly one copy. 5xx answers are scored as bounces.
     """
     message = Message.objects.select_related("mailing_list", "thread").filter(pk=message_id).first()
     if message is None:
@@ -260,94 +230,24 @@ def deliveries_send_batch(*, message_id: int, limit: int | None = None) -> int:
     if not rows:
         return 0
     prepared = list_message_prepare(message)
-    sent = 0
-    remaining = list(rows)
-    try:
-        with _fast_commits(), Outbox() as outbox:
-            while remaining:
-                row = remaining[0]
-                data = prepared.for_recipient(user_pk=row.recipient_id)
-                try:
-                    outbox.send(
-                        envelope_from=bounce_address(message.mailing_list, row.email),
-                        rcpt=row.email,
-                        data=data,
-                        commit=functools.partial(_mark_sent, row),
-                    )
-                    sent += 1
-                except TemporaryFailure as exc:
-                    _mark_retry(row, str(exc), message.published_at)
-                except PermanentFailure as exc:
-                    _mark_failed(row, str(exc))
-                    bounce_record(
-                        mailing_list=message.mailing_list,
-                        email=row.email,
-                        kind="policy" if " 5.7." in f" {exc}" else "hard",
-                        status_code=str(exc.code),
-                        detail=str(exc),
-                    )
-                remaining.pop(0)
-    except ConnectionLost as exc:
-        log.warning("SMTP connection lost after %s of %s: %s", sent, len(rows), exc)
-        for row in remaining:
-            # The row in flight may have been marked sent just before the break; it is
-            # unknown whether the server kept it, and a duplicate beats a lost post.
-            _mark_retry(row, f"connection lost: {exc}", message.published_at)
-        raise
-    return sent
 
-
-def _mark_sent(row: Delivery) -> None:
-    """Mark one row sent in its own commit: the one write per recipient, kept lean (raw SQL,
-    autocommit) because it sits between the message body and the final "."."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Delivery._meta.db_table} SET status = %s, sent_at = %s, "  # noqa: S608
-            "attempts = attempts + 1 WHERE id = %s AND claim_token = %s",
-            [Delivery.Status.SENT, timezone.now(), row.pk, row.claim_token],
+    def copy(row: Delivery) -> tuple[str, bytes]:
+        return (
+            bounce_address(message.mailing_list, row.email),
+            prepared.for_recipient(user_pk=row.recipient_id),
         )
 
+    def bounced(row: Delivery, exc: PermanentFailure) -> None:
+        bounce_record(
+            mailing_list=message.mailing_list,
+            email=row.email,
+            kind="policy" if " 5.7." in f" {exc}" else "hard",
+            status_code=str(exc.code),
+            detail=str(exc),
+        )
 
-@contextlib.contextmanager
-def _fast_commits() -> Iterator[None]:
-    """On PostgreSQL, commit without waiting for the WAL flush while a batch is sent.
-
-    Each recipient's mark is its own commit; waiting for fsync on each costs milliseconds.
-    An asynchronous commit is visible to every other session at once, which is all that a
-    worker crash needs; only a crash of PostgreSQL itself within ~0.2 s could forget the last
-    marks, and those copies would be sent again.
-    https://www.postgresql.org/docs/current/wal-async-commit.html
-    """
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO OFF")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET synchronous_commit")
-
-
-def _mark_retry(row: Delivery, error: str, first_try_at: dt.datetime | None = None) -> None:
-    attempts = row.attempts + 1
-    now = timezone.now()
-    if first_try_at and now - first_try_at > RETRY_FOR:
-        _mark_failed(row, f"gave up after {attempts} attempts: {error}")
-        return
-    Delivery.objects.filter(pk=row.pk).update(
-        status=Delivery.Status.PENDING,
-        attempts=attempts,
-        next_attempt_at=now + _backoff(attempts),
-        last_error=error[:500],
-        claim_token="",
-    )
-
-
-def _mark_failed(row: Delivery, error: str) -> None:
-    Delivery.objects.filter(pk=row.pk).update(
-        status=Delivery.Status.FAILED, attempts=row.attempts + 1, last_error=error[:500]
+    return ledger_send(
+        DELIVERIES, rows, copy=copy, first_try_at=message.published_at, on_permanent=bounced
     )
 
 
@@ -363,19 +263,11 @@ def deliveries_sweep(*, claim_timeout: int | None = None) -> dict[str, int]:
 
     timeout = settings.DISCUSSIONS_CLAIM_TIMEOUT if claim_timeout is None else claim_timeout
     now = timezone.now()
-    returned = Delivery.objects.filter(
-        status=Delivery.Status.CLAIMED, claimed_at__lt=now - dt.timedelta(seconds=timeout)
-    ).update(status=Delivery.Status.PENDING, claim_token="", next_attempt_at=now)
-    due: dict[int, int] = {}
-    for message_id in (
-        Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
-        .values_list("message_id", flat=True)
-        .distinct()
-    ):
-        count = Delivery.objects.filter(
-            message_id=message_id, status=Delivery.Status.PENDING, next_attempt_at__lte=now
-        ).count()
-        due[message_id] = min(math.ceil(count / settings.DISCUSSIONS_BATCH_SIZE), 20)
+    returned = ledger_return_stale(DELIVERIES, timeout=timeout)
+    due = {
+        message_id: min(math.ceil(count / settings.DISCUSSIONS_BATCH_SIZE), 20)
+        for message_id, count in ledger_due(DELIVERIES).items()
+    }
     for message_id, batches in due.items():
         for _ in range(batches):
             deliveries_send_batch.delay(message_id)

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "discussions",
     "elections",
     "education",
+    "announcements",
     "csp",
     # Wagtail
     "wagtail.contrib.forms",
@@ -261,6 +262,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "conferences.tasks.waitlist_lapse_offers",
         "schedule": 60.0,
     },
+    # Announcements: send what came due (a scheduled time), return stale claims of workers
+    # that died mid-send, retry deliveries whose time came, close finished sends.
+    "announcements-tick": {"task": "announcements.tasks.announcements_tick", "schedule": 60.0},
     # Discussions: return stale fan-out claims and resend deliveries whose retry time came.
     "discussions-sweep-deliveries": {
         "task": "discussions.tasks.deliveries_sweep",
@@ -299,6 +303,9 @@ DISCUSSIONS_MAX_MESSAGE_BYTES = env.int("DISCUSSIONS_MAX_MESSAGE_BYTES", default
 DISCUSSIONS_MAX_ATTACHMENT_BYTES = env.int("DISCUSSIONS_MAX_ATTACHMENT_BYTES", default=5 << 20)
 # Ledger rows one send task claims and delivers over one SMTP connection.
 DISCUSSIONS_BATCH_SIZE = env.int("DISCUSSIONS_BATCH_SIZE", default=200)
+# Copies of a batch go out this many at a time, one SMTP connection each, moving in step, so
+# one ledger write and one wait per step serve the whole group (discussions.smtp.send_group).
+DISCUSSIONS_SMTP_CONNECTIONS = env.int("DISCUSSIONS_SMTP_CONNECTIONS", default=10)
 # A claim older than this belongs to a worker that died; the sweeper hands it out again.
 DISCUSSIONS_CLAIM_TIMEOUT = env.int("DISCUSSIONS_CLAIM_TIMEOUT", default=600)
 # A post is trusted to come from its From address only when the Authentication-Results header

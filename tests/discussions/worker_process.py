@@ -54,14 +54,15 @@ def main() -> None:
 
 def _die_while_sending(copy_number: int) -> None:
     """Kill -9 this process in the middle of sending copy `copy_number`, just before the
-    ledger commit (see discussions.smtp.Outbox.send): the server holds a half-sent message
-    and the row says claimed. Test-only: it wraps the product's Outbox here, not in the app."""
+    ledger commit (see discussions.smtp.Outbox.send and send_group): the server holds a
+    half-sent message (for a group, every message of the group) and the rows say claimed.
+    Test-only: it wraps the product's Outbox here, not in the app."""
     from discussions import smtp
 
     send = smtp.Outbox.send
     sent = itertools.count(1)
 
-    def die(**kwargs):
+    def die(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
 
     def send_or_die(self, *, commit, **kwargs):
@@ -70,6 +71,17 @@ def _die_while_sending(copy_number: int) -> None:
         return send(self, commit=commit, **kwargs)
 
     smtp.Outbox.send = send_or_die
+    send_group = smtp.Outbox.send_group
+
+    def send_group_or_die(self, items, *, commit):
+        # A group is committed (and so killed) as one: the kill lands in the group that holds
+        # copy N, with every body of it written and no "." sent.
+        numbers = [next(sent) for _ in items]
+        if copy_number in numbers:
+            commit = die
+        return send_group(self, items, commit=commit)
+
+    smtp.Outbox.send_group = send_group_or_die
 
 
 def command(*args: str) -> list[str]:

@@ -186,15 +186,15 @@ def _known_values(vendor_pages) -> dict[str, list[str]]:
         "election_slug": [e.slug for e in Election.objects.order_by("pk")[:1]],
         "election_id": [str(e.pk) for e in Election.objects.order_by("pk")[:1]],
         "nomination_id": [str(n.pk) for n in Nomination.objects.order_by("pk")[:1]],
-        # Invoices, receipts and credit notes by number (/billing/, the admin's PDFs).
-        "number": [i.number for i in Invoice.objects.order_by("pk")[:1]],
+        # Numbers: invoices, receipts and credit notes (/billing/, the admin's PDFs) and
+        # certificates (/verify/, their PDFs).
+        "number": [i.number for i in Invoice.objects.order_by("pk")[:1]]
+        + [c.number for c in Certificate.objects.order_by("pk")[:1]],
         "kind": ["invoice"],
-        # A renewal link's token, so the renewal page and its form are walked too.
-        "token": [renewal_token(renewable)] if renewable else [],
+        # Tokens: a renewal link (the renewal page and its form) and an attendee's ticket link.
+        "token": ([renewal_token(renewable)] if renewable else [])
+        + [attendee_token(a) for a in Attendee.objects.order_by("pk")[:1]],
         "pk": [str(message.thread_id)] if message else ints,
-        # Education: a certificate's number (/verify/, its PDF) and an attendee's ticket link.
-        "number": [c.number for c in Certificate.objects.order_by("pk")[:1]],
-        "token": [attendee_token(a) for a in Attendee.objects.order_by("pk")[:1]],
         "_int": ints,
     }
 
