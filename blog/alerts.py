@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from wagtail.models import Site
 
+from portal import consent
 from portal.mail import render_email
 
 from .models import (
@@ -272,7 +273,18 @@ def _mail(
     )
 
 
+def _consents(subscription: ArticleAlertSubscription) -> bool:
+    """An address that refused the "new articles" category anywhere (its account page, another
+    mail's one-click link) gets no alert even while its subscription stands."""
+    if consent.allows(subscription.email, consent.ConsentCategory.NEW_ARTICLES):
+        return True
+    log.info("Alert to subscription #%s dropped: opted out of new articles", subscription.pk)
+    return False
+
+
 def alert_build(alert: ArticleAlert) -> EmailMultiAlternatives | None:
+    if not _consents(alert.subscription):
+        return None
     page = BlogPostPage.objects.select_related("category").filter(pk=alert.page_id).first()
     if page is None or not _is_public(page):
         return None  # unpublished since: nothing to announce
@@ -334,6 +346,8 @@ def roundup_build(roundup: ArticleRoundup) -> EmailMultiAlternatives | None:
     """The articles that went live in the week and that the subscriber follows; none: no
     mail (recorded like a send)."""
     subscription = roundup.subscription
+    if not _consents(subscription):
+        return None
     end = roundup.week_start + dt.timedelta(days=7)
     page_ids = ArticleAlertRun.objects.filter(
         created_at__gte=roundup.week_start, created_at__lt=end

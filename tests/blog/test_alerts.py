@@ -15,6 +15,7 @@ from wagtail.models import Revision
 
 from blog import alerts
 from blog.models import ArticleAlert, ArticleAlertRun, ArticleAlertSubscription, ArticleRoundup
+from portal import consent
 from tests.conftest import wait_for
 from tests.factories import MemberFactory
 
@@ -88,6 +89,20 @@ def test_members_only_articles_send_the_teaser_and_categories_choose(celery_work
         assert "Teaser." in text and "Members-only article" in text
         assert SECRET not in text
         assert SECRET not in mail.message.get_body(("html",)).get_content()
+
+
+def test_an_address_that_refused_new_articles_gets_no_alert(celery_worker, smtp_server):
+    # The consent category is honoured by this sender too, whichever page refused it.
+    make_index()
+    _confirmed("keeps@example.org")
+    _confirmed("refused@example.org")
+    consent.opt_out("refused@example.org", consent.ConsentCategory.NEW_ARTICLES)
+    make_post(title="Prior authorization in 2027")
+    received = smtp_server.wait_for(1)
+    wait_for(lambda: ArticleAlert.objects.filter(sent_at__isnull=False).count() == 2)
+    time.sleep(1)
+    assert [m.rcpt_tos for m in received] == [["keeps@example.org"]]
+    assert len(smtp_server.received) == 1
 
 
 def test_a_scheduled_article_alerts_when_it_goes_live(celery_worker, smtp_server):
