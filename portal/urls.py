@@ -22,6 +22,7 @@ urlpatterns = [
     path("conferences/", include("conferences.urls")),
     path("discussions/", include("discussions.urls")),
     path("elections/", include("elections.urls")),
+    path("library/", include("library.urls")),
 ]
 
 if settings.DEBUG:

@@ -29,6 +29,7 @@ class Command(BaseCommand):
                 "conferences",
                 "discussions",
                 "elections",
+                "library",
             }:
                 continue
             if find_spec(module_name) is None:
