@@ -11,9 +11,7 @@ from library.samples import docx_bytes, pdf_bytes
 
 
 def category(name: str = "Policies") -> DocumentCategory:
-    found, _ = DocumentCategory.objects.get_or_create(
-        slug=name.lower(), defaults={"name": name}
-    )
+    found, _ = DocumentCategory.objects.get_or_create(slug=name.lower(), defaults={"name": name})
     return found
 
 

@@ -60,7 +60,7 @@ def test_non_members_never_find_members_only_words(client, shelf, role):
 
 
 def test_search_within_a_category(shelf):
-    public, locked = shelf
+    public, _locked = shelf
     forms = category("Forms")
     public.category = forms
     public.save()
