@@ -441,6 +441,13 @@ def attendee_ticket(request, token: str):
         return refused
     conference = attendee.order.conference
     if access.may_check_in(request.user) and "as_attendee" not in request.GET:
+        # A phone that opened a session's door page (education) scans for that door.
+        door = request.session.get("education_door")
+        if isinstance(door, list) and len(door) == 2 and door[0] == conference.pk:
+            return redirect(
+                reverse("education:staff-door", args=[conference.pk, door[1]])
+                + f"?code={attendee.ticket_code}"
+            )
         return redirect(
             reverse("conferences:staff-checkin", args=[conference.pk])
             + f"?code={attendee.ticket_code}"

@@ -23,6 +23,8 @@ urlpatterns = [
     path("discussions/", include("discussions.urls")),
     path("elections/", include("elections.urls")),
     path("library/", include("library.urls")),
+    # /verify/<number>/, /education/..., and /conferences/<id>/staff/ce/... (see its module).
+    path("", include("education.urls")),
 ]
 
 if settings.DEBUG:

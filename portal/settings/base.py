@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "conferences",
     "discussions",
     "elections",
+    "education",
     "library",
     "csp",
     # Wagtail
@@ -240,6 +241,17 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Wagtail's go-live/expiry dates, so editors need no cron line.
     "wagtail-publish-scheduled": {"task": "portal.tasks.publish_scheduled", "schedule": 60.0},
+    # Continuing education: the evaluation invitation once a session has ended (each sent
+    # once), and certificates for conferences whose programme is over (issuing is idempotent,
+    # so the hourly run only catches hours earned late, such as a late evaluation).
+    "education-evaluations-invite": {
+        "task": "education.tasks.evaluations_invite",
+        "schedule": 5 * 60.0,
+    },
+    "education-certificates-issue": {
+        "task": "education.tasks.certificates_issue_due",
+        "schedule": 60 * 60.0,
+    },
     # Conferences: unpaid seat holds lapse after CONFERENCE_HOLD_MINUTES and waitlist offers
     # after CONFERENCE_OFFER_HOURS; checking every minute keeps seats from sitting idle.
     "conferences-release-holds": {

@@ -29,6 +29,7 @@ class Command(BaseCommand):
                 "conferences",
                 "discussions",
                 "elections",
+                "education",
                 "library",
             }:
                 continue
