@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "elections",
     "education",
     "library",
+    "courses",
     "csp",
     # Wagtail
     "wagtail.contrib.forms",

@@ -31,6 +31,7 @@ class Command(BaseCommand):
                 "elections",
                 "education",
                 "library",
+                "courses",
             }:
                 continue
             if find_spec(module_name) is None:
