@@ -143,3 +143,14 @@ def test_upload_through_admin_is_read_by_the_worker_and_found(celery_worker, cli
     assert listing.status_code == 200
     document.refresh_from_db()
     assert document.download_count == 1
+
+
+@pytest.mark.django_db
+def test_an_editor_adds_a_document_through_the_admin(demo_site):
+    from django.contrib.auth import get_user_model
+
+    editor = get_user_model().objects.get(email="editor@norm.local")
+    client = second_factor_client(editor)
+    response = _post(client, "checklist.pdf", pdf_bytes(["Editors keep the library."]))
+    assert response.status_code == 302
+    assert LibraryDocument.objects.filter(title="Uploaded policy").exists()
