@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -218,7 +218,7 @@ class SessionRule(models.Model):
     def needs_evaluation(self) -> bool:
         return self.rule == self.Rule.CHECK_IN_AND_EVALUATION
 
-    def window(self):
+    def window(self) -> tuple[datetime, datetime]:
         """When self check-in is accepted: (opens, closes)."""
         session = self.session
         opens = session.starts_at - timedelta(minutes=self.opens_minutes_before)

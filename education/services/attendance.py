@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -161,7 +161,8 @@ def door_check_in(*, session: Session, ticket_code: str, by: Any) -> CheckIn:
     )
 
 
-_DOOR_GRACE = timezone.timedelta(hours=1)
+# Door staff may still scan someone in this long after the session's end (a late list).
+_DOOR_GRACE = timedelta(hours=1)
 
 
 def _time(at: datetime) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -93,9 +94,9 @@ def attendance_earn(attendance: SessionAttendance) -> list[CreditRecord]:
 
 def programme_over(conference: ConferencePage) -> bool:
     """Whether the conference's last session has ended (or, without sessions, its last day)."""
-    last = conference.sessions.aggregate(last=Max("ends_at"))["last"]
+    last: datetime | None = conference.sessions.aggregate(last=Max("ends_at"))["last"]
     if last is None:
-        return conference.end_date < timezone.localdate()
+        return bool(conference.end_date < timezone.localdate())
     return bool(last <= timezone.now())
 
 

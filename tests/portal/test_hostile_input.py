@@ -161,8 +161,10 @@ def _patterns(resolvers=None, prefix="", converters=None):
 
 def _known_values(vendor_pages) -> dict[str, list[str]]:
     """Real values for parameters by name, so views behind an id are reached too."""
-    from conferences.models import ConferencePage, Order, Session, TicketType
+    from conferences.models import Attendee, ConferencePage, Order, Session, TicketType
+    from conferences.tickets import attendee_token
     from discussions.models import MailingList, Message
+    from education.models import Certificate
     from elections.models import Election, Nomination
     from membership.models import Plan
 
@@ -182,6 +184,9 @@ def _known_values(vendor_pages) -> dict[str, list[str]]:
         "election_id": [str(e.pk) for e in Election.objects.order_by("pk")[:1]],
         "nomination_id": [str(n.pk) for n in Nomination.objects.order_by("pk")[:1]],
         "pk": [str(message.thread_id)] if message else ints,
+        # Education: a certificate's number (/verify/, its PDF) and an attendee's ticket link.
+        "number": [c.number for c in Certificate.objects.order_by("pk")[:1]],
+        "token": [attendee_token(a) for a in Attendee.objects.order_by("pk")[:1]],
         "_int": ints,
     }
 
@@ -417,4 +422,6 @@ def test_walker_reaches_every_app():
     for prefix in ("admin/", "django-admin/", "accounts/", "membership/", "conferences/"):
         assert any(t.startswith(prefix) for t in templates), prefix
     assert any(t.startswith("discussions/") for t in templates)
+    assert any(t.startswith("education/") for t in templates)
+    assert any(t.startswith("verify/") for t in templates)
     assert len(list(itertools.islice(_patterns(), 200))) == 200
