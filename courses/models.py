@@ -155,6 +155,11 @@ class Enrollment(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     quiz_passed_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    extra_attempts = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(20)],
+        help_text="Quiz attempts staff grant this member beyond the course's limit.",
+    )
 
     class Meta:
         constraints = [
@@ -163,6 +168,15 @@ class Enrollment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} in {self.course}"
+
+    def attempts_used(self) -> int:
+        return self.attempts.count()
+
+    attempts_used.short_description = "attempts used"  # type: ignore[attr-defined]
+
+    @property
+    def attempts_allowed(self) -> int:
+        return self.course.max_attempts + self.extra_attempts
 
 
 class LessonProgress(models.Model):

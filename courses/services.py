@@ -98,7 +98,8 @@ def quiz_submit(*, member: Any, course: CoursePage, answers: Mapping[str, list[s
         if enrollment.quiz_passed_at is not None:
             raise CourseRefusal("You have already passed this quiz.")
         used = enrollment.attempts.count()
-        if used >= course.max_attempts:
+        allowed = course.max_attempts + enrollment.extra_attempts
+        if used >= allowed:
             raise CourseRefusal(
                 "You have used all your attempts at this quiz. Contact us if you need another."
             )
@@ -114,9 +115,7 @@ def quiz_submit(*, member: Any, course: CoursePage, answers: Mapping[str, list[s
     logger.info(
         "course %s quiz attempt %s by member %s: %s%%", course.pk, used + 1, member.pk, score
     )
-    return QuizResult(
-        attempt=attempt, attempts_left=course.max_attempts - used - 1, completed=completed
-    )
+    return QuizResult(attempt=attempt, attempts_left=allowed - used - 1, completed=completed)
 
 
 def _complete_if_done(enrollment: Enrollment, course: CoursePage) -> bool:

@@ -29,6 +29,7 @@ def course_context(request, course: CoursePage) -> dict[str, Any]:
         )
     done = {p.lesson_id for p in enrollment.lessons.all()} if enrollment else set()
     attempts = list(enrollment.attempts.all()) if enrollment else []
+    allowed = enrollment.attempts_allowed if enrollment else course.max_attempts
     lessons = [
         {
             "id": block.id,
@@ -56,7 +57,11 @@ def course_context(request, course: CoursePage) -> dict[str, Any]:
         "all_lessons_done": set(course.lesson_ids) <= done,
         "questions": questions,
         "attempts": attempts,
-        "attempts_left": max(0, course.max_attempts - len(attempts)),
+        "attempts_allowed": allowed,
+        "attempts_left": max(
+            0,
+            course.max_attempts + (enrollment.extra_attempts if enrollment else 0) - len(attempts),
+        ),
         "quiz_passed": bool(enrollment and enrollment.quiz_passed_at),
         "completed": bool(enrollment and enrollment.completed_at),
         "certificate": (

@@ -177,3 +177,26 @@ def test_odd_lesson_ids_and_methods(client, course):
     assert client.post(lesson_url(course, "no-such-lesson")).status_code == 404
     assert client.get(quiz_url(course)).status_code == 405
     assert client.get(lesson_url(course, course.lesson_ids[0])).status_code == 405
+
+
+def test_staff_grant_an_extra_attempt_in_the_admin(client, course):
+    member = MemberFactory()
+    client.force_login(member)
+    for _ in range(course.max_attempts):
+        client.post(quiz_url(course), answers(course, right=False))
+    assert client.post(quiz_url(course), answers(course, right=True)).status_code == 409
+
+    enrollment = Enrollment.objects.get(member=member)
+    admin = second_factor_client(StaffFactory(is_superuser=True))
+    listing = admin.get("/admin/course_progress/")
+    assert listing.status_code == 200
+    assert f"/admin/course_progress/edit/{enrollment.pk}/" in listing.content.decode()
+    edit = admin.post(f"/admin/course_progress/edit/{enrollment.pk}/", {"extra_attempts": "1"})
+    assert edit.status_code == 302
+
+    assert client.post(quiz_url(course), answers(course, right=True)).status_code == 302
+    enrollment.refresh_from_db()
+    assert enrollment.quiz_passed_at is not None
+    assert client.post(quiz_url(course), answers(course, right=False)).status_code == 409
+    for role_client in (client,):  # a member cannot reach the admin at all
+        assert role_client.get("/admin/course_progress/").status_code in {302, 403}
