@@ -111,8 +111,14 @@ class LibraryDocument(index.Indexed, models.Model):
         index.AutocompleteField("title"),
         index.SearchField("description"),
         index.SearchField("text"),
+        # What the admin listing filters and sorts by while it searches.
+        index.FilterField("title"),
         index.FilterField("members_only"),
+        index.FilterField("category"),
         index.FilterField("category_id"),
+        index.FilterField("text_status"),
+        index.FilterField("download_count"),
+        index.FilterField("updated_at"),
     ]
     base_form_class = LibraryDocumentForm
 

@@ -154,3 +154,22 @@ def test_an_editor_adds_a_document_through_the_admin(demo_site):
     response = _post(client, "checklist.pdf", pdf_bytes(["Editors keep the library."]))
     assert response.status_code == 302
     assert LibraryDocument.objects.filter(title="Uploaded policy").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "policy"},
+        {"q": "policy", "ordering": "-download_count"},
+        {"q": "policy", "text_status": "failed", "members_only": "true"},
+        {"q": "'\"<x>", "category": "x", "ordering": "nope"},
+    ],
+)
+def test_admin_listing_searches_sorts_and_filters(params):
+    make_document(title="Financial policy")
+    client = second_factor_client(StaffFactory(is_superuser=True))
+    response = client.get("/admin/snippets/library/librarydocument/", params)
+    assert response.status_code in {200, 400}
+    if params["q"] == "policy" and "text_status" not in params:
+        assert "Financial policy" in response.content.decode()
