@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
@@ -22,9 +24,9 @@ def index(request):
     category = None
     if slug := request.GET.get("category", "")[:80]:
         category = DocumentCategory.objects.filter(slug=slug).first()
-    unknown_category = bool(request.GET.get("category")) and category is None
-    if unknown_category:
-        found: list[LibraryDocument] | object = []
+    found: Iterable[LibraryDocument]
+    if request.GET.get("category") and category is None:
+        found = []  # an unknown shelf lists nothing rather than everything
     elif query:
         found = selectors.documents_search(user=request.user, query=query, category=category)
     else:
