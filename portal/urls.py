@@ -26,6 +26,7 @@ urlpatterns = [
     path("discussions/", include("discussions.urls")),
     path("elections/", include("elections.urls")),
     path("follow/", include("blog.urls")),
+    path("library/", include("library.urls")),
     # /verify/<number>/, /education/..., and /conferences/<id>/staff/ce/... (see its module).
     path("", include("education.urls")),
 ]

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "elections",
     "education",
     "announcements",
+    "library",
+    "courses",
     "csp",
     # Wagtail
     "wagtail.contrib.forms",
@@ -502,10 +504,24 @@ else:
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(ATTACHMENTS_DIR)},
     }
+# Resource library files: private like attachments, sent only by the library's access-checked
+# download (a members-only policy must never sit at a public /media/ or /documents/ URL).
+LIBRARY_DIR = env.path("LIBRARY_DIR", default=str(VAR_DIR / "private" / "library"))
+if ATTACHMENTS_S3_BUCKET:
+    LIBRARY_STORAGE = {
+        "BACKEND": ATTACHMENTS_STORAGE["BACKEND"],
+        "OPTIONS": {**ATTACHMENTS_STORAGE["OPTIONS"], "location": "library"},
+    }
+else:
+    LIBRARY_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(LIBRARY_DIR)},
+    }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     "attachments": ATTACHMENTS_STORAGE,
+    "library": LIBRARY_STORAGE,
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -524,6 +540,10 @@ WAGTAIL_ENABLE_UPDATE_CHECK = False
 # Wagtail's database backend, reduced to words before it queries (portal/search.py).
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "portal.search"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "pptx", "rtf", "txt", "xlsx"]
+# The resource library (library/): the kinds of file it takes, and the largest upload. The
+# words of PDF, DOCX, TXT and CSV files are read for its search (library/extract.py).
+LIBRARY_EXTENSIONS = ["pdf", "docx", "xlsx", "pptx", "odt", "csv", "txt"]
+LIBRARY_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
 
 # ---------------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
     "attachments": ATTACHMENTS_STORAGE,  # noqa: F405
+    "library": LIBRARY_STORAGE,  # noqa: F405
 }
 # Postfix hands mail over from loopback: only its Authentication-Results header counts.
 DISCUSSIONS_TRUST_LOOPBACK = False

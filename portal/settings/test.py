@@ -25,6 +25,10 @@ STORAGES = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": tempfile.mkdtemp(prefix="guildhall-attachments-")},
     },
+    "library": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": tempfile.mkdtemp(prefix="guildhall-library-")},
+    },
 }
 # As in production: only our MTA's Authentication-Results header makes a sender trusted (the
 # tests' mail carries one, see tests/discussions/helpers.py), never the loopback peer.

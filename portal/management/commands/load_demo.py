@@ -30,6 +30,8 @@ class Command(BaseCommand):
                 "discussions",
                 "elections",
                 "education",
+                "library",
+                "courses",
             }:
                 continue
             if find_spec(module_name) is None:
