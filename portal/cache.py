@@ -20,7 +20,7 @@ import time
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http.request import split_domain_port
@@ -31,7 +31,7 @@ ADMIN_ACCESS_VERSION_KEY = "portal:admin-access-version"
 ADMIN_ACCESS_SECONDS = 3600
 
 
-def shared_cache():
+def shared_cache() -> BaseCache:
     return caches[getattr(settings, "PAGE_CACHE_ALIAS", "default")]
 
 
