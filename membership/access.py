@@ -12,10 +12,11 @@ themselves, so the rules of who counts as a member live here alone:
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from allauth.account.authentication import get_authentication_records
 from allauth.mfa.utils import is_mfa_enabled
@@ -28,7 +29,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from portal.cache import may_use_admin, shared_cache
+from portal.cache import may_use_admin, register_local_copy, shared_cache
 
 from .models import Membership, Seat
 
@@ -250,17 +251,68 @@ class Reader:
     auth_hash: str  # the user's session hash: a changed password ends every other session
 
 
+class _LocalReaders:
+    """This process's copy of the reader version and of the Readers it answered lately, so a
+    page view usually costs no round trip for who is reading. The version is re-read from the
+    shared cache at most every PAGE_CACHE_GENERATION_CHECK_SECONDS, as the content generation
+    is: a change made in this process shows here at once, one made in another within that."""
+
+    size = 4096
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.version: int | None = None
+        self.checked_at = 0.0
+        self.readers: dict[object, tuple[int, Reader, float]] = {}
+
+    def current_version(self) -> int:
+        interval = getattr(settings, "PAGE_CACHE_GENERATION_CHECK_SECONDS", 0.5)
+        now = time.monotonic()
+        if self.version is None or now - self.checked_at >= interval:
+            self.version = shared_cache().get(READER_VERSION_KEY) or 0
+            self.checked_at = now
+        return self.version
+
+    def set_version(self, version: int) -> None:
+        with self.lock:
+            self.version = version
+            self.checked_at = time.monotonic()
+            self.readers.clear()
+
+    def put(self, user_id: object, entry: tuple[int, Reader, float]) -> None:
+        with self.lock:
+            if len(self.readers) >= self.size:
+                self.readers.clear()
+            self.readers[user_id] = entry
+
+
+_local_readers = _LocalReaders()
+
+
 def reader_version() -> int:
-    return shared_cache().get(READER_VERSION_KEY) or 0
+    """The version every cached Reader is kept under; readers_changed starts a new one."""
+    return _local_readers.current_version()
+
+
+def forget_local_readers() -> None:
+    """Drop this process's Readers and version (for tests, which empty the shared cache)."""
+    with _local_readers.lock:
+        _local_readers.version = None
+        _local_readers.readers.clear()
+
+
+def _new_reader_version() -> None:
+    version = time.time_ns()
+    shared_cache().set(READER_VERSION_KEY, version, None)
+    _local_readers.set_version(version)
 
 
 def readers_changed() -> None:
     """Forget every cached Reader, in every process: memberships, seats, users, groups or
     permissions changed. Now, and again after the commit, so a request reading between the
     change and the commit cannot keep the old answer under the new version."""
-    cache = shared_cache()
-    cache.set(READER_VERSION_KEY, time.time_ns(), None)
-    transaction.on_commit(lambda: cache.set(READER_VERSION_KEY, time.time_ns(), None))
+    _new_reader_version()
+    transaction.on_commit(_new_reader_version)
 
 
 def _reader_of(user: AbstractUser) -> tuple[Reader, float]:
@@ -291,19 +343,22 @@ def reader_for_request(request: HttpRequest) -> Reader | None:
     session_hash = session.get(HASH_SESSION_KEY)
     if user_id is None or not session_hash:
         return None
-    cache = shared_cache()
-    key = _reader_key(user_id)
-    found = cache.get_many([key, READER_VERSION_KEY])
-    version = found.get(READER_VERSION_KEY, 0)
-    entry = found.get(key)
-    if entry is None or entry[0] != version or entry[2] <= time.time():
-        user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
-        if user is None:
-            return None
-        reader, until = _reader_of(user)
-        cache.set(key, (version, reader, until), max(1, int(until - time.time())))
-    else:
-        reader = entry[1]
+    version = _local_readers.current_version()
+    now = time.time()
+    entry = _local_readers.readers.get(user_id)
+    if entry is None or entry[0] != version or entry[2] <= now:
+        cache = shared_cache()
+        key = _reader_key(user_id)
+        entry = cache.get(key)
+        if entry is None or entry[0] != version or entry[2] <= now:
+            user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+            if user is None:
+                return None
+            reader, until = _reader_of(user)
+            entry = (version, reader, until)
+            cache.set(key, entry, max(1, int(until - now)))
+        _local_readers.put(user_id, entry)
+    reader = entry[1]
     if not constant_time_compare(reader.auth_hash, session_hash):
         return None
     return reader
@@ -318,16 +373,21 @@ def _readers_changed_handler(sender: object, **kwargs: object) -> None:
         readers_changed()
 
 
-def _user_saved(sender: object, instance: AbstractUser, **kwargs: object) -> None:
-    # One person's name, password or standing: forget theirs alone (now and after the commit),
-    # since a sign-in saves the user too and must not cost everyone their cached answer.
-    cache = shared_cache()
-    key = _reader_key(instance.pk)
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
+# A sign-in saves the user's last_login alone: nothing a Reader holds.
+_NOT_READER_FIELDS = frozenset({"last_login"})
+
+
+def _user_saved(sender: object, instance: AbstractUser, **kwargs: Any) -> None:
+    # A name, password or standing changed: every process must forget its copy, hence the
+    # version rather than one key.
+    fields = kwargs.get("update_fields")
+    if fields is not None and set(fields) <= _NOT_READER_FIELDS:
+        return
+    readers_changed()
 
 
 def connect_reader_signals() -> None:
+    register_local_copy(forget_local_readers)
     user_model = get_user_model()
     post_save.connect(_user_saved, sender=user_model, dispatch_uid="readers-user")
     post_delete.connect(_user_saved, sender=user_model, dispatch_uid="readers-user-d")

@@ -69,14 +69,27 @@ def content_changed() -> int:
     return generation
 
 
+# What other apps keep in memory beside the shared cache (membership's Readers), dropped with
+# the rest by forget_local.
+_local_copies: list = []
+
+
+def register_local_copy(forget) -> None:
+    """Have forget_local() call `forget()` too."""
+    if forget not in _local_copies:
+        _local_copies.append(forget)
+
+
 def forget_local() -> None:
     """Drop what this process keeps (the generation, values derived from it, the chrome's
-    fragments), so the next request reads everything afresh. For tests, which empty the shared
-    cache between cases and must not see another case's sites or pages."""
+    fragments, what apps registered), so the next request reads everything afresh. For tests,
+    which empty the shared cache between cases and must not see another case's sites or pages."""
     with _generation.lock:
         _generation.derived.clear()
     _generation.set(None)
     caches["fragments"].clear()
+    for forget in _local_copies:
+        forget()
 
 
 def content_changed_on_commit() -> None:
