@@ -273,10 +273,16 @@ class ReaderPageCacheMiddleware:
         request.reader_slots = reader_slots()
         version = reader_version()
         response = self.get_response(request)
-        if not self._storable(request, response):
+        if getattr(response, "streaming", False):
             return response
         if hasattr(response, "render") and not response.is_rendered:
             response.render()
+        if not self._storable(request, response):
+            # Any page below may wear the site's chrome, cached or not: fill in the reader's
+            # parts all the same.
+            if reader_slots().account.encode() in response.content:
+                response.content = _fill(response.content, request, reader)
+            return response
         content = response.content
         # A membership or permission change during the render may have shown this page to a
         # tier other than the one it would be stored under: keep nothing then.

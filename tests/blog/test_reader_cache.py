@@ -229,3 +229,14 @@ def test_a_pending_message_is_shown_not_replayed(locked_post):
     client.cookies.load({"messages": "x"})
 
     assert READER_HIT_HEADER not in client.get(locked_post.url)
+
+
+def test_pages_never_cached_still_show_the_readers_own_links(locked_post):
+    client = signed_in(MemberFactory(first_name="Ada", last_name="Quintessa"))
+
+    for url in ("/articles/search/?q=survey", "/membership/account/", "/no-such-page/"):
+        response = client.get(url)
+        html = response.content.decode()
+        assert READER_HIT_HEADER not in response
+        assert "<!--reader-account" not in html, url
+        assert "Ada Quintessa" in html and "Log out" in html, url
