@@ -173,6 +173,75 @@ def seat_use(
     """
     ticket_type_ids = sorted(set(ticket_type_ids))
     session_ids = sorted(set(session_ids))
+    sql, params = _seat_use_statement(conference_id, ticket_type_ids, session_ids, exclude_offer_id)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return _seat_use_of(rows, ticket_type_ids, session_ids)
+
+
+def lock_and_count(
+    *,
+    conference_id: int,
+    ticket_type_ids: Iterable[int] = (),
+    session_ids: Iterable[int] = (),
+    exclude_offer_id: int | None = None,
+) -> tuple[int, SeatUse]:
+    """lock_capacity, then seat_use, in one round trip on PostgreSQL.
+
+    The checkout's lock is held from the moment PostgreSQL grants it until the commit, and every
+    buyer behind waits that long, so the three statements (the lock timeout, the lock, the
+    count) are sent together in psycopg's pipeline mode: the count is already waiting at the
+    server when the lock is granted, instead of a round trip to Python and back. It stays a
+    statement of its own, so in READ COMMITTED it takes its snapshot after the lock was granted
+    and sees every seat committed by the buyer before. Elsewhere the two calls are made.
+    """
+    ticket_type_ids = sorted(set(ticket_type_ids))
+    session_ids = sorted(set(session_ids))
+    if connection.vendor != "postgresql":
+        seats = lock_capacity(conference_id=conference_id)
+        use = seat_use(
+            conference_id=conference_id,
+            ticket_type_ids=ticket_type_ids,
+            session_ids=session_ids,
+            exclude_offer_id=exclude_offer_id,
+        )
+        return seats, use
+    q, meta = connection.ops.quote_name, ConferencePage._meta
+    # The conference's own row only, as lock_capacity's of=("self",): not Wagtail's page row.
+    lock_sql = (
+        f"SELECT {q(meta.get_field('capacity').column)} FROM {q(meta.db_table)} "  # noqa: S608
+        f"WHERE {q(meta.pk.column)} = %s FOR NO KEY UPDATE"
+    )
+    count_sql, count_params = _seat_use_statement(
+        conference_id, ticket_type_ids, session_ids, exclude_offer_id
+    )
+    connection.ensure_connection()
+    raw = connection.connection
+    with connection.wrap_database_errors:
+        with raw.pipeline():
+            timeout = raw.cursor()
+            timeout.execute(
+                "SET LOCAL lock_timeout = %s", [f"{settings.CONFERENCE_LOCK_TIMEOUT_MS}ms"]
+            )
+            lock = raw.cursor()
+            lock.execute(lock_sql, [conference_id])
+            count = raw.cursor()
+            count.execute(count_sql, count_params)
+        found = lock.fetchone()
+        rows = count.fetchall()
+    if found is None:
+        raise ConferencePage.DoesNotExist(conference_id)
+    return found[0], _seat_use_of(rows, ticket_type_ids, session_ids)
+
+
+def _seat_use_statement(
+    conference_id: int,
+    ticket_type_ids: list[int],
+    session_ids: list[int],
+    exclude_offer_id: int | None,
+) -> tuple[str, list[Param]]:
+    """seat_use's one statement and its parameters."""
     q = connection.ops.quote_name
     attendee, order = q(Attendee._meta.db_table), q(Order._meta.db_table)
     choice, entry = q(BreakoutChoice._meta.db_table), q(WaitlistEntry._meta.db_table)
@@ -228,10 +297,10 @@ def seat_use(
         ]
     sql = " UNION ALL ".join(part for part, _ in parts)
     params = [param for _, part_params in parts for param in part_params]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    return sql, params
 
+
+def _seat_use_of(rows: list[Any], ticket_type_ids: list[int], session_ids: list[int]) -> SeatUse:
     use = SeatUse(
         by_ticket_type=dict.fromkeys(ticket_type_ids, 0), by_session=dict.fromkeys(session_ids, 0)
     )

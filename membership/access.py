@@ -12,18 +12,24 @@ themselves, so the rules of who counts as a member live here alone:
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from allauth.account.authentication import get_authentication_records
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.db import models
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.auth.models import Group
+from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
-from portal.cache import may_use_admin
+from portal.cache import may_use_admin, register_local_copy, shared_cache
 
 from .models import Membership, Seat
 
@@ -256,3 +262,182 @@ def staff_second_factor(request: HttpRequest) -> SecondFactor:
     if not any(record.get("method") == "mfa" for record in records):
         return SecondFactor.NOT_USED
     return SecondFactor.OK
+
+
+# -- Readers of cached pages ---------------------------------------------------------------------
+
+READER_VERSION_KEY = "membership:reader-version"
+READER_SECONDS = 3600
+
+# What a signed-in reader's pages depend on besides the content: the tier decides the body of a
+# members-only article; editors (and staff) get the user bar and their own links, so their pages
+# are never cached.
+READER_MEMBER = "member"
+READER_NON_MEMBER = "non_member"
+READER_EDITOR = "editor"
+
+
+@dataclass(frozen=True)
+class Reader:
+    """The signed-in person behind a session, as page chrome needs them: the tier and the name.
+    Kept in the shared cache per user (see reader_for_request)."""
+
+    user_id: int
+    tier: str
+    name: str
+    auth_hash: str  # the user's session hash: a changed password ends every other session
+
+
+class _LocalReaders:
+    """This process's copy of the reader version and of the Readers it answered lately, so a
+    page view usually costs no round trip for who is reading. The version is re-read from the
+    shared cache at most every PAGE_CACHE_GENERATION_CHECK_SECONDS, as the content generation
+    is: a change made in this process shows here at once, one made in another within that."""
+
+    size = 4096
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.version: int | None = None
+        self.checked_at = 0.0
+        self.readers: dict[object, tuple[int, Reader, float]] = {}
+
+    def current_version(self) -> int:
+        interval = getattr(settings, "PAGE_CACHE_GENERATION_CHECK_SECONDS", 0.5)
+        now = time.monotonic()
+        if self.version is None or now - self.checked_at >= interval:
+            self.version = shared_cache().get(READER_VERSION_KEY) or 0
+            self.checked_at = now
+        return self.version
+
+    def set_version(self, version: int) -> None:
+        with self.lock:
+            self.version = version
+            self.checked_at = time.monotonic()
+            self.readers.clear()
+
+    def put(self, user_id: object, entry: tuple[int, Reader, float]) -> None:
+        with self.lock:
+            if len(self.readers) >= self.size:
+                self.readers.clear()
+            self.readers[user_id] = entry
+
+
+_local_readers = _LocalReaders()
+
+
+def reader_version() -> int:
+    """The version every cached Reader is kept under; readers_changed starts a new one."""
+    return _local_readers.current_version()
+
+
+def forget_local_readers() -> None:
+    """Drop this process's Readers and version (for tests, which empty the shared cache)."""
+    with _local_readers.lock:
+        _local_readers.version = None
+        _local_readers.readers.clear()
+
+
+def _new_reader_version() -> None:
+    version = time.time_ns()
+    shared_cache().set(READER_VERSION_KEY, version, None)
+    _local_readers.set_version(version)
+
+
+def readers_changed() -> None:
+    """Forget every cached Reader, in every process: memberships, seats, users, groups or
+    permissions changed. Now, and again after the commit, so a request reading between the
+    change and the commit cannot keep the old answer under the new version."""
+    _new_reader_version()
+    transaction.on_commit(_new_reader_version)
+
+
+def _reader_of(user: AbstractUser) -> tuple[Reader, float]:
+    """The Reader for `user` and until when it holds (the earliest end of their member access)."""
+    horizon = time.time() + READER_SECONDS
+    if user.is_staff or user.is_superuser or may_use_admin(user):
+        tier = READER_EDITOR
+    else:
+        live = Membership.objects.live().filter(
+            Q(user_id=user.pk, practice__isnull=True)
+            | Q(practice__isnull=False, seats__user_id=user.pk, seats__removed_at__isnull=True)
+        )
+        found = live.aggregate(count=models.Count("pk"), ends=models.Min("access_ends_at"))
+        tier = READER_MEMBER if found["count"] else READER_NON_MEMBER
+        if found["ends"] is not None:
+            horizon = min(horizon, found["ends"].timestamp())
+    name = user.get_full_name() or user.email
+    return Reader(user.pk, tier, name, user.get_session_auth_hash()), horizon
+
+
+def reader_for_request(request: HttpRequest) -> Reader | None:
+    """Who is signed in on this request's session, without a database query while the cached
+    answer holds: None for no one (or someone the session no longer admits, whom Django's own
+    authentication then handles). The answer is dropped when memberships, seats, the user,
+    groups or permissions change (readers_changed) and when member access reaches its end."""
+    session = request.session
+    user_id = session.get(SESSION_KEY)
+    session_hash = session.get(HASH_SESSION_KEY)
+    if user_id is None or not session_hash:
+        return None
+    version = _local_readers.current_version()
+    now = time.time()
+    entry = _local_readers.readers.get(user_id)
+    if entry is None or entry[0] != version or entry[2] <= now:
+        cache = shared_cache()
+        key = _reader_key(user_id)
+        entry = cache.get(key)
+        if entry is None or entry[0] != version or entry[2] <= now:
+            user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+            if user is None:
+                return None
+            reader, until = _reader_of(user)
+            entry = (version, reader, until)
+            cache.set(key, entry, max(1, int(until - now)))
+        _local_readers.put(user_id, entry)
+    reader = entry[1]
+    if not constant_time_compare(reader.auth_hash, session_hash):
+        return None
+    return reader
+
+
+def _reader_key(user_id: object) -> str:
+    return f"membership:reader:{user_id}"
+
+
+def _readers_changed_handler(sender: object, **kwargs: object) -> None:
+    if str(kwargs.get("action", "post_")).startswith("post_"):
+        readers_changed()
+
+
+# A sign-in saves the user's last_login alone: nothing a Reader holds.
+_NOT_READER_FIELDS = frozenset({"last_login"})
+
+
+def _user_saved(sender: object, instance: AbstractUser, **kwargs: Any) -> None:
+    # A name, password or standing changed: every process must forget its copy, hence the
+    # version rather than one key.
+    fields = kwargs.get("update_fields")
+    if fields is not None and set(fields) <= _NOT_READER_FIELDS:
+        return
+    readers_changed()
+
+
+def connect_reader_signals() -> None:
+    register_local_copy(forget_local_readers)
+    user_model = get_user_model()
+    post_save.connect(_user_saved, sender=user_model, dispatch_uid="readers-user")
+    post_delete.connect(_user_saved, sender=user_model, dispatch_uid="readers-user-d")
+    for model in (Membership, Seat, Group):
+        post_save.connect(_readers_changed_handler, sender=model, dispatch_uid=f"readers-{model}")
+        post_delete.connect(
+            _readers_changed_handler, sender=model, dispatch_uid=f"readers-d-{model}"
+        )
+    for through in (
+        user_model.groups.through,
+        user_model.user_permissions.through,
+        Group.permissions.through,
+    ):
+        m2m_changed.connect(
+            _readers_changed_handler, sender=through, dispatch_uid=f"readers-m2m-{through}"
+        )

@@ -12,7 +12,9 @@ class MembershipConfig(AppConfig):
         from payments import gateway
         from payments import services as payments
 
-        from . import services
+        from . import access, services
+
+        access.connect_reader_signals()
 
         payments.register_checkout_handler(
             gateway.MEMBERSHIP_KIND, services.membership_apply_checkout

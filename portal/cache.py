@@ -20,7 +20,7 @@ import time
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http.request import split_domain_port
@@ -31,7 +31,7 @@ ADMIN_ACCESS_VERSION_KEY = "portal:admin-access-version"
 ADMIN_ACCESS_SECONDS = 3600
 
 
-def shared_cache():
+def shared_cache() -> BaseCache:
     return caches[getattr(settings, "PAGE_CACHE_ALIAS", "default")]
 
 
@@ -69,14 +69,27 @@ def content_changed() -> int:
     return generation
 
 
+# What other apps keep in memory beside the shared cache (membership's Readers), dropped with
+# the rest by forget_local.
+_local_copies: list = []
+
+
+def register_local_copy(forget) -> None:
+    """Have forget_local() call `forget()` too."""
+    if forget not in _local_copies:
+        _local_copies.append(forget)
+
+
 def forget_local() -> None:
     """Drop what this process keeps (the generation, values derived from it, the chrome's
-    fragments), so the next request reads everything afresh. For tests, which empty the shared
-    cache between cases and must not see another case's sites or pages."""
+    fragments, what apps registered), so the next request reads everything afresh. For tests,
+    which empty the shared cache between cases and must not see another case's sites or pages."""
     with _generation.lock:
         _generation.derived.clear()
     _generation.set(None)
     caches["fragments"].clear()
+    for forget in _local_copies:
+        forget()
 
 
 def content_changed_on_commit() -> None:

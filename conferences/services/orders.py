@@ -395,8 +395,7 @@ def _take_seats_locked(plan: _OrderPlan, order: Order) -> None:
     From the lock to the commit the other buyers wait, so this does one count and little else.
     """
     wanted = plan.wanted
-    conference_capacity = capacity.lock_capacity(conference_id=plan.conference_id)
-    taken = capacity.seat_use(
+    conference_capacity, taken = capacity.lock_and_count(
         conference_id=plan.conference_id,
         ticket_type_ids=[
             pk for pk in wanted.by_ticket_type if plan.ticket_types[pk].capacity is not None

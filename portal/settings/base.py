@@ -110,8 +110,6 @@ MIDDLEWARE = [
     "portal.middleware.PrivateCacheControlMiddleware",
     # Finds the Wagtail site of the request's host without a query (portal/cache.py).
     "portal.cache.CachedSiteMiddleware",
-    # Routes article URLs in one query instead of a walk down the page tree (blog/routing.py).
-    "blog.routing.ArticleRouteMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -122,6 +120,12 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "membership.middleware.StaffMFAMiddleware",
+    # Replays cached pages to signed-in non-members and members, their own parts filled in,
+    # without a query; last but the routing, so everything above applies to each response
+    # and a hit routes nothing (blog/cache.py).
+    "blog.cache.ReaderPageCacheMiddleware",
+    # Routes article URLs in one query instead of a walk down the page tree (blog/routing.py).
+    "blog.routing.ArticleRouteMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 

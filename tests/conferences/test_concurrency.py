@@ -180,3 +180,33 @@ def _spec(ticket, session, n):
         ticket_type_id=ticket.pk,
         session_ids=[session.pk] if session else [],
     )
+
+
+def test_a_seat_lock_held_elsewhere_answers_busy_and_writes_nothing(settings):
+    # The checkout sends its lock timeout, the lock and the count in one round trip
+    # (capacity.lock_and_count); a lock that stays taken must still end as RegistrationBusy.
+    import psycopg
+
+    settings.CONFERENCE_LOCK_TIMEOUT_MS = 200
+    conference = ConferencePageFactory(capacity=10)
+    ticket = TicketTypeFactory(conference=conference)
+    breakout = SessionFactory(conference=conference, capacity=5)
+    params = connection.get_connection_params()
+    with psycopg.connect(**params) as other:
+        other.execute(
+            "SELECT 1 FROM conferences_conferencepage WHERE page_ptr_id = %s FOR NO KEY UPDATE",
+            [conference.pk],
+        )
+        with pytest.raises(services.RegistrationBusy):
+            services.order_create(
+                conference_id=conference.pk,
+                owner=UserFactory(),
+                attendees=[_spec(ticket, breakout, 0)],
+            )
+        other.rollback()
+    assert not Order.objects.filter(conference_id=conference.pk).exists()
+
+    order = services.order_create(
+        conference_id=conference.pk, owner=UserFactory(), attendees=[_spec(ticket, breakout, 1)]
+    )
+    assert order.status == Order.Status.HELD
