@@ -108,7 +108,8 @@ def list_message_prepare(message: Message) -> Prepared:
 
     DMARC: the From is rewritten to "Name via List <list address>" because we cannot sign as
     the author's domain, and receivers enforcing p=reject would drop the post otherwise;
-    Reply-To is the list, and the author's address stays visible in X-Original-From.
+    Reply-To is the list. The author's address appears nowhere in a copy: readers reach the
+    author through the private reply address in the footer, which the listener relays.
     """
     mailing_list = message.mailing_list
     unsubscribe_path = reverse("discussions:unsubscribe", kwargs={"token": TOKEN_PLACEHOLDER})
@@ -125,7 +126,6 @@ def list_message_prepare(message: Message) -> Prepared:
         ),
         "To": mailing_list.address,
         "Reply-To": mailing_list.address,
-        "X-Original-From": formataddr((message.display_name, message.from_email)),
         "Message-ID": message.list_message_id,
         "List-Id": f"{mailing_list.name} <{mailing_list.list_id}>",
         "List-Post": f"<mailto:{mailing_list.address}>",
