@@ -57,6 +57,7 @@ MEMBERSHIP_KIND = "membership"
 
 __all__ = [
     "API_VERSION",
+    "RESOURCE_MISSING",
     "CancellationReason",
     "ChargeData",
     "CheckoutPaymentStatus",
@@ -141,10 +142,25 @@ class GatewayError(StripeFailure):
     """A Stripe call failed. `user_message` is set when the reason may be shown to the user.
     Tasks under portal.retry.STRIPE_RETRY retry it (through its base, StripeFailure)."""
 
-    def __init__(self, message: str, *, user_message: str = "", retryable: bool = False):
+    def __init__(
+        self,
+        message: str,
+        *,
+        user_message: str = "",
+        retryable: bool = False,
+        code: str = "",
+        http_status: int | None = None,
+    ):
         super().__init__(message)
         self.user_message = user_message
         self.retryable = retryable
+        # Stripe's error `code` (https://docs.stripe.com/error-codes), e.g. "resource_missing":
+        # decisions look at it (and re-read the object), never at the message's wording.
+        self.code = code
+        self.http_status = http_status
+
+
+RESOURCE_MISSING = "resource_missing"
 
 
 class InvalidSignature(GatewayError):
@@ -337,12 +353,19 @@ def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     try:
         result = fn(*args, **kwargs)
     except stripe.CardError as exc:
-        raise GatewayError(str(exc), user_message=exc.user_message or "") from exc
+        raise GatewayError(
+            str(exc),
+            user_message=exc.user_message or "",
+            code=exc.code or "",
+            http_status=exc.http_status,
+        ) from exc
     except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
-        raise GatewayError(str(exc), retryable=True) from exc
+        raise GatewayError(str(exc), retryable=True, http_status=exc.http_status) from exc
     except stripe.StripeError as exc:
         retryable = (exc.http_status or 0) >= 500
-        raise GatewayError(str(exc), retryable=retryable) from exc
+        raise GatewayError(
+            str(exc), retryable=retryable, code=exc.code or "", http_status=exc.http_status
+        ) from exc
     # Plain dicts from here on: stripe-python's objects are not dicts (no .get()).
     return result.to_dict() if hasattr(result, "to_dict") else result
 
@@ -684,14 +707,35 @@ def retrieve_subscription(subscription_id: str) -> SubscriptionData:
     )
 
 
+_ENDED = frozenset({SubscriptionStatus.CANCELED, SubscriptionStatus.INCOMPLETE_EXPIRED})
+
+
 def cancel_subscription(subscription_id: str) -> None:
-    """End a subscription now (already canceled is fine)."""
+    """End a subscription now (already ended is fine).
+
+    Stripe answers a cancel of a subscription that has already ended with `resource_missing`
+    ("No such subscription"), the same code as for an id it never knew. So the code alone
+    proves nothing: the subscription is read again, and only one that Stripe shows as ended
+    counts as done. Anything else is raised (and retried by the caller's policy).
+    """
     check_stripe_id(subscription_id, "subscription")
     try:
         _call(_client().v1.subscriptions.cancel, subscription_id)
     except GatewayError as exc:
-        if "already been canceled" not in str(exc):
+        if exc.code != RESOURCE_MISSING:
             raise
+        try:
+            sub = _get(f"/v1/subscriptions/{subscription_id}")
+        except GatewayError as reread:
+            raise GatewayError(
+                f"canceling {subscription_id}: {exc}; reading it again: {reread}",
+                retryable=reread.retryable,
+                code=reread.code,
+                http_status=reread.http_status,
+            ) from reread
+        if sub.get("status") not in _ENDED:
+            raise
+        log.info("subscription %s had already ended (%s)", subscription_id, sub.get("status"))
 
 
 # --- webhooks ------------------------------------------------------------------------------------

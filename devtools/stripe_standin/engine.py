@@ -1060,12 +1060,10 @@ class Engine:
     def subscription_cancel(self, sub_id: str) -> Obj:
         with self.action():
             sub = self.get_kind(sub_id, "subscription")
-            if sub["status"] == "canceled":
-                raise StripeError(
-                    f"This subscription ({sub_id}) has already been canceled.",
-                    code="resource_missing",
-                    status=404,
-                )
+            if sub["status"] in {"canceled", "incomplete_expired"}:
+                # What Stripe answers for a subscription that has ended: the same 404 as for
+                # an id it never knew, though a GET still returns the ended subscription.
+                raise no_such(sub_id)
             self._subscription_end(sub, reason="cancellation_requested")
         return sub
 
