@@ -542,8 +542,13 @@ def plan_sync(
 ) -> tuple[str, str]:
     """Make Stripe's Product and yearly Price match a plan; returns (product_id, price_id).
 
-    The Price is found by `lookup_key`. A new amount makes a new Price that takes the lookup
-    key over (Stripe prices are immutable); the old one is archived. Safe to run again.
+    The Price is found by `lookup_key` among active prices. A new amount makes a new Price
+    that takes the lookup key over (`transfer_lookup_key`; Stripe prices are immutable); the
+    old one is archived. Safe to run again.
+
+    The create's idempotency key names the price it replaces, not only the amount: a plan
+    changed 195 -> 205 -> 195 must get a third price, since Stripe would answer a key seen
+    before (for 24 hours) with the first one, which is archived and has lost its lookup key.
     """
     check_stripe_id(product_id, "product")
     client = _client()
@@ -564,7 +569,9 @@ def plan_sync(
         )
     else:
         _call(client.v1.products.update, product_id, params=product_params)
-    found = _call(client.v1.prices.list, params={"lookup_keys": [lookup_key], "limit": 1})
+    found = _call(
+        client.v1.prices.list, params={"lookup_keys": [lookup_key], "active": True, "limit": 1}
+    )
     current = found["data"][0] if found["data"] else None
     if (
         current is not None
@@ -573,6 +580,7 @@ def plan_sync(
         and _id(current["product"]) == product_id
     ):
         return product_id, current["id"]
+    replaces = current["id"] if current is not None else "none"
     price = _call(
         client.v1.prices.create,
         params={
@@ -584,7 +592,7 @@ def plan_sync(
             "transfer_lookup_key": True,
             "metadata": dict(metadata),
         },
-        options=_opts(f"{idempotency_prefix}-price-{amount_cents}"),
+        options=_opts(f"{idempotency_prefix}-price-{amount_cents}-after-{replaces}"),
     )
     if current is not None and current["id"] != price["id"]:
         _call(

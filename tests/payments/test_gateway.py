@@ -184,3 +184,27 @@ def test_cancelling_a_subscription_stripe_never_knew_raises(stripe_standin):
     with pytest.raises(gateway.GatewayError) as missing:
         gateway.cancel_subscription("sub_neverexisted")
     assert missing.value.code == "resource_missing"
+
+
+def test_a_price_changed_back_gets_a_new_active_price_with_the_lookup_key(stripe_standin):
+    """195 -> 205 -> 195: the last sync makes a third price, holding the lookup key; the
+    first is not brought back by an idempotency key seen before (it is archived)."""
+    client = gateway._client()
+    sync = {
+        "product_id": "guildhall_plan_back",
+        "name": "Individual",
+        "description": "",
+        "active": True,
+        "lookup_key": "plan-back",
+        "metadata": {},
+        "idempotency_prefix": "plan-back",
+    }
+    _, first = gateway.plan_sync(amount_cents=19500, **sync)
+    _, second = gateway.plan_sync(amount_cents=20500, **sync)
+    _, third = gateway.plan_sync(amount_cents=19500, **sync)
+
+    assert len({first, second, third}) == 3
+    found = client.v1.prices.list(params={"lookup_keys": ["plan-back"], "active": True})
+    assert [(p.id, p.unit_amount, p.active) for p in found.data] == [(third, 19500, True)]
+    assert [client.v1.prices.retrieve(p).active for p in (first, second)] == [False, False]
+    assert gateway.plan_sync(amount_cents=19500, **sync)[1] == third  # nothing to change
