@@ -118,6 +118,28 @@ class Api:
         )
         self._route("GET", r"refunds/(re_\w+)", self._retrieve)
         self._route("POST", "billing_portal/sessions", lambda p, a: e.portal_create(p))
+        self._route(
+            "POST", "billing_portal/configurations", lambda p, a: e.portal_configuration_create(p)
+        )
+        self._route(
+            "GET",
+            "billing_portal/configurations",
+            lambda p, a: self._list(
+                "billing_portal.configuration",
+                p,
+                "/v1/billing_portal/configurations",
+                active=p_bool(p, "active"),
+                is_default=p_bool(p, "is_default"),
+            ),
+        )
+        self._route("GET", r"billing_portal/configurations/(bpc_\w+)", self._retrieve)
+        self._route(
+            "POST",
+            r"billing_portal/configurations/(bpc_\w+)",
+            lambda p, a: e.portal_configuration_update(a[0], p),
+        )
+        self._route("GET", "account", lambda p, a: objects.account())
+        self._route("GET", "webhook_endpoints", self._list_webhook_endpoints)
         self._route("GET", "events", self._list_events)
         self._route("GET", r"events/(evt_\w+)", self._retrieve)
 
@@ -326,6 +348,12 @@ class Api:
         if p_str(params, "status"):
             items = [i for i in items if i["status"] == params["status"]]
         return self._page(items, params, "/v1/invoices")
+
+    def _list_webhook_endpoints(self, params: Obj, args: list[str]) -> Obj:
+        """The one endpoint the stand-in delivers to (its --webhook-url), with every event."""
+        url = self.engine.webhook_url()
+        items = [objects.webhook_endpoint(endpoint_id="we_standin", url=url, events=["*"])]
+        return self._page(items if url else [], params, "/v1/webhook_endpoints")
 
     def _list_events(self, params: Obj, args: list[str]) -> Obj:
         items = self.store.all("event")

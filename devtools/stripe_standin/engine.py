@@ -36,6 +36,8 @@ _KIND_BY_PREFIX = {
     "re": "refund",
     "pm": "payment_method",
     "bps": "billing_portal.session",
+    "bpc": "billing_portal.configuration",
+    "we": "webhook_endpoint",
     "evt": "event",
 }
 
@@ -197,6 +199,8 @@ class Engine:
         self._deliver = deliver
         self._batch: list[Obj] | None = None
         self._request: tuple[str | None, str | None] = (None, None)
+        # Where webhooks go (the server's sender sets it); listed as the one webhook endpoint.
+        self.webhook_url: Callable[[], str | None] = lambda: None
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -1173,21 +1177,115 @@ class Engine:
 
     # -- billing portal ------------------------------------------------------------------------
 
+    _PORTAL_FEATURES = (
+        "customer_update",
+        "invoice_history",
+        "payment_method_update",
+        "subscription_cancel",
+        "subscription_update",
+    )
+
+    def _portal_features(self, bpc: Obj, features: Obj) -> None:
+        for name, wanted in features.items():
+            if name not in self._PORTAL_FEATURES or not isinstance(wanted, dict):
+                raise StripeError(
+                    f"Received unknown parameter: features[{name}]", param=f"features[{name}]"
+                )
+            current = bpc["features"][name]
+            for field, value in wanted.items():
+                if field not in current:
+                    raise StripeError(
+                        f"Received unknown parameter: features[{name}][{field}]",
+                        param=f"features[{name}][{field}]",
+                    )
+                current[field] = p_bool(wanted, field) if field == "enabled" else value
+        if bpc["features"]["subscription_cancel"]["mode"] not in {"at_period_end", "immediately"}:
+            raise StripeError(
+                "Invalid features[subscription_cancel][mode]: must be one of at_period_end or "
+                "immediately",
+                param="features[subscription_cancel][mode]",
+            )
+
+    def portal_configuration_create(self, params: Obj) -> Obj:
+        with self.action():
+            features = p_dict(params, "features")
+            if not features:
+                raise StripeError(
+                    "Missing required param: features.", code="parameter_missing", param="features"
+                )
+            # Configurations made through the API are never the default: only saving the
+            # portal settings in the Dashboard makes that one.
+            bpc = objects.portal_configuration(is_default=False)
+            self._portal_features(bpc, features)
+            bpc["metadata"] = metadata_update({}, params)
+            bpc["default_return_url"] = p_str(params, "default_return_url")
+            self._put(bpc)
+            self.emit("billing_portal.configuration.created", bpc)
+        return bpc
+
+    def portal_configuration_update(self, bpc_id: str, params: Obj) -> Obj:
+        with self.action():
+            bpc = self.get_kind(bpc_id, "billing_portal.configuration")
+            before = copy.deepcopy(bpc)
+            if "active" in params:
+                bpc["active"] = p_bool(params, "active")
+            self._portal_features(bpc, p_dict(params, "features"))
+            bpc["metadata"] = metadata_update(bpc["metadata"], params)
+            if "default_return_url" in params:
+                bpc["default_return_url"] = p_str(params, "default_return_url")
+            bpc["updated"] = objects.now()
+            self._updated("billing_portal.configuration.updated", bpc, before)
+        return bpc
+
     def portal_create(self, params: Obj) -> Obj:
         with self.action():
             cus_id = p_str(params, "customer", required=True) or ""
             self.get_kind(cus_id, "customer", param="customer", status=400)
+            bpc_id = p_str(params, "configuration")
+            if bpc_id:
+                bpc = self.get_kind(
+                    bpc_id, "billing_portal.configuration", param="configuration", status=400
+                )
+                if not bpc["active"]:
+                    raise StripeError(
+                        "The configuration specified is inactive.", param="configuration"
+                    )
+            else:
+                bpc = next(
+                    (
+                        c
+                        for c in self.store.all("billing_portal.configuration")
+                        if c["is_default"] and c["active"]
+                    ),
+                    None,
+                )
+                if bpc is None:
+                    # A new account, as Stripe answers until the portal settings are saved.
+                    raise StripeError(
+                        "No configuration provided and your test mode default configuration "
+                        "has not been created. Provide a configuration or create your default "
+                        "by saving your customer portal settings in test mode at "
+                        "https://dashboard.stripe.com/test/settings/billing/portal."
+                    )
             bps = objects.portal_session(
                 customer_id=cus_id,
                 return_url=p_str(params, "return_url"),
                 url_template=self.url("/portal/{id}"),
+                configuration_id=bpc["id"],
             )
             self._put(bps)
         return bps
 
+    def _portal_allows(self, bps: Obj, feature: str) -> None:
+        bpc = self.store.get(bps["configuration"]) or {}
+        if not ((bpc.get("features") or {}).get(feature) or {}).get("enabled"):
+            raise StripeError("This portal does not allow that.", status=403)
+
     def portal_set_cancel(self, bps_id: str, sub_id: str, *, cancel: bool) -> Obj:
         with self.action():
             bps = self.get_kind(bps_id, "billing_portal.session")
+            if cancel:
+                self._portal_allows(bps, "subscription_cancel")
             sub = self.get_kind(sub_id, "subscription")
             if sub["customer"] != bps["customer"] or sub["status"] == "canceled":
                 raise StripeError("This subscription cannot be changed from this portal.")
@@ -1199,6 +1297,7 @@ class Engine:
     def portal_change_card(self, bps_id: str, *, card: str, exp: str = "", cvc: str = "") -> Obj:
         with self.action():
             bps = self.get_kind(bps_id, "billing_portal.session")
+            self._portal_allows(bps, "payment_method_update")
             read = read_card(card, exp, cvc)
             if isinstance(read, Decline):
                 raise card_error(read)

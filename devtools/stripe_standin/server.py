@@ -58,6 +58,7 @@ class StandinServer:
             self.store, url=webhook_url, secret=webhook_secret, retry_delays=retry_delays
         )
         self.engine = Engine(self.store, public_url=public_url or "", deliver=self.sender.submit)
+        self.engine.webhook_url = lambda: self.sender.url
         self.api = Api(self.engine)
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None

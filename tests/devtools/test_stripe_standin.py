@@ -418,12 +418,44 @@ def test_refunds_update_the_charge_and_fire_charge_refunded(
 # -- after the checkout --------------------------------------------------------------------------
 
 
+def portal_configuration(client: stripe.StripeClient, **features: Any) -> str:
+    """A portal configuration with card changes and period-end cancels (or `features`)."""
+    wanted = features or {
+        "payment_method_update": {"enabled": True},
+        "subscription_cancel": {"enabled": True, "mode": "at_period_end"},
+    }
+    return client.v1.billing_portal.configurations.create(params={"features": wanted}).id
+
+
+def test_a_new_account_has_no_default_portal_and_a_portal_allows_only_its_features(
+    client: stripe.StripeClient, standin: StandinServer
+) -> None:
+    sub = subscribe(client, standin)
+    with pytest.raises(stripe.InvalidRequestError, match="default configuration"):
+        client.v1.billing_portal.sessions.create(params={"customer": sub.customer})
+    plain = portal_configuration(client, invoice_history={"enabled": True})
+    listed = client.v1.billing_portal.configurations.list(params={"active": True}).data
+    assert [(c.id, c.is_default) for c in listed] == [(plain, False)]
+    portal = client.v1.billing_portal.sessions.create(
+        params={"customer": sub.customer, "configuration": plain}
+    )
+
+    status, page, _ = browser_post(f"{portal.url}/subscriptions/{sub.id}/cancel", {})
+
+    assert (status, "does not allow" in page) == (400, True)
+    assert client.v1.subscriptions.retrieve(sub.id).cancel_at_period_end is False
+
+
 def test_portal_cancels_at_period_end_and_resumes(
     client: stripe.StripeClient, standin: StandinServer, receiver: Receiver
 ) -> None:
     sub = subscribe(client, standin)
     portal = client.v1.billing_portal.sessions.create(
-        params={"customer": sub.customer, "return_url": "http://127.0.0.1:9/account"}
+        params={
+            "customer": sub.customer,
+            "return_url": "http://127.0.0.1:9/account",
+            "configuration": portal_configuration(client),
+        }
     )
     status, page, _ = get(portal.url)
     assert b"Full membership" in page
@@ -514,7 +546,9 @@ def test_card_that_fails_later_raises_card_error_on_invoice_pay(
     client: stripe.StripeClient, standin: StandinServer
 ) -> None:
     sub = subscribe(client, standin)
-    portal = client.v1.billing_portal.sessions.create(params={"customer": sub.customer})
+    portal = client.v1.billing_portal.sessions.create(
+        params={"customer": sub.customer, "configuration": portal_configuration(client)}
+    )
     status, _, _ = browser_post(f"{portal.url}/card", {"card": "4000000000000341", "exp": "1/40"})
     assert status == 303
 
