@@ -11,6 +11,7 @@ from . import objects
 from .engine import Engine, StripeError, p_bool, p_int, p_list, p_str, public
 
 Obj = dict[str, Any]
+IDEMPOTENCY_KEY_LIFETIME = 24 * 3600  # seconds Stripe keeps a key's result
 Handler = Callable[[Obj, list[str]], Obj]
 
 
@@ -181,7 +182,9 @@ class Api:
         # Held across check, run and save so concurrent retries with one key run once.
         with self.store.lock:
             fingerprint = json.dumps(params, sort_keys=True)
-            saved = self.store.idempotent_result(idempotency_key)
+            saved = self.store.idempotent_result(
+                idempotency_key, not_before=objects.now() - IDEMPOTENCY_KEY_LIFETIME
+            )
             if saved:
                 saved_method, saved_path, saved_params, status, body = saved
                 if (saved_method, saved_path, saved_params) != (method, path, fingerprint):
@@ -197,10 +200,17 @@ class Api:
                     )
                 return status, json.loads(body), True
             status, body = self._run(handler, params, args, request_id, idempotency_key)
-            if status < 400 or status == 402:
-                self.store.save_idempotent_result(
-                    idempotency_key, method, path, fingerprint, status, json.dumps(body)
-                )
+            # Like Stripe, the first result is the answer for 24 hours, errors included: a
+            # request that failed once fails the same way again under its key.
+            self.store.save_idempotent_result(
+                idempotency_key,
+                method,
+                path,
+                fingerprint,
+                status,
+                json.dumps(body),
+                objects.now(),
+            )
         return status, body, False
 
     def _run(

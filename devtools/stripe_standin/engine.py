@@ -42,6 +42,12 @@ _KIND_BY_PREFIX = {
 }
 
 
+# A renewal invoice is a draft for about an hour, then finalized and charged, as at Stripe.
+RENEWAL_DRAFT_SECONDS = 3600
+# Days from each failed renewal charge to the next try (a custom retry schedule of three).
+RETRY_DAYS = (3, 5, 7)
+
+
 class StripeError(Exception):
     """An error Stripe would answer with; ``status`` picks the stripe-python exception class."""
 
@@ -521,6 +527,17 @@ class Engine:
                     f"The stand-in supports `payment` and `subscription` mode, not `{mode}`.",
                     param="mode",
                 )
+            ui_mode = p_str(params, "ui_mode") or "hosted_page"
+            if ui_mode not in {"hosted_page", "embedded_page", "elements", "form"}:
+                raise StripeError(
+                    "Invalid ui_mode: must be one of elements, embedded_page, form, or hosted_page",
+                    param="ui_mode",
+                )
+            if ui_mode != "hosted_page":
+                raise StripeError(
+                    f"The stand-in serves Checkout as a hosted page only, not `{ui_mode}`.",
+                    param="ui_mode",
+                )
             if params.get("customer") and params.get("customer_email"):
                 raise StripeError(
                     "You may only specify one of these parameters: customer, customer_email.",
@@ -851,23 +868,23 @@ class Engine:
         return sub, inv
 
     def _subscription_invoice(
-        self, sub: Obj, reason: str, period_start: int, period_end: int
+        self, sub: Obj, reason: str, period_start: int, period_end: int, *, draft: bool = False
     ) -> Obj:
+        """The subscription's invoice for a period. A first invoice is finalized at once; a
+        renewal (`draft`) stays a draft until _invoice_finalize, about an hour later."""
         cus = self.get(sub["customer"])
-        number = f"{cus['invoice_prefix']}-{cus['next_invoice_sequence']:04d}"
-        cus["next_invoice_sequence"] += 1
-        self._put(cus)
         inv = objects.invoice(
             cus=cus,
             currency=sub["currency"],
             billing_reason=reason,
             sub=sub,
-            number=number,
+            number="",
             hosted_url=self.url("/invoice/{id}"),
             pdf_url=self.url("/invoice/{id}/pdf"),
             period_start=period_start,
             period_end=period_end,
         )
+        inv["number"] = None  # given at finalization, as Stripe numbers invoices
         for item in sub["items"]["data"]:
             p = item["price"]
             prod = self.store.get(p["product"]) or {}
@@ -899,10 +916,35 @@ class Engine:
             "total_excluding_tax",
         ):
             inv[field] = total
+        if draft:
+            inv.update(
+                status="draft",
+                auto_advance=True,
+                hosted_invoice_url=None,
+                invoice_pdf=None,
+                automatically_finalizes_at=objects.now() + RENEWAL_DRAFT_SECONDS,
+            )
+            inv["status_transitions"]["finalized_at"] = None
         self._put(inv)
         self.emit("invoice.created", inv)
-        self.emit("invoice.finalized", inv)
+        if not draft:
+            self._invoice_finalize(inv, cus)
         return inv
+
+    def _invoice_finalize(self, inv: Obj, cus: Obj | None = None) -> None:
+        cus = cus or self.get(inv["customer"])
+        inv["number"] = f"{cus['invoice_prefix']}-{cus['next_invoice_sequence']:04d}"
+        cus["next_invoice_sequence"] += 1
+        self._put(cus)
+        inv.update(
+            status="open",
+            automatically_finalizes_at=None,
+            hosted_invoice_url=self.url("/invoice/{id}").format(id=inv["id"]),
+            invoice_pdf=self.url("/invoice/{id}/pdf").format(id=inv["id"]),
+        )
+        inv["status_transitions"]["finalized_at"] = objects.now()
+        self._put(inv)
+        self.emit("invoice.finalized", inv)
 
     def _invoice_collect(self, inv: Obj, pm: Obj | None, *, force_fail: bool = False) -> bool:
         """Attempt payment of an open invoice; emits invoice.paid or invoice.payment_failed."""
@@ -1080,12 +1122,17 @@ class Engine:
         self._put(sub)
         self.emit("customer.subscription.deleted", sub)
 
-    def subscription_advance(self, sub_id: str, *, fail: bool = False, cancel: bool = False) -> Obj:
+    def subscription_advance(
+        self, sub_id: str, *, fail: bool = False, cancel: bool = False, settle: bool = True
+    ) -> Obj:
         """Jump a subscription to the end of its current period.
 
-        It renews (a paid invoice and a new period), fails to renew (``fail``: an open invoice
-        and status ``past_due``) or ends (``cancel``, or when set to cancel at period end).
-        A ``past_due`` subscription retries its open invoice instead of starting a new period.
+        It ends there (``cancel``, or when set to cancel at period end) or renews: a new period
+        and a draft invoice, which Stripe finalizes and charges about an hour later
+        (RENEWAL_DRAFT_SECONDS). With ``settle`` the clock moves on that hour at once; without,
+        the draft waits for ``clock_advance``. ``fail`` makes that charge decline. A subscription
+        whose renewal failed (``past_due``) instead gets its next retry now; see
+        ``_after_renewal_attempt`` for what follows the last one.
         """
         with self.action():
             sub = self.get_kind(sub_id, "subscription", param="subscription")
@@ -1096,28 +1143,94 @@ class Engine:
             if cancel or sub["cancel_at_period_end"] or (sub["cancel_at"] or end + 1) <= end:
                 self._subscription_end(sub, reason="cancellation_requested", at=end)
                 return sub
-            pm = self._default_pm(sub)
             open_invoice = None
             if sub["status"] in {"past_due", "unpaid"} and sub["latest_invoice"]:
                 candidate = self.get(sub["latest_invoice"])
                 if candidate["status"] == "open":
                     open_invoice = candidate
-            if open_invoice is None:
-                for item in sub["items"]["data"]:
-                    rec = item["price"]["recurring"]
-                    item["current_period_start"] = item["current_period_end"]
-                    item["current_period_end"] = objects.add_interval(
-                        item["current_period_end"], rec["interval"], rec["interval_count"]
-                    )
-                self._put(sub)
-                open_invoice = self._subscription_invoice(
-                    sub, "subscription_cycle", before_start(before), end
+            if open_invoice is not None:
+                paid = self._invoice_collect(open_invoice, self._default_pm(sub), force_fail=fail)
+                self._after_renewal_attempt(sub, open_invoice, paid, before)
+                return sub
+            for item in sub["items"]["data"]:
+                rec = item["price"]["recurring"]
+                item["current_period_start"] = item["current_period_end"]
+                item["current_period_end"] = objects.add_interval(
+                    item["current_period_end"], rec["interval"], rec["interval_count"]
                 )
-                sub["latest_invoice"] = open_invoice["id"]
-            paid = self._invoice_collect(open_invoice, pm, force_fail=fail)
-            sub["status"] = "active" if paid else "past_due"
+            draft = self._subscription_invoice(
+                sub, "subscription_cycle", before_start(before), end, draft=True
+            )
+            draft["_force_fail"] = fail
+            self._put(draft)
+            sub["latest_invoice"] = draft["id"]
             self._updated("customer.subscription.updated", sub, before)
+            if settle:
+                self.clock_advance(RENEWAL_DRAFT_SECONDS)
+            sub = self.get(sub_id)
         return sub
+
+    def _after_renewal_attempt(self, sub: Obj, inv: Obj, paid: bool, before: Obj) -> None:
+        """After a renewal's charge: paid, or the next retry scheduled (RETRY_DAYS), or, past
+        the last one, what the account's failed-payment setting says (``failed_payments``:
+        cancel with reason payment_failed, leave it unpaid, or leave it past due)."""
+        if paid:
+            sub["status"] = "active"
+        elif inv["attempt_count"] <= len(RETRY_DAYS):
+            inv["next_payment_attempt"] = (
+                objects.now() + RETRY_DAYS[inv["attempt_count"] - 1] * 86400
+            )
+            self._put(inv)
+            sub["status"] = "past_due"
+        else:
+            inv["next_payment_attempt"] = None
+            self._put(inv)
+            setting = self.store.meta("failed_payments", "cancel")
+            if setting == "cancel":
+                sub["cancellation_details"]["reason"] = "payment_failed"
+                self._subscription_end(sub, reason="payment_failed")
+                return
+            sub["status"] = "unpaid" if setting == "unpaid" else "past_due"
+        self._updated("customer.subscription.updated", sub, before)
+
+    # -- the clock -----------------------------------------------------------------------------
+
+    def clock_advance(self, seconds: int) -> int:
+        """Move the stand-in's clock on and do what became due meanwhile: drafts finalized and
+        charged, failed renewals retried. Returns the new time."""
+        with self.action():
+            objects.set_clock_offset(objects.clock_offset() + max(0, int(seconds)))
+            for _ in range(100):  # each pass may make more work due (a retry after a charge)
+                if not self._run_due():
+                    break
+        return objects.now()
+
+    def _run_due(self) -> bool:
+        now = objects.now()
+        for inv in reversed(self.store.all("invoice")):
+            sub = self._invoice_subscription(inv)
+            if sub is None or sub["status"] == "canceled":
+                continue
+            due_draft = (
+                inv["status"] == "draft"
+                and (inv.get("automatically_finalizes_at") or now + 1) <= now
+            )
+            due_retry = (
+                inv["status"] == "open"
+                and inv["billing_reason"] == "subscription_cycle"
+                and (inv.get("next_payment_attempt") or now + 1) <= now
+            )
+            if not (due_draft or due_retry):
+                continue
+            before = copy.deepcopy(sub)
+            if due_draft:
+                self._invoice_finalize(inv)
+            paid = self._invoice_collect(
+                inv, self._default_pm(sub), force_fail=bool(inv.pop("_force_fail", False))
+            )
+            self._after_renewal_attempt(sub, inv, paid, before)
+            return True
+        return False
 
     def invoice_pay(self, in_id: str, params: Obj) -> tuple[Obj, bool]:
         """Pay an open invoice with its subscription's card (or mark it paid out of band)."""
@@ -1352,6 +1465,7 @@ class Engine:
     def reset(self) -> None:
         with self.store.lock:
             self.store.reset()
+            objects.set_clock_offset(0)
 
 
 def _period_end(sub: Obj) -> int:

@@ -23,8 +23,22 @@ def new_id(prefix: str, length: int = 24) -> str:
     return prefix + "_" + "".join(secrets.choice(_ALPHABET) for _ in range(length))
 
 
+# The stand-in's clock: the real time plus an offset tests move forward (`/_standin/clock`),
+# so a renewal's hour between draft and charge, or days between retries, take no real time.
+# One per process, like the test clock of one Stripe account.
+_clock_offset = [0]
+
+
 def now() -> int:
-    return int(time.time())
+    return int(time.time()) + _clock_offset[0]
+
+
+def clock_offset() -> int:
+    return _clock_offset[0]
+
+
+def set_clock_offset(seconds: int) -> None:
+    _clock_offset[0] = max(0, int(seconds))
 
 
 def add_interval(timestamp: int, interval: str, count: int = 1) -> int:
@@ -748,7 +762,7 @@ def checkout_session(
         "subscription": None,
         "success_url": params.get("success_url"),
         "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
-        "ui_mode": "hosted",
+        "ui_mode": "hosted_page",
         "url": url_template.format(id=cs_id),
         "wallet_options": None,
     }

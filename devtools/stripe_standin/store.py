@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS idempotency (
     path TEXT NOT NULL,
     params TEXT NOT NULL,
     status INTEGER NOT NULL,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    created INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
@@ -48,6 +49,11 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(idempotency)")}
+        if "created" not in columns:  # a data file from before keys expired
+            self._db.execute(
+                "ALTER TABLE idempotency ADD COLUMN created INTEGER NOT NULL DEFAULT 0"
+            )
         self._depth = 0
 
     @contextmanager
@@ -129,20 +135,27 @@ class Store:
 
     # -- idempotency ---------------------------------------------------------------------------
 
-    def idempotent_result(self, key: str) -> tuple[str, str, str, int, str] | None:
+    def idempotent_result(
+        self, key: str, *, not_before: int
+    ) -> tuple[str, str, str, int, str] | None:
+        """The result saved for `key`, unless it was saved before `not_before` (then it is
+        forgotten, as Stripe forgets keys after 24 hours)."""
         with self.lock:
+            self._db.execute(
+                "DELETE FROM idempotency WHERE key = ? AND created < ?", (key, not_before)
+            )
             return self._db.execute(
                 "SELECT method, path, params, status, body FROM idempotency WHERE key = ?", (key,)
             ).fetchone()
 
     def save_idempotent_result(
-        self, key: str, method: str, path: str, params: str, status: int, body: str
+        self, key: str, method: str, path: str, params: str, status: int, body: str, created: int
     ) -> None:
         with self.lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO idempotency (key, method, path, params, status, body) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (key, method, path, params, status, body),
+                "INSERT OR REPLACE INTO idempotency "
+                "(key, method, path, params, status, body, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key, method, path, params, status, body, created),
             )
 
     def reset(self) -> None:

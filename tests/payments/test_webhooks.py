@@ -103,6 +103,30 @@ def story_renew_then_fail(standin):
     return membership
 
 
+def story_retries_run_out(standin, setting):
+    standin.failed_payments = setting
+    membership, session = join(standin)
+    sub = subscription_id(session)
+    for _ in range(4):  # the renewal's charge and its three retries are declined
+        standin.advance(sub, fail=True)
+    assert (
+        gateway.retrieve_subscription(sub).status
+        == {
+            "cancel": "canceled",
+            "unpaid": "unpaid",
+        }[setting]
+    )
+    return membership
+
+
+def story_retries_end_in_a_cancel(standin):
+    return story_retries_run_out(standin, "cancel")
+
+
+def story_retries_leave_it_unpaid(standin):
+    return story_retries_run_out(standin, "unpaid")
+
+
 def story_cancel_at_period_end(standin):
     membership, session = join(standin)
     sub = subscription_id(session)
@@ -124,6 +148,8 @@ def story_refunded(standin):
     ("story", "final_state"),
     [
         (story_renew_then_fail, State.GRACE),
+        (story_retries_end_in_a_cancel, State.GRACE),
+        (story_retries_leave_it_unpaid, State.GRACE),
         (story_cancel_at_period_end, State.GRACE),
         (story_refunded, State.CANCELED),
     ],
@@ -139,6 +165,11 @@ def test_every_event_twice_and_shuffled_ends_in_the_same_state(
     in_order = snapshot(membership)
     assert in_order["state"] == final_state
     assert in_order["payments"]
+    if story in (story_retries_end_in_a_cancel, story_retries_leave_it_unpaid):
+        # Grace runs from the failed renewal, and nothing renews once Stripe has given up.
+        failed = Payment.objects.get(membership=membership, status=Payment.Status.FAILED)
+        assert in_order["grace_started_at"] == failed.created_at
+        assert in_order["auto_renew"] is False
 
     for seed in (1, 2, 3):
         forget(membership)
