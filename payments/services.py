@@ -16,7 +16,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from . import gateway
@@ -74,41 +75,79 @@ def register_subscription_handler(kind: str, handler: SubscriptionHandler) -> No
     _subscription_handlers[kind] = handler
 
 
-def dispatch_event(event_type: str, object_id: str) -> bool:
+def dispatch_event(
+    event_type: str,
+    object_id: str,
+    *,
+    subscription_hint: str = "",
+    then: Callable[[], None] | None = None,
+) -> bool:
     """Re-read the event's object from Stripe and hand it to the owning app's handler.
 
     Returns False when nobody handles this event type or kind (the event is then only kept).
     Raises GatewayError when Stripe cannot be reached; the caller retries.
+
+    `subscription_hint` is the subscription an invoice event names: it only picks what to
+    read first. The subscription is read with its latest invoice, and when that is the
+    event's invoice (a renewal, a first payment) the invoice needs no read of its own.
+
+    `then` runs in the handler's transaction, after it (stripe_event_apply marks the event
+    applied there: one commit instead of two); it does not run when nobody handles the event.
     """
     if event_type in CHECKOUT_EVENTS:
         session = gateway.retrieve_checkout_session(object_id)
         on_checkout = _checkout_handlers.get(session.metadata.get("kind", ""))
         if on_checkout is None:
             return False
-        on_checkout(session)
+        _in_one_transaction(lambda: on_checkout(session), then)
         return True
     if event_type in INVOICE_EVENTS or event_type in SUBSCRIPTION_EVENTS:
-        invoice = None
-        subscription_id = object_id
-        if event_type in INVOICE_EVENTS:
-            invoice = gateway.retrieve_invoice(object_id)
-            if not invoice.subscription:
+        if event_type in SUBSCRIPTION_EVENTS:
+            subscription, invoice = gateway.retrieve_subscription(object_id), None
+        else:
+            found = _invoice_and_subscription(object_id, subscription_hint)
+            if found is None:
                 return False
-            subscription_id = invoice.subscription
-        subscription = gateway.retrieve_subscription(subscription_id)
+            subscription, invoice = found
         on_subscription = _subscription_handlers.get(subscription.metadata.get("kind", ""))
         if on_subscription is None:
             return False
-        on_subscription(subscription, invoice)
+        _in_one_transaction(lambda: on_subscription(subscription, invoice), then)
         return True
     if event_type in REFUND_EVENTS:
         charge = gateway.retrieve_charge(object_id)
         on_refund = _refund_handlers.get(charge.metadata.get("kind") or gateway.MEMBERSHIP_KIND)
         if on_refund is None:
             return False
-        on_refund(charge)
+        _in_one_transaction(lambda: on_refund(charge), then)
         return True
     return False
+
+
+def _in_one_transaction(apply: Callable[[], None], then: Callable[[], None] | None) -> None:
+    with transaction.atomic():
+        apply()
+        if then is not None:
+            then()
+
+
+def _invoice_and_subscription(
+    invoice_id: str, subscription_hint: str
+) -> tuple[gateway.SubscriptionData, gateway.InvoiceData] | None:
+    """An invoice and its subscription, in one read when the invoice is the subscription's
+    latest; None for an invoice of no subscription."""
+    subscription = None
+    if gateway.is_stripe_id(subscription_hint, "subscription"):
+        subscription = gateway.retrieve_subscription(subscription_hint)
+        latest = subscription.latest_invoice
+        if latest is not None and latest.id == invoice_id:
+            return subscription, latest
+    invoice = gateway.retrieve_invoice(invoice_id)
+    if not invoice.subscription:
+        return None
+    if subscription is None or subscription.id != invoice.subscription:
+        subscription = gateway.retrieve_subscription(invoice.subscription)
+    return subscription, invoice
 
 
 # --- webhook events ------------------------------------------------------------------------------
@@ -164,15 +203,41 @@ def stripe_event_apply(*, event_id: str) -> bool:
     """
     event = (
         StripeEvent.objects.filter(pk=event_id, processed_at__isnull=True, failed_at__isnull=True)
-        .values("type", "object_id", "attempts")
+        .values("type", "object_id", "attempts", subscription=_SUBSCRIPTION_NAMED)
         .first()
     )
     if event is None:
         return False
     rows = StripeEvent.objects.filter(pk=event_id)
+    reading_from = timezone.now()
+    marked: list[bool] = []
+
+    def mark_applied() -> None:
+        # The object was read after every event about it that had arrived by then, so its
+        # current state covers them: they are done too, with no read or apply of their own.
+        covered = StripeEvent.objects.filter(
+            object_id=event["object_id"],
+            type__in=_SAME_OBJECT.get(event["type"], {event["type"]}),
+            processed_at__isnull=True,
+            failed_at__isnull=True,
+            received_at__lt=reading_from - CLOCK_SKEW,
+        )
+        done = rows if not event["object_id"] else rows | covered
+        done.update(
+            attempts=F("attempts") + 1,
+            processed_at=timezone.now(),
+            error="",
+            next_attempt_at=None,
+            covered_by=Case(When(pk=event_id, then=Value("")), default=Value(event_id)),
+        )
+        marked.append(True)
+
     try:
         if event["type"] in HANDLED_EVENTS and event["object_id"]:
-            dispatch_event(event["type"], event["object_id"])
+            hint = event["subscription"] if isinstance(event["subscription"], str) else ""
+            dispatch_event(
+                event["type"], event["object_id"], subscription_hint=hint, then=mark_applied
+            )
     except Exception as exc:
         attempts = event["attempts"] + 1
         now = timezone.now()
@@ -186,10 +251,22 @@ def stripe_event_apply(*, event_id: str) -> bool:
         if parked:
             log.error("stripe event %s parked as failed after %s attempts", event_id, attempts)
         raise
-    rows.update(
-        attempts=F("attempts") + 1, processed_at=timezone.now(), error="", next_attempt_at=None
-    )
+    if not marked:  # nobody handles it: kept, with nothing to do
+        mark_applied()
     return True
+
+
+# Event types about the same kind of object (its id is the event's object_id).
+_SAME_OBJECT = {
+    kind: group
+    for group in (CHECKOUT_EVENTS, INVOICE_EVENTS, SUBSCRIPTION_EVENTS, REFUND_EVENTS)
+    for kind in group
+}
+# How far the web and worker clocks may disagree: an event counts as arrived before a read
+# only when its received_at is this much older than the read's start.
+CLOCK_SKEW = timedelta(seconds=5)
+# The subscription an invoice event names (read first; see dispatch_event).
+_SUBSCRIPTION_NAMED = KT("payload__data__object__parent__subscription_details__subscription")
 
 
 def stripe_events_due(

@@ -966,9 +966,9 @@ class Engine:
             )
             self._put(pi)
             self.emit("payment_intent.created", pi)
-            for earlier in self.store.all("invoice_payment"):
+            for earlier in self.store.children("invoice_payment", inv["id"]):
                 # A retry replaces the failed attempt as the invoice's default payment.
-                if earlier["invoice"] == inv["id"] and earlier["status"] == "open":
+                if earlier["status"] == "open":
                     earlier.update(status="canceled", is_default=False)
                     earlier["status_transitions"]["canceled_at"] = objects.now()
                     self._put(earlier)
@@ -1432,10 +1432,10 @@ class Engine:
     # -- reading -------------------------------------------------------------------------------
 
     def customer_subscriptions(self, cus_id: str) -> list[Obj]:
-        return [s for s in self.store.all("subscription") if s["customer"] == cus_id]
+        return self.store.children("subscription", cus_id)
 
     def customer_invoices(self, cus_id: str) -> list[Obj]:
-        return [i for i in self.store.all("invoice") if i["customer"] == cus_id]
+        return self.store.children("invoice", cus_id)
 
     def includable(self, obj: Obj, field: str) -> Obj | None:
         """Lists Stripe returns only on ``expand[]`` (``line_items``, ``payments``, ...)."""
@@ -1445,10 +1445,10 @@ class Engine:
                 obj.get("_line_items", []), f"/v1/checkout/sessions/{obj['id']}/line_items"
             )
         if kind == "invoice" and field == "payments":
-            payments = [p for p in self.store.all("invoice_payment") if p["invoice"] == obj["id"]]
+            payments = self.store.children("invoice_payment", obj["id"])
             return objects.list_object(payments, f"/v1/invoice_payments?invoice={obj['id']}")
         if kind == "charge" and field == "refunds":
-            refunds = [r for r in self.store.all("refund") if r["charge"] == obj["id"]]
+            refunds = self.store.children("refund", obj["id"])
             return objects.list_object(refunds, f"/v1/refunds?charge={obj['id']}")
         if kind == "customer" and field == "subscriptions":
             subs = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import re
@@ -69,6 +70,8 @@ class StandinServer:
         if failed_payments:
             self.failed_payments = failed_payments
         self.api = Api(self.engine)
+        # The latest API requests as (method, path), for tests that count Stripe round trips.
+        self.requests: collections.deque[tuple[str, str]] = collections.deque(maxlen=1000)
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -245,7 +248,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _json(self, status: int, payload: Any, **headers: str) -> None:
-        body = json.dumps(payload, indent=2).encode()
+        # Compact: the webhook path reads every object again, and indenting costs both sides.
+        body = json.dumps(payload, separators=(",", ":")).encode()
         self._send(status, body, "application/json", **headers)
 
     def _html(self, status: int, html: str) -> None:
@@ -278,6 +282,7 @@ class _Handler(BaseHTTPRequestHandler):
     # -- /v1 -----------------------------------------------------------------------------------
 
     def _api(self, method: str, path: str, query: str) -> None:
+        self.standin.requests.append((method, path))
         request_id = self.standin.engine.new_request_id()
         headers = {"Request-Id": request_id, "Stripe-Version": API_VERSION}
         auth = self.headers.get("Authorization", "")

@@ -144,14 +144,21 @@ def _membership_for_subscription(sub: gateway.SubscriptionData) -> Membership | 
     query = Q(stripe_subscription_id=sub.id)
     if pk and pk.isdigit():
         query |= Q(pk=int(pk))
-    found = Membership.objects.filter(query).order_by("pk").values_list("pk", flat=True).first()
-    return _lock(found) if found else None
+    # One query: find and lock (the lowest pk, as _lock would have locked it).
+    return (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("plan", "user")
+        .filter(query)
+        .order_by("pk")
+        .first()
+    )
 
 
 def payment_record(*, membership: Membership, invoice: gateway.InvoiceData) -> Payment:
     """Upsert the dues payment for a Stripe invoice: paid, or open after a failed attempt.
-    A refund recorded earlier is kept."""
-    existing = Payment.objects.filter(stripe_invoice_id=invoice.id).first()
+    A refund recorded earlier is kept. Writes only what changed (a replayed event writes
+    nothing). Runs under the membership's row lock (the callers take it)."""
+    existing = Payment.objects.select_for_update().filter(stripe_invoice_id=invoice.id).first()
     paid = invoice.status == gateway.InvoiceStatus.PAID
     if existing and existing.status in {Payment.Status.REFUNDED, Payment.Status.PARTIALLY_REFUNDED}:
         status = existing.status
@@ -161,7 +168,7 @@ def payment_record(*, membership: Membership, invoice: gateway.InvoiceData) -> P
         status = Payment.Status.FAILED
     user = membership.user
     defaults = {
-        "membership": membership,
+        "membership_id": membership.pk,
         "stripe_payment_intent_id": invoice.payment_intent or "",
         "number": invoice.number,
         "status": status,
@@ -180,8 +187,14 @@ def payment_record(*, membership: Membership, invoice: gateway.InvoiceData) -> P
         "billed_name": invoice.customer_name or user.get_full_name(),
         "billed_email": invoice.customer_email or user.email,
     }
-    payment, _ = Payment.objects.update_or_create(stripe_invoice_id=invoice.id, defaults=defaults)
-    return payment
+    if existing is None:
+        return Payment.objects.create(stripe_invoice_id=invoice.id, **defaults)
+    changed = [name for name, value in defaults.items() if getattr(existing, name) != value]
+    for name in changed:
+        setattr(existing, name, defaults[name])
+    if changed:
+        existing.save(update_fields=changed)
+    return existing
 
 
 def membership_apply_subscription(

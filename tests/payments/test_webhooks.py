@@ -403,3 +403,84 @@ def test_renewing_by_checkout_while_in_grace_takes_over_and_ends_the_failing_sub
     m = Membership.objects.get(pk=membership.pk)
     assert m.state == State.ACTIVE
     assert m.stripe_subscription_id == subscription_id(second)
+
+
+def test_one_read_applies_every_event_about_the_object_that_had_arrived(
+    stripe_standin, stripe_webhook, django_capture_on_commit_callbacks
+):
+    """The subscription's created and updated events: the apply of the first re-reads the
+    subscription, which covers the second (it had arrived before the read); the second's own
+    task then finds it done. An event arriving after the read is applied by itself."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    membership, session = join(stripe_standin)
+    sub_events = [
+        e for e in stripe_standin.events() if e["type"].startswith("customer.subscription.")
+    ]
+    assert [e["type"] for e in sub_events] == [
+        "customer.subscription.created",
+        "customer.subscription.updated",
+    ]
+    for event in sub_events:
+        with django_capture_on_commit_callbacks(execute=False):
+            assert stripe_webhook(event).status_code == 200
+    # They arrived a while ago (the check leaves room for clocks that disagree).
+    StripeEvent.objects.update(received_at=timezone.now() - timedelta(minutes=1))
+    first, second = (e["id"] for e in sub_events)
+    stripe_standin.requests.clear()
+
+    assert payments_services.stripe_event_apply(event_id=first) is True
+    assert payments_services.stripe_event_apply(event_id=second) is False  # already covered
+
+    assert len(stripe_standin.requests) == 1  # one read of the subscription
+    rows = {e.id: e for e in StripeEvent.objects.all()}
+    assert (rows[first].covered_by, rows[second].covered_by) == ("", first)
+    assert rows[second].processed_at == rows[first].processed_at
+    assert Membership.objects.get(pk=membership.pk).state == State.ACTIVE
+
+    stripe_standin.advance(subscription_id(session))  # a renewal: new events, after the read
+    later = list(stripe_standin.events("customer.subscription.updated"))[-1]
+    with django_capture_on_commit_callbacks(execute=False):
+        stripe_webhook(later)
+    assert payments_services.stripe_event_apply(event_id=later["id"]) is True
+    assert StripeEvent.objects.get(pk=later["id"]).covered_by == ""
+
+
+def test_an_invoice_event_reads_only_the_subscription_when_it_is_the_latest_invoice(
+    stripe_standin, stripe_webhook, django_capture_on_commit_callbacks
+):
+    membership, _session = join(stripe_standin)
+    paid = stripe_standin.events("invoice.paid")[-1]
+    with django_capture_on_commit_callbacks(execute=False):
+        stripe_webhook(paid)
+    stripe_standin.requests.clear()
+
+    assert payments_services.stripe_event_apply(event_id=paid["id"]) is True
+
+    assert [path.split("/")[2] for _, path in stripe_standin.requests] == ["subscriptions"]
+    m = Membership.objects.get(pk=membership.pk)
+    assert m.state == State.ACTIVE
+    assert list(m.payments.values_list("stripe_invoice_id", "status")) == [
+        (paid["data"]["object"]["id"], "paid")
+    ]
+
+
+def test_an_invoice_that_is_not_the_latest_is_read_by_itself(
+    stripe_standin, stripe_webhook, django_capture_on_commit_callbacks
+):
+    _membership, session = join(stripe_standin)
+    first_paid = stripe_standin.events("invoice.paid")[-1]
+    stripe_standin.advance(subscription_id(session))  # a newer invoice is the latest now
+    with django_capture_on_commit_callbacks(execute=False):
+        stripe_webhook(first_paid)
+    stripe_standin.requests.clear()
+
+    assert payments_services.stripe_event_apply(event_id=first_paid["id"]) is True
+
+    assert [path.split("/")[2] for _, path in stripe_standin.requests] == [
+        "subscriptions",
+        "invoices",
+    ]
+    assert Payment.objects.filter(stripe_invoice_id=first_paid["data"]["object"]["id"]).exists()
