@@ -484,3 +484,49 @@ def test_an_invoice_that_is_not_the_latest_is_read_by_itself(
         "invoices",
     ]
     assert Payment.objects.filter(stripe_invoice_id=first_paid["data"]["object"]["id"]).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_applying_one_subscription_take_turns_and_read_it_once(stripe_standin):
+    """The created and updated events of one subscription, applied at the same moment by two
+    threads: the second waits for the first (an advisory lock, no transaction open during the
+    read), then finds itself covered by the first's read."""
+    from datetime import UTC, datetime, timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    membership, _session = join(stripe_standin)
+    events = [e for e in stripe_standin.events() if e["type"].startswith("customer.subscription.")]
+    for e in events:
+        StripeEvent.objects.create(
+            id=e["id"],
+            type=e["type"],
+            object_id=e["data"]["object"]["id"],
+            created=datetime.fromtimestamp(e["created"], tz=UTC),
+            received_at=timezone.now() - timedelta(minutes=1),
+            payload=e,
+        )
+    stripe_standin.requests.clear()
+    start = threading.Barrier(len(events))
+    results = {}
+
+    def apply(event_id):
+        start.wait()
+        try:
+            results[event_id] = payments_services.stripe_event_apply(event_id=event_id)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=apply, args=(e["id"],)) for e in events]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+
+    assert sorted(results.values()) == [False, True]
+    assert len(stripe_standin.requests) == 1
+    assert StripeEvent.objects.filter(processed_at__isnull=True).count() == 0
+    assert StripeEvent.objects.exclude(covered_by="").count() == 1
+    assert Membership.objects.get(pk=membership.pk).state == State.ACTIVE
