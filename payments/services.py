@@ -73,7 +73,13 @@ def register_refund_handler(kind: str, handler: RefundHandler) -> None:
 
 
 def register_subscription_handler(kind: str, handler: SubscriptionHandler) -> None:
-    """Route subscription and invoice events by the subscription's metadata["kind"]."""
+    """Route subscription and invoice events by the subscription's metadata["kind"].
+
+    The handler gets the subscription as Stripe has it now (with its latest invoice) and, for
+    an invoice event, that invoice. It must apply `subscription.latest_invoice` as it applies
+    an event's invoice: any apply of a subscription then counts as applying the pending events
+    of its latest invoice, which need no read of their own.
+    """
     _subscription_handlers[kind] = handler
 
 
@@ -82,7 +88,7 @@ def dispatch_event(
     object_id: str,
     *,
     subscription_hint: str = "",
-    then: Callable[[], None] | None = None,
+    then: Callable[[gateway.SubscriptionData | None], None] | None = None,
 ) -> bool:
     """Re-read the event's object from Stripe and hand it to the owning app's handler.
 
@@ -93,15 +99,16 @@ def dispatch_event(
     read first. The subscription is read with its latest invoice, and when that is the
     event's invoice (a renewal, a first payment) the invoice needs no read of its own.
 
-    `then` runs in the handler's transaction, after it (stripe_event_apply marks the event
-    applied there: one commit instead of two); it does not run when nobody handles the event.
+    `then` runs in the handler's transaction, after it, with the subscription the handler got
+    (stripe_event_apply marks the events applied there: one commit instead of two); it does
+    not run when nobody handles the event.
     """
     if event_type in CHECKOUT_EVENTS:
         session = gateway.retrieve_checkout_session(object_id)
         on_checkout = _checkout_handlers.get(session.metadata.get("kind", ""))
         if on_checkout is None:
             return False
-        _in_one_transaction(lambda: on_checkout(session), then)
+        _in_one_transaction(lambda: on_checkout(session), then, None)
         return True
     if event_type in INVOICE_EVENTS or event_type in SUBSCRIPTION_EVENTS:
         if event_type in SUBSCRIPTION_EVENTS:
@@ -114,23 +121,27 @@ def dispatch_event(
         on_subscription = _subscription_handlers.get(subscription.metadata.get("kind", ""))
         if on_subscription is None:
             return False
-        _in_one_transaction(lambda: on_subscription(subscription, invoice), then)
+        _in_one_transaction(lambda: on_subscription(subscription, invoice), then, subscription)
         return True
     if event_type in REFUND_EVENTS:
         charge = gateway.retrieve_charge(object_id)
         on_refund = _refund_handlers.get(charge.metadata.get("kind") or gateway.MEMBERSHIP_KIND)
         if on_refund is None:
             return False
-        _in_one_transaction(lambda: on_refund(charge), then)
+        _in_one_transaction(lambda: on_refund(charge), then, None)
         return True
     return False
 
 
-def _in_one_transaction(apply: Callable[[], None], then: Callable[[], None] | None) -> None:
+def _in_one_transaction(
+    apply: Callable[[], None],
+    then: Callable[[gateway.SubscriptionData | None], None] | None,
+    subscription: gateway.SubscriptionData | None,
+) -> None:
     with transaction.atomic():
         apply()
         if then is not None:
-            then()
+            then(subscription)
 
 
 def _invoice_and_subscription(
@@ -210,7 +221,11 @@ def stripe_event_apply(*, event_id: str) -> bool:
     )
     if event is None:
         return False
-    with _one_apply_at_a_time(event["object_id"]):
+    # Turns by subscription: an invoice event names its subscription, which it reads.
+    turn = event["subscription"] if isinstance(event["subscription"], str) else ""
+    with _one_apply_at_a_time(
+        turn if event["type"] in INVOICE_EVENTS and turn else event["object_id"]
+    ):
         if (
             event["object_id"]
             and not StripeEvent.objects.filter(
@@ -226,12 +241,21 @@ def _apply(event_id: str, event: Mapping[str, Any]) -> bool:
     reading_from = timezone.now()
     marked: list[bool] = []
 
-    def mark_applied() -> None:
+    def mark_applied(subscription: gateway.SubscriptionData | None = None) -> None:
         # The object was read after every event about it that had arrived by then, so its
         # current state covers them: they are done too, with no read or apply of their own.
-        covered = StripeEvent.objects.filter(
+        # So does the subscription a handler got: its events, and those of its latest invoice
+        # (handlers apply it as they apply the event's invoice; see register_subscription_handler).
+        about = Q(
             object_id=event["object_id"],
             type__in=_SAME_OBJECT.get(event["type"], {event["type"]}),
+        )
+        if subscription is not None:
+            about |= Q(object_id=subscription.id, type__in=SUBSCRIPTION_EVENTS)
+            if subscription.latest_invoice is not None:
+                about |= Q(object_id=subscription.latest_invoice.id, type__in=INVOICE_EVENTS)
+        covered = StripeEvent.objects.filter(
+            about,
             processed_at__isnull=True,
             failed_at__isnull=True,
             received_at__lt=reading_from - CLOCK_SKEW,

@@ -530,3 +530,29 @@ def test_two_workers_applying_one_subscription_take_turns_and_read_it_once(strip
     assert StripeEvent.objects.filter(processed_at__isnull=True).count() == 0
     assert StripeEvent.objects.exclude(covered_by="").count() == 1
     assert Membership.objects.get(pk=membership.pk).state == State.ACTIVE
+
+
+def test_a_subscription_read_covers_the_events_of_its_latest_invoice(
+    stripe_standin, stripe_webhook, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    membership, _session = join(stripe_standin)
+    paid = stripe_standin.events("invoice.paid")[-1]
+    updated = stripe_standin.events("customer.subscription.updated")[-1]
+    for event in (paid, updated):
+        with django_capture_on_commit_callbacks(execute=False):
+            stripe_webhook(event)
+    StripeEvent.objects.update(received_at=timezone.now() - timedelta(minutes=1))
+
+    assert payments_services.stripe_event_apply(event_id=updated["id"]) is True
+    assert payments_services.stripe_event_apply(event_id=paid["id"]) is False
+
+    assert StripeEvent.objects.get(pk=paid["id"]).covered_by == updated["id"]
+    m = Membership.objects.get(pk=membership.pk)
+    assert m.state == State.ACTIVE
+    assert list(m.payments.values_list("stripe_invoice_id", "status")) == [
+        (paid["data"]["object"]["id"], "paid")
+    ]
