@@ -33,6 +33,7 @@ tests may override them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -57,6 +58,7 @@ MEMBERSHIP_KIND = "membership"
 
 __all__ = [
     "API_VERSION",
+    "RESOURCE_MISSING",
     "CancellationReason",
     "ChargeData",
     "CheckoutPaymentStatus",
@@ -141,10 +143,25 @@ class GatewayError(StripeFailure):
     """A Stripe call failed. `user_message` is set when the reason may be shown to the user.
     Tasks under portal.retry.STRIPE_RETRY retry it (through its base, StripeFailure)."""
 
-    def __init__(self, message: str, *, user_message: str = "", retryable: bool = False):
+    def __init__(
+        self,
+        message: str,
+        *,
+        user_message: str = "",
+        retryable: bool = False,
+        code: str = "",
+        http_status: int | None = None,
+    ):
         super().__init__(message)
         self.user_message = user_message
         self.retryable = retryable
+        # Stripe's error `code` (https://docs.stripe.com/error-codes), e.g. "resource_missing":
+        # decisions look at it (and re-read the object), never at the message's wording.
+        self.code = code
+        self.http_status = http_status
+
+
+RESOURCE_MISSING = "resource_missing"
 
 
 class InvalidSignature(GatewayError):
@@ -177,6 +194,7 @@ STRIPE_ID_PREFIXES = {
     "charge": "ch",
     "refund": "re",
     "portal_session": "bps",
+    "portal_configuration": "bpc",
 }
 _ID_BODY = re.compile(r"[A-Za-z0-9_]+")
 MAX_ID_LENGTH = 80  # what our stripe_*_id columns hold; Stripe's own ids are far shorter
@@ -337,12 +355,19 @@ def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     try:
         result = fn(*args, **kwargs)
     except stripe.CardError as exc:
-        raise GatewayError(str(exc), user_message=exc.user_message or "") from exc
+        raise GatewayError(
+            str(exc),
+            user_message=exc.user_message or "",
+            code=exc.code or "",
+            http_status=exc.http_status,
+        ) from exc
     except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
-        raise GatewayError(str(exc), retryable=True) from exc
+        raise GatewayError(str(exc), retryable=True, http_status=exc.http_status) from exc
     except stripe.StripeError as exc:
         retryable = (exc.http_status or 0) >= 500
-        raise GatewayError(str(exc), retryable=retryable) from exc
+        raise GatewayError(
+            str(exc), retryable=retryable, code=exc.code or "", http_status=exc.http_status
+        ) from exc
     # Plain dicts from here on: stripe-python's objects are not dicts (no .get()).
     return result.to_dict() if hasattr(result, "to_dict") else result
 
@@ -358,6 +383,10 @@ def _opts(idempotency_key: str) -> dict[str, str]:
     if not idempotency_key:
         raise ValueError("Every create call needs an idempotency key built from our own ids.")
     return {"idempotency_key": idempotency_key}
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def _ts(value: int | None) -> datetime | None:
@@ -519,8 +548,13 @@ def plan_sync(
 ) -> tuple[str, str]:
     """Make Stripe's Product and yearly Price match a plan; returns (product_id, price_id).
 
-    The Price is found by `lookup_key`. A new amount makes a new Price that takes the lookup
-    key over (Stripe prices are immutable); the old one is archived. Safe to run again.
+    The Price is found by `lookup_key` among active prices. A new amount makes a new Price
+    that takes the lookup key over (`transfer_lookup_key`; Stripe prices are immutable); the
+    old one is archived. Safe to run again.
+
+    The create's idempotency key names the price it replaces, not only the amount: a plan
+    changed 195 -> 205 -> 195 must get a third price, since Stripe would answer a key seen
+    before (for 24 hours) with the first one, which is archived and has lost its lookup key.
     """
     check_stripe_id(product_id, "product")
     client = _client()
@@ -541,7 +575,9 @@ def plan_sync(
         )
     else:
         _call(client.v1.products.update, product_id, params=product_params)
-    found = _call(client.v1.prices.list, params={"lookup_keys": [lookup_key], "limit": 1})
+    found = _call(
+        client.v1.prices.list, params={"lookup_keys": [lookup_key], "active": True, "limit": 1}
+    )
     current = found["data"][0] if found["data"] else None
     if (
         current is not None
@@ -550,6 +586,7 @@ def plan_sync(
         and _id(current["product"]) == product_id
     ):
         return product_id, current["id"]
+    replaces = current["id"] if current is not None else "none"
     price = _call(
         client.v1.prices.create,
         params={
@@ -561,7 +598,7 @@ def plan_sync(
             "transfer_lookup_key": True,
             "metadata": dict(metadata),
         },
-        options=_opts(f"{idempotency_prefix}-price-{amount_cents}"),
+        options=_opts(f"{idempotency_prefix}-price-{amount_cents}-after-{replaces}"),
     )
     if current is not None and current["id"] != price["id"]:
         _call(
@@ -601,13 +638,143 @@ def create_subscription_checkout(
     return CheckoutSessionRef(id=session["id"], url=session.get("url") or "")
 
 
+# --- the Customer Portal -------------------------------------------------------------------------
+# A new Stripe account has no portal configuration, and a portal session without one fails
+# until staff save the portal settings in the Dashboard. So the portal makes its own (marked by
+# PORTAL_METADATA) with what members need and nothing else: their invoices, changing the card,
+# canceling at the period end (our TRANSITIONS then give the rest of the year). Plan changes
+# and immediate cancels stay off; they would bypass our joining rules.
+
+PORTAL_FEATURES: dict[str, dict[str, Any]] = {
+    "invoice_history": {"enabled": True},
+    "payment_method_update": {"enabled": True},
+    "subscription_cancel": {"enabled": True, "mode": "at_period_end"},
+    "customer_update": {"enabled": False},
+    "subscription_update": {"enabled": False},
+}
+PORTAL_METADATA = {"guildhall": "customer_portal"}
+
+_portal_configurations: dict[str, str] = {}  # secret key -> the configuration's id
+
+
+def portal_configuration_problems(config: Mapping[str, Any]) -> list[str]:
+    """How a portal configuration differs from PORTAL_FEATURES (empty when it fits)."""
+    problems = [] if config.get("active") else ["it is not active"]
+    features = config.get("features") or {}
+    for name, wanted in PORTAL_FEATURES.items():
+        have = features.get(name) or {}
+        for field_name, value in wanted.items():
+            if have.get(field_name) != value:
+                problems.append(
+                    f"features.{name}.{field_name} is {have.get(field_name)!r}, not {value!r}"
+                )
+    return problems
+
+
+def find_portal_configuration() -> dict[str, Any] | None:
+    """The configuration the portal made (by its metadata), active ones first; None if none."""
+    found: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 100}
+    while True:
+        page = _get("/v1/billing_portal/configurations", **params)
+        found += [c for c in page["data"] if _metadata(c) == PORTAL_METADATA]
+        if not page.get("has_more") or not page["data"]:
+            break
+        params["starting_after"] = page["data"][-1]["id"]
+    found.sort(key=lambda c: not c.get("active"))
+    return found[0] if found else None
+
+
+def portal_configuration_ensure() -> str:
+    """Create the portal's Customer Portal configuration, or set its features right; returns
+    its id. Safe to run again and from two workers at once (one idempotency key)."""
+    client = _client()
+    config = find_portal_configuration()
+    if config is None:
+        config = _call(
+            client.v1.billing_portal.configurations.create,
+            params={"features": PORTAL_FEATURES, "metadata": PORTAL_METADATA},
+            # Named by the features asked for: a key replayed with other params is refused.
+            options=_opts(f"guildhall-portal-configuration-{_digest(PORTAL_FEATURES)}"),
+        )
+    elif portal_configuration_problems(config):
+        config = _call(
+            client.v1.billing_portal.configurations.update,
+            check_stripe_id(config["id"], "portal_configuration"),
+            params={"active": True, "features": PORTAL_FEATURES},
+        )
+    config_id = str(config["id"])
+    _portal_configurations[settings.STRIPE_SECRET_KEY] = config_id
+    return config_id
+
+
 def create_portal_session(*, customer_id: str, return_url: str) -> str:
-    """The Customer Portal (card changes, cancellation, invoices); returns its URL."""
-    session = _call(
-        _client().v1.billing_portal.sessions.create,
-        params={"customer": check_stripe_id(customer_id, "customer"), "return_url": return_url},
-    )
+    """The Customer Portal (card changes, cancellation, invoices); returns its URL. Uses the
+    portal's own configuration, made on first use (and again if staff removed it)."""
+    params = {"customer": check_stripe_id(customer_id, "customer"), "return_url": return_url}
+    known = _portal_configurations.get(settings.STRIPE_SECRET_KEY)
+    try:
+        session = _call(
+            _client().v1.billing_portal.sessions.create,
+            params={**params, "configuration": known or portal_configuration_ensure()},
+        )
+    except GatewayError as exc:
+        if not known or exc.retryable or exc.http_status != 400:
+            raise
+        # The remembered configuration was deactivated or deleted: check it, once.
+        session = _call(
+            _client().v1.billing_portal.sessions.create,
+            params={**params, "configuration": portal_configuration_ensure()},
+        )
     return str(session["url"])
+
+
+# --- the account, for manage.py stripe_check ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountData(_DictLike):
+    id: str
+    livemode: bool
+    charges_enabled: bool
+    api_version: str  # the version Stripe answered with (its Stripe-Version header)
+
+
+@dataclass(frozen=True)
+class WebhookEndpointData(_DictLike):
+    id: str
+    url: str
+    status: str
+    enabled_events: tuple[str, ...]
+    api_version: str | None  # None: events in the account's default version
+
+
+def retrieve_account() -> AccountData:
+    """The account the secret key belongs to; raises GatewayError when the key does not work."""
+    response = _call(lambda: _client().raw_request("get", "/v1/account"))
+    headers = {k.lower(): v for k, v in dict(response.headers).items()}
+    account = response.data
+    return AccountData(
+        id=account.get("id") or "",
+        # An account object has no livemode field; the key's mode is the account's mode here.
+        livemode=str(settings.STRIPE_SECRET_KEY).startswith(("sk_live_", "rk_live_")),
+        charges_enabled=bool(account.get("charges_enabled")),
+        api_version=headers.get("stripe-version", ""),
+    )
+
+
+def list_webhook_endpoints() -> list[WebhookEndpointData]:
+    found = _get("/v1/webhook_endpoints", limit=100)
+    return [
+        WebhookEndpointData(
+            id=w["id"],
+            url=w.get("url") or "",
+            status=w.get("status") or "",
+            enabled_events=tuple(w.get("enabled_events") or ()),
+            api_version=w.get("api_version"),
+        )
+        for w in found["data"]
+    ]
 
 
 def _invoice_data(inv: Any) -> InvoiceData:
@@ -684,14 +851,35 @@ def retrieve_subscription(subscription_id: str) -> SubscriptionData:
     )
 
 
+_ENDED = frozenset({SubscriptionStatus.CANCELED, SubscriptionStatus.INCOMPLETE_EXPIRED})
+
+
 def cancel_subscription(subscription_id: str) -> None:
-    """End a subscription now (already canceled is fine)."""
+    """End a subscription now (already ended is fine).
+
+    Stripe answers a cancel of a subscription that has already ended with `resource_missing`
+    ("No such subscription"), the same code as for an id it never knew. So the code alone
+    proves nothing: the subscription is read again, and only one that Stripe shows as ended
+    counts as done. Anything else is raised (and retried by the caller's policy).
+    """
     check_stripe_id(subscription_id, "subscription")
     try:
         _call(_client().v1.subscriptions.cancel, subscription_id)
     except GatewayError as exc:
-        if "already been canceled" not in str(exc):
+        if exc.code != RESOURCE_MISSING:
             raise
+        try:
+            sub = _get(f"/v1/subscriptions/{subscription_id}")
+        except GatewayError as reread:
+            raise GatewayError(
+                f"canceling {subscription_id}: {exc}; reading it again: {reread}",
+                retryable=reread.retryable,
+                code=reread.code,
+                http_status=reread.http_status,
+            ) from reread
+        if sub.get("status") not in _ENDED:
+            raise
+        log.info("subscription %s had already ended (%s)", subscription_id, sub.get("status"))
 
 
 # --- webhooks ------------------------------------------------------------------------------------

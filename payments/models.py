@@ -34,11 +34,25 @@ class StripeEvent(models.Model):
         null=True, blank=True, help_text="When it was given up on, after its last attempt."
     )
     payload = models.JSONField()
+    covered_by = models.CharField(
+        max_length=80,
+        blank=True,
+        default="",
+        help_text="Applied by the re-read for this event (same object, read after this arrived).",
+    )
 
     class Meta:
         # The table membership created before payments was its own app; the rows stayed put.
         db_table = "membership_stripeevent"
-        indexes = [models.Index(fields=["processed_at", "received_at"])]
+        indexes = [
+            models.Index(fields=["processed_at", "received_at"]),
+            # The events about one object still to apply (those an apply's read covers).
+            models.Index(
+                fields=["object_id", "received_at"],
+                name="stripeevent_object_pending",
+                condition=models.Q(processed_at__isnull=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.id} {self.type}"

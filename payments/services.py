@@ -10,13 +10,16 @@ Handlers must be idempotent: Stripe sends events more than once and out of order
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from . import gateway
@@ -70,45 +73,94 @@ def register_refund_handler(kind: str, handler: RefundHandler) -> None:
 
 
 def register_subscription_handler(kind: str, handler: SubscriptionHandler) -> None:
-    """Route subscription and invoice events by the subscription's metadata["kind"]."""
+    """Route subscription and invoice events by the subscription's metadata["kind"].
+
+    The handler gets the subscription as Stripe has it now (with its latest invoice) and, for
+    an invoice event, that invoice. It must apply `subscription.latest_invoice` as it applies
+    an event's invoice: any apply of a subscription then counts as applying the pending events
+    of its latest invoice, which need no read of their own.
+    """
     _subscription_handlers[kind] = handler
 
 
-def dispatch_event(event_type: str, object_id: str) -> bool:
+def dispatch_event(
+    event_type: str,
+    object_id: str,
+    *,
+    subscription_hint: str = "",
+    then: Callable[[gateway.SubscriptionData | None], None] | None = None,
+) -> bool:
     """Re-read the event's object from Stripe and hand it to the owning app's handler.
 
     Returns False when nobody handles this event type or kind (the event is then only kept).
     Raises GatewayError when Stripe cannot be reached; the caller retries.
+
+    `subscription_hint` is the subscription an invoice event names: it only picks what to
+    read first. The subscription is read with its latest invoice, and when that is the
+    event's invoice (a renewal, a first payment) the invoice needs no read of its own.
+
+    `then` runs in the handler's transaction, after it, with the subscription the handler got
+    (stripe_event_apply marks the events applied there: one commit instead of two); it does
+    not run when nobody handles the event.
     """
     if event_type in CHECKOUT_EVENTS:
         session = gateway.retrieve_checkout_session(object_id)
         on_checkout = _checkout_handlers.get(session.metadata.get("kind", ""))
         if on_checkout is None:
             return False
-        on_checkout(session)
+        _in_one_transaction(lambda: on_checkout(session), then, None)
         return True
     if event_type in INVOICE_EVENTS or event_type in SUBSCRIPTION_EVENTS:
-        invoice = None
-        subscription_id = object_id
-        if event_type in INVOICE_EVENTS:
-            invoice = gateway.retrieve_invoice(object_id)
-            if not invoice.subscription:
+        if event_type in SUBSCRIPTION_EVENTS:
+            subscription, invoice = gateway.retrieve_subscription(object_id), None
+        else:
+            found = _invoice_and_subscription(object_id, subscription_hint)
+            if found is None:
                 return False
-            subscription_id = invoice.subscription
-        subscription = gateway.retrieve_subscription(subscription_id)
+            subscription, invoice = found
         on_subscription = _subscription_handlers.get(subscription.metadata.get("kind", ""))
         if on_subscription is None:
             return False
-        on_subscription(subscription, invoice)
+        _in_one_transaction(lambda: on_subscription(subscription, invoice), then, subscription)
         return True
     if event_type in REFUND_EVENTS:
         charge = gateway.retrieve_charge(object_id)
         on_refund = _refund_handlers.get(charge.metadata.get("kind") or gateway.MEMBERSHIP_KIND)
         if on_refund is None:
             return False
-        on_refund(charge)
+        _in_one_transaction(lambda: on_refund(charge), then, None)
         return True
     return False
+
+
+def _in_one_transaction(
+    apply: Callable[[], None],
+    then: Callable[[gateway.SubscriptionData | None], None] | None,
+    subscription: gateway.SubscriptionData | None,
+) -> None:
+    with transaction.atomic():
+        apply()
+        if then is not None:
+            then(subscription)
+
+
+def _invoice_and_subscription(
+    invoice_id: str, subscription_hint: str
+) -> tuple[gateway.SubscriptionData, gateway.InvoiceData] | None:
+    """An invoice and its subscription, in one read when the invoice is the subscription's
+    latest; None for an invoice of no subscription."""
+    subscription = None
+    if gateway.is_stripe_id(subscription_hint, "subscription"):
+        subscription = gateway.retrieve_subscription(subscription_hint)
+        latest = subscription.latest_invoice
+        if latest is not None and latest.id == invoice_id:
+            return subscription, latest
+    invoice = gateway.retrieve_invoice(invoice_id)
+    if not invoice.subscription:
+        return None
+    if subscription is None or subscription.id != invoice.subscription:
+        subscription = gateway.retrieve_subscription(invoice.subscription)
+    return subscription, invoice
 
 
 # --- webhook events ------------------------------------------------------------------------------
@@ -164,15 +216,66 @@ def stripe_event_apply(*, event_id: str) -> bool:
     """
     event = (
         StripeEvent.objects.filter(pk=event_id, processed_at__isnull=True, failed_at__isnull=True)
-        .values("type", "object_id", "attempts")
+        .values("type", "object_id", "attempts", subscription=_SUBSCRIPTION_NAMED)
         .first()
     )
     if event is None:
         return False
+    # Turns by subscription: an invoice event names its subscription, which it reads.
+    turn = event["subscription"] if isinstance(event["subscription"], str) else ""
+    with _one_apply_at_a_time(
+        turn if event["type"] in INVOICE_EVENTS and turn else event["object_id"]
+    ):
+        if (
+            event["object_id"]
+            and not StripeEvent.objects.filter(
+                pk=event_id, processed_at__isnull=True, failed_at__isnull=True
+            ).exists()
+        ):
+            return False  # covered by the read of the apply we waited for
+        return _apply(event_id, event)
+
+
+def _apply(event_id: str, event: Mapping[str, Any]) -> bool:
     rows = StripeEvent.objects.filter(pk=event_id)
+    reading_from = timezone.now()
+    marked: list[bool] = []
+
+    def mark_applied(subscription: gateway.SubscriptionData | None = None) -> None:
+        # The object was read after every event about it that had arrived by then, so its
+        # current state covers them: they are done too, with no read or apply of their own.
+        # So does the subscription a handler got: its events, and those of its latest invoice
+        # (handlers apply it as they apply the event's invoice; see register_subscription_handler).
+        about = Q(
+            object_id=event["object_id"],
+            type__in=_SAME_OBJECT.get(event["type"], {event["type"]}),
+        )
+        if subscription is not None:
+            about |= Q(object_id=subscription.id, type__in=SUBSCRIPTION_EVENTS)
+            if subscription.latest_invoice is not None:
+                about |= Q(object_id=subscription.latest_invoice.id, type__in=INVOICE_EVENTS)
+        covered = StripeEvent.objects.filter(
+            about,
+            processed_at__isnull=True,
+            failed_at__isnull=True,
+            received_at__lt=reading_from - CLOCK_SKEW,
+        )
+        done = rows if not event["object_id"] else rows | covered
+        done.update(
+            attempts=F("attempts") + 1,
+            processed_at=timezone.now(),
+            error="",
+            next_attempt_at=None,
+            covered_by=Case(When(pk=event_id, then=Value("")), default=Value(event_id)),
+        )
+        marked.append(True)
+
     try:
         if event["type"] in HANDLED_EVENTS and event["object_id"]:
-            dispatch_event(event["type"], event["object_id"])
+            hint = event["subscription"] if isinstance(event["subscription"], str) else ""
+            dispatch_event(
+                event["type"], event["object_id"], subscription_hint=hint, then=mark_applied
+            )
     except Exception as exc:
         attempts = event["attempts"] + 1
         now = timezone.now()
@@ -186,10 +289,60 @@ def stripe_event_apply(*, event_id: str) -> bool:
         if parked:
             log.error("stripe event %s parked as failed after %s attempts", event_id, attempts)
         raise
-    rows.update(
-        attempts=F("attempts") + 1, processed_at=timezone.now(), error="", next_attempt_at=None
-    )
+    if not marked:  # nobody handles it: kept, with nothing to do
+        mark_applied()
     return True
+
+
+# How long an apply waits for another apply of the same object before going ahead anyway.
+OBJECT_TURN_WAIT = 10.0
+_ADVISORY_LOCK_SPACE = 7420  # the first key of payments' advisory locks
+
+
+@contextmanager
+def _one_apply_at_a_time(object_id: str) -> Iterator[None]:
+    """On PostgreSQL, applies of events about one object take turns: a session advisory lock,
+    held across the read with no transaction open. Two events about one subscription then
+    cost one read, since the second finds itself covered by the first's. Elsewhere, or inside
+    a transaction, nothing: correct either way (every apply uses the current state), only
+    slower. The wait is bounded; after OBJECT_TURN_WAIT the apply goes ahead on its own."""
+    connection = transaction.get_connection()
+    if not object_id or connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    deadline = time.monotonic() + OBJECT_TURN_WAIT
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                "SELECT pg_try_advisory_lock(%s, hashtext(%s))",
+                [_ADVISORY_LOCK_SPACE, object_id],
+            )
+            held = bool(cursor.fetchone()[0])
+            if held or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+    try:
+        yield
+    finally:
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_unlock(%s, hashtext(%s))",
+                    [_ADVISORY_LOCK_SPACE, object_id],
+                )
+
+
+# Event types about the same kind of object (its id is the event's object_id).
+_SAME_OBJECT = {
+    kind: group
+    for group in (CHECKOUT_EVENTS, INVOICE_EVENTS, SUBSCRIPTION_EVENTS, REFUND_EVENTS)
+    for kind in group
+}
+# How far the web and worker clocks may disagree: an event counts as arrived before a read
+# only when its received_at is this much older than the read's start.
+CLOCK_SKEW = timedelta(seconds=5)
+# The subscription an invoice event names (read first; see dispatch_event).
+_SUBSCRIPTION_NAMED = KT("payload__data__object__parent__subscription_details__subscription")
 
 
 def stripe_events_due(

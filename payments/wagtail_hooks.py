@@ -84,6 +84,7 @@ class StripeEventViewSet(ModelViewSet):  # type: ignore[misc]  # Wagtail ships n
         "created",
         "received_at",
         "processed_at",
+        "covered_by",
         "attempts",
         "next_attempt_at",
         "failed_at",

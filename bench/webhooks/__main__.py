@@ -22,7 +22,8 @@ which the workers' stripe library calls to re-read every object.
    activate the membership. Reported: p50/p95/max from the event's arrival (its row's
    received_at) to the membership's change to active (its StateChange row).
 
-Targets: 200 events/s accepted or more; p95 under 1 s.
+Targets: 200 events/s accepted and applied or more; p95 under 1 s. The ratio applied/accepted
+is printed as measured in the same run, so the noise of a shared machine cancels out.
 """
 
 from __future__ import annotations
@@ -271,6 +272,8 @@ def throughput(url: str, events: list[dict], senders: int, start_workers) -> Non
     assert StripeEvent.objects.filter(processed_at__isnull=True).count() == 0
     replies = [seconds for seconds, _ in results]
     rate = len(events) / accept_seconds
+    applied = handled / apply_seconds
+    covered = StripeEvent.objects.exclude(covered_by="").count()
     print("\n1. Throughput: every event of the checkouts, all at once")
     print(f"   events:             {len(events):,} ({len(bad)} not 200), {handled:,} to apply")
     print(f"   accepted:           {rate:,.0f} events/s (no worker running)")
@@ -278,8 +281,14 @@ def throughput(url: str, events: list[dict], senders: int, start_workers) -> Non
         f"   reply time:         p50 {pct(replies, 50) * 1000:.0f} ms, "
         f"p95 {pct(replies, 95) * 1000:.0f} ms"
     )
-    print(f"   applied:            {handled / apply_seconds:,.0f} events/s (workers draining)")
-    print(f"   target >= 200/s:    {'met' if rate >= 200 and not bad else 'MISSED'}")
+    print(f"   applied:            {applied:,.0f} events/s (workers draining)")
+    print(f"   applied/accepted:   {applied / rate:.2f} (both measured in this run)")
+    print(f"   covered by a read:  {covered:,} events needed no read of their own")
+    print(
+        f"   target >= 200/s:    accepted {'met' if rate >= 200 and not bad else 'MISSED'}, ",
+        end="",
+    )
+    print(f"applied {'met' if applied >= 200 else 'MISSED'}")
 
 
 def latency(url: str, joins: list[int], events: list[dict], rate: float, senders: int) -> None:

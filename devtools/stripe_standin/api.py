@@ -11,6 +11,7 @@ from . import objects
 from .engine import Engine, StripeError, p_bool, p_int, p_list, p_str, public
 
 Obj = dict[str, Any]
+IDEMPOTENCY_KEY_LIFETIME = 24 * 3600  # seconds Stripe keeps a key's result
 Handler = Callable[[Obj, list[str]], Obj]
 
 
@@ -118,6 +119,28 @@ class Api:
         )
         self._route("GET", r"refunds/(re_\w+)", self._retrieve)
         self._route("POST", "billing_portal/sessions", lambda p, a: e.portal_create(p))
+        self._route(
+            "POST", "billing_portal/configurations", lambda p, a: e.portal_configuration_create(p)
+        )
+        self._route(
+            "GET",
+            "billing_portal/configurations",
+            lambda p, a: self._list(
+                "billing_portal.configuration",
+                p,
+                "/v1/billing_portal/configurations",
+                active=p_bool(p, "active"),
+                is_default=p_bool(p, "is_default"),
+            ),
+        )
+        self._route("GET", r"billing_portal/configurations/(bpc_\w+)", self._retrieve)
+        self._route(
+            "POST",
+            r"billing_portal/configurations/(bpc_\w+)",
+            lambda p, a: e.portal_configuration_update(a[0], p),
+        )
+        self._route("GET", "account", lambda p, a: objects.account())
+        self._route("GET", "webhook_endpoints", self._list_webhook_endpoints)
         self._route("GET", "events", self._list_events)
         self._route("GET", r"events/(evt_\w+)", self._retrieve)
 
@@ -159,7 +182,9 @@ class Api:
         # Held across check, run and save so concurrent retries with one key run once.
         with self.store.lock:
             fingerprint = json.dumps(params, sort_keys=True)
-            saved = self.store.idempotent_result(idempotency_key)
+            saved = self.store.idempotent_result(
+                idempotency_key, not_before=objects.now() - IDEMPOTENCY_KEY_LIFETIME
+            )
             if saved:
                 saved_method, saved_path, saved_params, status, body = saved
                 if (saved_method, saved_path, saved_params) != (method, path, fingerprint):
@@ -175,10 +200,17 @@ class Api:
                     )
                 return status, json.loads(body), True
             status, body = self._run(handler, params, args, request_id, idempotency_key)
-            if status < 400 or status == 402:
-                self.store.save_idempotent_result(
-                    idempotency_key, method, path, fingerprint, status, json.dumps(body)
-                )
+            # Like Stripe, the first result is the answer for 24 hours, errors included: a
+            # request that failed once fails the same way again under its key.
+            self.store.save_idempotent_result(
+                idempotency_key,
+                method,
+                path,
+                fingerprint,
+                status,
+                json.dumps(body),
+                objects.now(),
+            )
         return status, body, False
 
     def _run(
@@ -326,6 +358,12 @@ class Api:
         if p_str(params, "status"):
             items = [i for i in items if i["status"] == params["status"]]
         return self._page(items, params, "/v1/invoices")
+
+    def _list_webhook_endpoints(self, params: Obj, args: list[str]) -> Obj:
+        """The one endpoint the stand-in delivers to (its --webhook-url), with every event."""
+        url = self.engine.webhook_url()
+        items = [objects.webhook_endpoint(endpoint_id="we_standin", url=url, events=["*"])]
+        return self._page(items if url else [], params, "/v1/webhook_endpoints")
 
     def _list_events(self, params: Obj, args: list[str]) -> Obj:
         items = self.store.all("event")

@@ -36,8 +36,16 @@ _KIND_BY_PREFIX = {
     "re": "refund",
     "pm": "payment_method",
     "bps": "billing_portal.session",
+    "bpc": "billing_portal.configuration",
+    "we": "webhook_endpoint",
     "evt": "event",
 }
+
+
+# A renewal invoice is a draft for about an hour, then finalized and charged, as at Stripe.
+RENEWAL_DRAFT_SECONDS = 3600
+# Days from each failed renewal charge to the next try (a custom retry schedule of three).
+RETRY_DAYS = (3, 5, 7)
 
 
 class StripeError(Exception):
@@ -197,6 +205,8 @@ class Engine:
         self._deliver = deliver
         self._batch: list[Obj] | None = None
         self._request: tuple[str | None, str | None] = (None, None)
+        # Where webhooks go (the server's sender sets it); listed as the one webhook endpoint.
+        self.webhook_url: Callable[[], str | None] = lambda: None
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -516,6 +526,17 @@ class Engine:
                 raise StripeError(
                     f"The stand-in supports `payment` and `subscription` mode, not `{mode}`.",
                     param="mode",
+                )
+            ui_mode = p_str(params, "ui_mode") or "hosted_page"
+            if ui_mode not in {"hosted_page", "embedded_page", "elements", "form"}:
+                raise StripeError(
+                    "Invalid ui_mode: must be one of elements, embedded_page, form, or hosted_page",
+                    param="ui_mode",
+                )
+            if ui_mode != "hosted_page":
+                raise StripeError(
+                    f"The stand-in serves Checkout as a hosted page only, not `{ui_mode}`.",
+                    param="ui_mode",
                 )
             if params.get("customer") and params.get("customer_email"):
                 raise StripeError(
@@ -847,23 +868,23 @@ class Engine:
         return sub, inv
 
     def _subscription_invoice(
-        self, sub: Obj, reason: str, period_start: int, period_end: int
+        self, sub: Obj, reason: str, period_start: int, period_end: int, *, draft: bool = False
     ) -> Obj:
+        """The subscription's invoice for a period. A first invoice is finalized at once; a
+        renewal (`draft`) stays a draft until _invoice_finalize, about an hour later."""
         cus = self.get(sub["customer"])
-        number = f"{cus['invoice_prefix']}-{cus['next_invoice_sequence']:04d}"
-        cus["next_invoice_sequence"] += 1
-        self._put(cus)
         inv = objects.invoice(
             cus=cus,
             currency=sub["currency"],
             billing_reason=reason,
             sub=sub,
-            number=number,
+            number="",
             hosted_url=self.url("/invoice/{id}"),
             pdf_url=self.url("/invoice/{id}/pdf"),
             period_start=period_start,
             period_end=period_end,
         )
+        inv["number"] = None  # given at finalization, as Stripe numbers invoices
         for item in sub["items"]["data"]:
             p = item["price"]
             prod = self.store.get(p["product"]) or {}
@@ -895,10 +916,35 @@ class Engine:
             "total_excluding_tax",
         ):
             inv[field] = total
+        if draft:
+            inv.update(
+                status="draft",
+                auto_advance=True,
+                hosted_invoice_url=None,
+                invoice_pdf=None,
+                automatically_finalizes_at=objects.now() + RENEWAL_DRAFT_SECONDS,
+            )
+            inv["status_transitions"]["finalized_at"] = None
         self._put(inv)
         self.emit("invoice.created", inv)
-        self.emit("invoice.finalized", inv)
+        if not draft:
+            self._invoice_finalize(inv, cus)
         return inv
+
+    def _invoice_finalize(self, inv: Obj, cus: Obj | None = None) -> None:
+        cus = cus or self.get(inv["customer"])
+        inv["number"] = f"{cus['invoice_prefix']}-{cus['next_invoice_sequence']:04d}"
+        cus["next_invoice_sequence"] += 1
+        self._put(cus)
+        inv.update(
+            status="open",
+            automatically_finalizes_at=None,
+            hosted_invoice_url=self.url("/invoice/{id}").format(id=inv["id"]),
+            invoice_pdf=self.url("/invoice/{id}/pdf").format(id=inv["id"]),
+        )
+        inv["status_transitions"]["finalized_at"] = objects.now()
+        self._put(inv)
+        self.emit("invoice.finalized", inv)
 
     def _invoice_collect(self, inv: Obj, pm: Obj | None, *, force_fail: bool = False) -> bool:
         """Attempt payment of an open invoice; emits invoice.paid or invoice.payment_failed."""
@@ -920,9 +966,9 @@ class Engine:
             )
             self._put(pi)
             self.emit("payment_intent.created", pi)
-            for earlier in self.store.all("invoice_payment"):
+            for earlier in self.store.children("invoice_payment", inv["id"]):
                 # A retry replaces the failed attempt as the invoice's default payment.
-                if earlier["invoice"] == inv["id"] and earlier["status"] == "open":
+                if earlier["status"] == "open":
                     earlier.update(status="canceled", is_default=False)
                     earlier["status_transitions"]["canceled_at"] = objects.now()
                     self._put(earlier)
@@ -1060,12 +1106,10 @@ class Engine:
     def subscription_cancel(self, sub_id: str) -> Obj:
         with self.action():
             sub = self.get_kind(sub_id, "subscription")
-            if sub["status"] == "canceled":
-                raise StripeError(
-                    f"This subscription ({sub_id}) has already been canceled.",
-                    code="resource_missing",
-                    status=404,
-                )
+            if sub["status"] in {"canceled", "incomplete_expired"}:
+                # What Stripe answers for a subscription that has ended: the same 404 as for
+                # an id it never knew, though a GET still returns the ended subscription.
+                raise no_such(sub_id)
             self._subscription_end(sub, reason="cancellation_requested")
         return sub
 
@@ -1078,12 +1122,17 @@ class Engine:
         self._put(sub)
         self.emit("customer.subscription.deleted", sub)
 
-    def subscription_advance(self, sub_id: str, *, fail: bool = False, cancel: bool = False) -> Obj:
+    def subscription_advance(
+        self, sub_id: str, *, fail: bool = False, cancel: bool = False, settle: bool = True
+    ) -> Obj:
         """Jump a subscription to the end of its current period.
 
-        It renews (a paid invoice and a new period), fails to renew (``fail``: an open invoice
-        and status ``past_due``) or ends (``cancel``, or when set to cancel at period end).
-        A ``past_due`` subscription retries its open invoice instead of starting a new period.
+        It ends there (``cancel``, or when set to cancel at period end) or renews: a new period
+        and a draft invoice, which Stripe finalizes and charges about an hour later
+        (RENEWAL_DRAFT_SECONDS). With ``settle`` the clock moves on that hour at once; without,
+        the draft waits for ``clock_advance``. ``fail`` makes that charge decline. A subscription
+        whose renewal failed (``past_due``) instead gets its next retry now; see
+        ``_after_renewal_attempt`` for what follows the last one.
         """
         with self.action():
             sub = self.get_kind(sub_id, "subscription", param="subscription")
@@ -1094,28 +1143,94 @@ class Engine:
             if cancel or sub["cancel_at_period_end"] or (sub["cancel_at"] or end + 1) <= end:
                 self._subscription_end(sub, reason="cancellation_requested", at=end)
                 return sub
-            pm = self._default_pm(sub)
             open_invoice = None
             if sub["status"] in {"past_due", "unpaid"} and sub["latest_invoice"]:
                 candidate = self.get(sub["latest_invoice"])
                 if candidate["status"] == "open":
                     open_invoice = candidate
-            if open_invoice is None:
-                for item in sub["items"]["data"]:
-                    rec = item["price"]["recurring"]
-                    item["current_period_start"] = item["current_period_end"]
-                    item["current_period_end"] = objects.add_interval(
-                        item["current_period_end"], rec["interval"], rec["interval_count"]
-                    )
-                self._put(sub)
-                open_invoice = self._subscription_invoice(
-                    sub, "subscription_cycle", before_start(before), end
+            if open_invoice is not None:
+                paid = self._invoice_collect(open_invoice, self._default_pm(sub), force_fail=fail)
+                self._after_renewal_attempt(sub, open_invoice, paid, before)
+                return sub
+            for item in sub["items"]["data"]:
+                rec = item["price"]["recurring"]
+                item["current_period_start"] = item["current_period_end"]
+                item["current_period_end"] = objects.add_interval(
+                    item["current_period_end"], rec["interval"], rec["interval_count"]
                 )
-                sub["latest_invoice"] = open_invoice["id"]
-            paid = self._invoice_collect(open_invoice, pm, force_fail=fail)
-            sub["status"] = "active" if paid else "past_due"
+            draft = self._subscription_invoice(
+                sub, "subscription_cycle", before_start(before), end, draft=True
+            )
+            draft["_force_fail"] = fail
+            self._put(draft)
+            sub["latest_invoice"] = draft["id"]
             self._updated("customer.subscription.updated", sub, before)
+            if settle:
+                self.clock_advance(RENEWAL_DRAFT_SECONDS)
+            sub = self.get(sub_id)
         return sub
+
+    def _after_renewal_attempt(self, sub: Obj, inv: Obj, paid: bool, before: Obj) -> None:
+        """After a renewal's charge: paid, or the next retry scheduled (RETRY_DAYS), or, past
+        the last one, what the account's failed-payment setting says (``failed_payments``:
+        cancel with reason payment_failed, leave it unpaid, or leave it past due)."""
+        if paid:
+            sub["status"] = "active"
+        elif inv["attempt_count"] <= len(RETRY_DAYS):
+            inv["next_payment_attempt"] = (
+                objects.now() + RETRY_DAYS[inv["attempt_count"] - 1] * 86400
+            )
+            self._put(inv)
+            sub["status"] = "past_due"
+        else:
+            inv["next_payment_attempt"] = None
+            self._put(inv)
+            setting = self.store.meta("failed_payments", "cancel")
+            if setting == "cancel":
+                sub["cancellation_details"]["reason"] = "payment_failed"
+                self._subscription_end(sub, reason="payment_failed")
+                return
+            sub["status"] = "unpaid" if setting == "unpaid" else "past_due"
+        self._updated("customer.subscription.updated", sub, before)
+
+    # -- the clock -----------------------------------------------------------------------------
+
+    def clock_advance(self, seconds: int) -> int:
+        """Move the stand-in's clock on and do what became due meanwhile: drafts finalized and
+        charged, failed renewals retried. Returns the new time."""
+        with self.action():
+            objects.set_clock_offset(objects.clock_offset() + max(0, int(seconds)))
+            for _ in range(100):  # each pass may make more work due (a retry after a charge)
+                if not self._run_due():
+                    break
+        return objects.now()
+
+    def _run_due(self) -> bool:
+        now = objects.now()
+        for inv in reversed(self.store.all("invoice")):
+            sub = self._invoice_subscription(inv)
+            if sub is None or sub["status"] == "canceled":
+                continue
+            due_draft = (
+                inv["status"] == "draft"
+                and (inv.get("automatically_finalizes_at") or now + 1) <= now
+            )
+            due_retry = (
+                inv["status"] == "open"
+                and inv["billing_reason"] == "subscription_cycle"
+                and (inv.get("next_payment_attempt") or now + 1) <= now
+            )
+            if not (due_draft or due_retry):
+                continue
+            before = copy.deepcopy(sub)
+            if due_draft:
+                self._invoice_finalize(inv)
+            paid = self._invoice_collect(
+                inv, self._default_pm(sub), force_fail=bool(inv.pop("_force_fail", False))
+            )
+            self._after_renewal_attempt(sub, inv, paid, before)
+            return True
+        return False
 
     def invoice_pay(self, in_id: str, params: Obj) -> tuple[Obj, bool]:
         """Pay an open invoice with its subscription's card (or mark it paid out of band)."""
@@ -1175,21 +1290,115 @@ class Engine:
 
     # -- billing portal ------------------------------------------------------------------------
 
+    _PORTAL_FEATURES = (
+        "customer_update",
+        "invoice_history",
+        "payment_method_update",
+        "subscription_cancel",
+        "subscription_update",
+    )
+
+    def _portal_features(self, bpc: Obj, features: Obj) -> None:
+        for name, wanted in features.items():
+            if name not in self._PORTAL_FEATURES or not isinstance(wanted, dict):
+                raise StripeError(
+                    f"Received unknown parameter: features[{name}]", param=f"features[{name}]"
+                )
+            current = bpc["features"][name]
+            for field, value in wanted.items():
+                if field not in current:
+                    raise StripeError(
+                        f"Received unknown parameter: features[{name}][{field}]",
+                        param=f"features[{name}][{field}]",
+                    )
+                current[field] = p_bool(wanted, field) if field == "enabled" else value
+        if bpc["features"]["subscription_cancel"]["mode"] not in {"at_period_end", "immediately"}:
+            raise StripeError(
+                "Invalid features[subscription_cancel][mode]: must be one of at_period_end or "
+                "immediately",
+                param="features[subscription_cancel][mode]",
+            )
+
+    def portal_configuration_create(self, params: Obj) -> Obj:
+        with self.action():
+            features = p_dict(params, "features")
+            if not features:
+                raise StripeError(
+                    "Missing required param: features.", code="parameter_missing", param="features"
+                )
+            # Configurations made through the API are never the default: only saving the
+            # portal settings in the Dashboard makes that one.
+            bpc = objects.portal_configuration(is_default=False)
+            self._portal_features(bpc, features)
+            bpc["metadata"] = metadata_update({}, params)
+            bpc["default_return_url"] = p_str(params, "default_return_url")
+            self._put(bpc)
+            self.emit("billing_portal.configuration.created", bpc)
+        return bpc
+
+    def portal_configuration_update(self, bpc_id: str, params: Obj) -> Obj:
+        with self.action():
+            bpc = self.get_kind(bpc_id, "billing_portal.configuration")
+            before = copy.deepcopy(bpc)
+            if "active" in params:
+                bpc["active"] = p_bool(params, "active")
+            self._portal_features(bpc, p_dict(params, "features"))
+            bpc["metadata"] = metadata_update(bpc["metadata"], params)
+            if "default_return_url" in params:
+                bpc["default_return_url"] = p_str(params, "default_return_url")
+            bpc["updated"] = objects.now()
+            self._updated("billing_portal.configuration.updated", bpc, before)
+        return bpc
+
     def portal_create(self, params: Obj) -> Obj:
         with self.action():
             cus_id = p_str(params, "customer", required=True) or ""
             self.get_kind(cus_id, "customer", param="customer", status=400)
+            bpc_id = p_str(params, "configuration")
+            if bpc_id:
+                bpc = self.get_kind(
+                    bpc_id, "billing_portal.configuration", param="configuration", status=400
+                )
+                if not bpc["active"]:
+                    raise StripeError(
+                        "The configuration specified is inactive.", param="configuration"
+                    )
+            else:
+                bpc = next(
+                    (
+                        c
+                        for c in self.store.all("billing_portal.configuration")
+                        if c["is_default"] and c["active"]
+                    ),
+                    None,
+                )
+                if bpc is None:
+                    # A new account, as Stripe answers until the portal settings are saved.
+                    raise StripeError(
+                        "No configuration provided and your test mode default configuration "
+                        "has not been created. Provide a configuration or create your default "
+                        "by saving your customer portal settings in test mode at "
+                        "https://dashboard.stripe.com/test/settings/billing/portal."
+                    )
             bps = objects.portal_session(
                 customer_id=cus_id,
                 return_url=p_str(params, "return_url"),
                 url_template=self.url("/portal/{id}"),
+                configuration_id=bpc["id"],
             )
             self._put(bps)
         return bps
 
+    def _portal_allows(self, bps: Obj, feature: str) -> None:
+        bpc = self.store.get(bps["configuration"]) or {}
+        if not ((bpc.get("features") or {}).get(feature) or {}).get("enabled"):
+            raise StripeError("This portal does not allow that.", status=403)
+
     def portal_set_cancel(self, bps_id: str, sub_id: str, *, cancel: bool) -> Obj:
         with self.action():
             bps = self.get_kind(bps_id, "billing_portal.session")
+            if cancel:
+                self._portal_allows(bps, "subscription_cancel")
             sub = self.get_kind(sub_id, "subscription")
             if sub["customer"] != bps["customer"] or sub["status"] == "canceled":
                 raise StripeError("This subscription cannot be changed from this portal.")
@@ -1201,6 +1410,7 @@ class Engine:
     def portal_change_card(self, bps_id: str, *, card: str, exp: str = "", cvc: str = "") -> Obj:
         with self.action():
             bps = self.get_kind(bps_id, "billing_portal.session")
+            self._portal_allows(bps, "payment_method_update")
             read = read_card(card, exp, cvc)
             if isinstance(read, Decline):
                 raise card_error(read)
@@ -1222,10 +1432,10 @@ class Engine:
     # -- reading -------------------------------------------------------------------------------
 
     def customer_subscriptions(self, cus_id: str) -> list[Obj]:
-        return [s for s in self.store.all("subscription") if s["customer"] == cus_id]
+        return self.store.children("subscription", cus_id)
 
     def customer_invoices(self, cus_id: str) -> list[Obj]:
-        return [i for i in self.store.all("invoice") if i["customer"] == cus_id]
+        return self.store.children("invoice", cus_id)
 
     def includable(self, obj: Obj, field: str) -> Obj | None:
         """Lists Stripe returns only on ``expand[]`` (``line_items``, ``payments``, ...)."""
@@ -1235,10 +1445,10 @@ class Engine:
                 obj.get("_line_items", []), f"/v1/checkout/sessions/{obj['id']}/line_items"
             )
         if kind == "invoice" and field == "payments":
-            payments = [p for p in self.store.all("invoice_payment") if p["invoice"] == obj["id"]]
+            payments = self.store.children("invoice_payment", obj["id"])
             return objects.list_object(payments, f"/v1/invoice_payments?invoice={obj['id']}")
         if kind == "charge" and field == "refunds":
-            refunds = [r for r in self.store.all("refund") if r["charge"] == obj["id"]]
+            refunds = self.store.children("refund", obj["id"])
             return objects.list_object(refunds, f"/v1/refunds?charge={obj['id']}")
         if kind == "customer" and field == "subscriptions":
             subs = [
@@ -1255,6 +1465,7 @@ class Engine:
     def reset(self) -> None:
         with self.store.lock:
             self.store.reset()
+            objects.set_clock_offset(0)
 
 
 def _period_end(sub: Obj) -> int:

@@ -23,8 +23,22 @@ def new_id(prefix: str, length: int = 24) -> str:
     return prefix + "_" + "".join(secrets.choice(_ALPHABET) for _ in range(length))
 
 
+# The stand-in's clock: the real time plus an offset tests move forward (`/_standin/clock`),
+# so a renewal's hour between draft and charge, or days between retries, take no real time.
+# One per process, like the test clock of one Stripe account.
+_clock_offset = [0]
+
+
 def now() -> int:
-    return int(time.time())
+    return int(time.time()) + _clock_offset[0]
+
+
+def clock_offset() -> int:
+    return _clock_offset[0]
+
+
+def set_clock_offset(seconds: int) -> None:
+    _clock_offset[0] = max(0, int(seconds))
 
 
 def add_interval(timestamp: int, interval: str, count: int = 1) -> int:
@@ -748,20 +762,20 @@ def checkout_session(
         "subscription": None,
         "success_url": params.get("success_url"),
         "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
-        "ui_mode": "hosted",
+        "ui_mode": "hosted_page",
         "url": url_template.format(id=cs_id),
         "wallet_options": None,
     }
 
 
 def portal_session(
-    *, customer_id: str, return_url: str | None, url_template: str
+    *, customer_id: str, return_url: str | None, url_template: str, configuration_id: str
 ) -> dict[str, Any]:
     bps_id = new_id("bps")
     return {
         "id": bps_id,
         "object": "billing_portal.session",
-        "configuration": "bpc_standin",
+        "configuration": configuration_id,
         "created": now(),
         "customer": customer_id,
         "flow": None,
@@ -770,6 +784,96 @@ def portal_session(
         "on_behalf_of": None,
         "return_url": return_url,
         "url": url_template.format(id=bps_id),
+    }
+
+
+def portal_configuration(*, is_default: bool) -> dict[str, Any]:
+    """A Customer Portal configuration with every feature off, as the create call starts one
+    (the caller then applies the requested features)."""
+    at = now()
+    return {
+        "id": new_id("bpc"),
+        "object": "billing_portal.configuration",
+        "active": True,
+        "application": None,
+        "business_profile": {
+            "headline": None,
+            "privacy_policy_url": None,
+            "terms_of_service_url": None,
+        },
+        "created": at,
+        "default_return_url": None,
+        "features": {
+            "customer_update": {"allowed_updates": [], "enabled": False},
+            "invoice_history": {"enabled": False},
+            "payment_method_update": {"enabled": False, "payment_method_configuration": None},
+            "subscription_cancel": {
+                "cancellation_reason": {
+                    "enabled": False,
+                    "options": [
+                        "too_expensive",
+                        "missing_features",
+                        "switched_service",
+                        "unused",
+                        "other",
+                    ],
+                },
+                "enabled": False,
+                "mode": "at_period_end",
+                "proration_behavior": "none",
+            },
+            "subscription_update": {
+                "default_allowed_updates": [],
+                "enabled": False,
+                "products": [],
+                "proration_behavior": "none",
+                "schedule_at_period_end": {"conditions": []},
+                "trial_update_behavior": "end_trial",
+            },
+        },
+        "is_default": is_default,
+        "livemode": False,
+        "login_page": {"enabled": False, "url": None},
+        "metadata": {},
+        "name": None,
+        "updated": at,
+    }
+
+
+def webhook_endpoint(*, endpoint_id: str, url: str, events: list[str]) -> dict[str, Any]:
+    return {
+        "id": endpoint_id,
+        "object": "webhook_endpoint",
+        "api_version": API_VERSION,
+        "application": None,
+        "created": now(),
+        "description": None,
+        "enabled_events": events,
+        "livemode": False,
+        "metadata": {},
+        "status": "enabled",
+        "url": url,
+    }
+
+
+def account() -> dict[str, Any]:
+    """The stand-in's own test-mode account (GET /v1/account), reduced to what a check reads."""
+    return {
+        "id": "acct_standin",
+        "object": "account",
+        "business_profile": {"name": "Stripe stand-in", "url": None},
+        "business_type": None,
+        "capabilities": {"card_payments": "active", "transfers": "active"},
+        "charges_enabled": True,
+        "country": "US",
+        "created": 0,
+        "default_currency": "usd",
+        "details_submitted": True,
+        "email": None,
+        "metadata": {},
+        "payouts_enabled": True,
+        "settings": {"dashboard": {"display_name": "Stripe stand-in", "timezone": "Etc/UTC"}},
+        "type": "standard",
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import re
@@ -11,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import pages
+from . import objects, pages
 from .api import Api
 from .engine import Engine, StripeError, public
 from .forms import FormError, decode
@@ -21,6 +22,11 @@ from .webhooks import DEFAULT_RETRY_DELAYS, WebhookSender
 
 Obj = dict[str, Any]
 log = logging.getLogger("stripe_standin")
+
+# Stripe's versions: a date, then a release name since 2024-09-30 ("2026-10-28.endive").
+_API_VERSION_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}(\.[a-z]+)?")
+
+FAILED_PAYMENT_SETTINGS = ("cancel", "unpaid", "past_due")
 
 _PORTAL_NOTICES = {
     "canceled": "Your subscription will be canceled at the end of the billing period.",
@@ -48,6 +54,7 @@ class StandinServer:
         public_url: str | None = None,
         retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
         log_requests: bool = False,
+        failed_payments: str = "",
     ) -> None:
         self.host = host
         self.port = port
@@ -58,7 +65,13 @@ class StandinServer:
             self.store, url=webhook_url, secret=webhook_secret, retry_delays=retry_delays
         )
         self.engine = Engine(self.store, public_url=public_url or "", deliver=self.sender.submit)
+        self.engine.webhook_url = lambda: self.sender.url
+        objects.set_clock_offset(0)  # a new account's clock starts at the real time
+        if failed_payments:
+            self.failed_payments = failed_payments
         self.api = Api(self.engine)
+        # The latest API requests as (method, path), for tests that count Stripe round trips.
+        self.requests: collections.deque[tuple[str, str]] = collections.deque(maxlen=1000)
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -156,8 +169,32 @@ class StandinServer:
         """Complete a Checkout Session as the hosted page does (raises StripeError on decline)."""
         return public(self.engine.checkout_pay(session_id, card=card, **fields))
 
-    def advance(self, subscription_id: str, *, fail: bool = False, cancel: bool = False) -> Obj:
-        return public(self.engine.subscription_advance(subscription_id, fail=fail, cancel=cancel))
+    def advance(
+        self, subscription_id: str, *, fail: bool = False, cancel: bool = False, settle: bool = True
+    ) -> Obj:
+        """The subscription's period ends now: it renews (a draft invoice charged an hour later,
+        at once with ``settle``), retries a failed renewal, or ends."""
+        return public(
+            self.engine.subscription_advance(
+                subscription_id, fail=fail, cancel=cancel, settle=settle
+            )
+        )
+
+    def clock_advance(self, seconds: int) -> int:
+        """Move the clock on (drafts are charged, failed renewals retried); returns the time."""
+        return self.engine.clock_advance(seconds)
+
+    @property
+    def failed_payments(self) -> str:
+        """What follows a renewal's last failed retry: "cancel" (reason payment_failed, the
+        default), "unpaid" or "past_due", as the account's subscription settings say."""
+        return self.store.meta("failed_payments", "cancel") or "cancel"
+
+    @failed_payments.setter
+    def failed_payments(self, value: str) -> None:
+        if value not in FAILED_PAYMENT_SETTINGS:
+            raise ValueError(f"failed_payments is one of {', '.join(FAILED_PAYMENT_SETTINGS)}")
+        self.store.set_meta("failed_payments", value)
 
     def set_delivery(
         self, *, duplicate: bool = False, order: str = "normal", actions: int = 1
@@ -211,7 +248,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _json(self, status: int, payload: Any, **headers: str) -> None:
-        body = json.dumps(payload, indent=2).encode()
+        # Compact: the webhook path reads every object again, and indenting costs both sides.
+        body = json.dumps(payload, separators=(",", ":")).encode()
         self._send(status, body, "application/json", **headers)
 
     def _html(self, status: int, html: str) -> None:
@@ -244,6 +282,7 @@ class _Handler(BaseHTTPRequestHandler):
     # -- /v1 -----------------------------------------------------------------------------------
 
     def _api(self, method: str, path: str, query: str) -> None:
+        self.standin.requests.append((method, path))
         request_id = self.standin.engine.new_request_id()
         headers = {"Request-Id": request_id, "Stripe-Version": API_VERSION}
         auth = self.headers.get("Authorization", "")
@@ -259,8 +298,20 @@ class _Handler(BaseHTTPRequestHandler):
                 401, {"error": {"message": message, "type": "invalid_request_error"}}, **headers
             )
             return
+        body = "" if method in {"GET", "DELETE"} else self._body()  # read it even to refuse
+        asked = self.headers.get("Stripe-Version")
+        if asked and asked != API_VERSION:
+            # Stripe answers in the version a request asks for. The stand-in builds objects in
+            # one version only, so it refuses the others rather than answer in the wrong shape.
+            message = (
+                f"Invalid Stripe API version: {asked}"
+                if not _API_VERSION_SHAPE.fullmatch(asked)
+                else f"The Stripe stand-in only speaks API version {API_VERSION}, not {asked}."
+            )
+            self._json(400, StripeError(message).body(), **headers)
+            return
         try:
-            params = decode(query) if method in {"GET", "DELETE"} else decode(self._body())
+            params = decode(query) if method in {"GET", "DELETE"} else decode(body)
         except FormError as exc:
             self._json(400, StripeError(str(exc)).body(), **headers)
             return
@@ -317,9 +368,19 @@ class _Handler(BaseHTTPRequestHandler):
                     param="subscription",
                 )
             sub = srv.advance(
-                str(sub_id), fail=_truthy(params.get("fail")), cancel=_truthy(params.get("cancel"))
+                str(sub_id),
+                fail=_truthy(params.get("fail")),
+                cancel=_truthy(params.get("cancel")),
+                settle=_truthy(params.get("settle", "true")),
             )
             self._json(200, sub)
+        elif route == "clock" and method in {"GET", "POST"}:
+            if method == "POST":
+                try:
+                    srv.clock_advance(int(params.get("advance", 0)))
+                except ValueError as exc:
+                    raise StripeError(str(exc), param="advance") from None
+            self._json(200, {"now": objects.now(), "offset": objects.clock_offset()})
         elif method == "POST" and (m := re.fullmatch(r"pay/(cs_\w+)", route)):
             fields = {k: str(params[k]) for k in ("exp", "cvc", "email", "name") if k in params}
             session = srv.pay(m.group(1), str(params.get("card", "4242424242424242")), **fields)
@@ -337,8 +398,19 @@ class _Handler(BaseHTTPRequestHandler):
                 srv.webhook_url = params["webhook_url"] or None
             if "webhook_secret" in params:
                 srv.webhook_secret = str(params["webhook_secret"])
+            if "failed_payments" in params:
+                try:
+                    srv.failed_payments = str(params["failed_payments"])
+                except ValueError as exc:
+                    raise StripeError(str(exc), param="failed_payments") from None
             self._json(
-                200, {"url": srv.url, "webhook_url": srv.webhook_url, "api_version": API_VERSION}
+                200,
+                {
+                    "url": srv.url,
+                    "webhook_url": srv.webhook_url,
+                    "api_version": API_VERSION,
+                    "failed_payments": srv.failed_payments,
+                },
             )
         else:
             raise StripeError(f"Unknown stand-in control: {method} {path}", status=404)

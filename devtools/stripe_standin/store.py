@@ -28,13 +28,23 @@ CREATE TABLE IF NOT EXISTS idempotency (
     path TEXT NOT NULL,
     params TEXT NOT NULL,
     status INTEGER NOT NULL,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    created INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
 """
+
+
+# The field that names an object's owner, for the kinds read by owner.
+PARENT_FIELD = {
+    "invoice_payment": "invoice",
+    "refund": "charge",
+    "subscription": "customer",
+    "invoice": "customer",
+}
 
 
 class Store:
@@ -48,7 +58,27 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._add_parent_column()
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(idempotency)")}
+        if "created" not in columns:  # a data file from before keys expired
+            self._db.execute(
+                "ALTER TABLE idempotency ADD COLUMN created INTEGER NOT NULL DEFAULT 0"
+            )
         self._depth = 0
+
+    def _add_parent_column(self) -> None:
+        """Each object's owner (PARENT_FIELD), indexed: expanding an invoice's payments or a
+        charge's refunds reads those rows, not every row of the kind (Stripe's reads do not
+        slow down as an account grows; the stand-in's should not either)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(objects)")}
+        if "parent" not in columns:
+            self._db.execute("ALTER TABLE objects ADD COLUMN parent TEXT")
+            for kind, field in PARENT_FIELD.items():
+                self._db.execute(
+                    "UPDATE objects SET parent = json_extract(body, ?) WHERE kind = ?",
+                    (f"$.{field}", kind),
+                )
+        self._db.execute("CREATE INDEX IF NOT EXISTS objects_parent ON objects (parent, kind, seq)")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -84,16 +114,31 @@ class Store:
         """Insert or replace; a replaced object keeps its place in list order."""
         body = json.dumps(obj, separators=(",", ":"), sort_keys=False)
         with self.transaction():
+            kind = kind or obj["object"]
+            field = PARENT_FIELD.get(kind)
+            parent = obj.get(field) if field else None
             row = self._db.execute("SELECT seq FROM objects WHERE id = ?", (obj["id"],)).fetchone()
             if row:
-                self._db.execute("UPDATE objects SET body = ? WHERE id = ?", (body, obj["id"]))
+                self._db.execute(
+                    "UPDATE objects SET body = ?, parent = ? WHERE id = ?",
+                    (body, parent, obj["id"]),
+                )
             else:
                 seq = self.next_number("object_seq")
                 self._db.execute(
-                    "INSERT INTO objects (id, kind, seq, body) VALUES (?, ?, ?, ?)",
-                    (obj["id"], kind or obj["object"], seq, body),
+                    "INSERT INTO objects (id, kind, seq, body, parent) VALUES (?, ?, ?, ?, ?)",
+                    (obj["id"], kind, seq, body, parent),
                 )
         return obj
+
+    def children(self, kind: str, parent: str) -> list[dict[str, Any]]:
+        """The objects of a kind that belong to `parent` (see PARENT_FIELD), newest first."""
+        with self.lock:
+            rows = self._db.execute(
+                "SELECT body FROM objects WHERE parent = ? AND kind = ? ORDER BY seq DESC",
+                (parent, kind),
+            ).fetchall()
+        return [json.loads(body) for (body,) in rows]
 
     def all(self, kind: str) -> list[dict[str, Any]]:
         """Every object of a kind, newest first."""
@@ -129,20 +174,27 @@ class Store:
 
     # -- idempotency ---------------------------------------------------------------------------
 
-    def idempotent_result(self, key: str) -> tuple[str, str, str, int, str] | None:
+    def idempotent_result(
+        self, key: str, *, not_before: int
+    ) -> tuple[str, str, str, int, str] | None:
+        """The result saved for `key`, unless it was saved before `not_before` (then it is
+        forgotten, as Stripe forgets keys after 24 hours)."""
         with self.lock:
+            self._db.execute(
+                "DELETE FROM idempotency WHERE key = ? AND created < ?", (key, not_before)
+            )
             return self._db.execute(
                 "SELECT method, path, params, status, body FROM idempotency WHERE key = ?", (key,)
             ).fetchone()
 
     def save_idempotent_result(
-        self, key: str, method: str, path: str, params: str, status: int, body: str
+        self, key: str, method: str, path: str, params: str, status: int, body: str, created: int
     ) -> None:
         with self.lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO idempotency (key, method, path, params, status, body) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (key, method, path, params, status, body),
+                "INSERT OR REPLACE INTO idempotency "
+                "(key, method, path, params, status, body, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key, method, path, params, status, body, created),
             )
 
     def reset(self) -> None:

@@ -27,16 +27,23 @@ Stripe = gateway.SubscriptionStatus
 
 # What a subscription's status means for billing (a stored status may also be "", none yet).
 _PAID = frozenset({Stripe.ACTIVE, Stripe.TRIALING})  # the dues are paid
-_RETRYING = frozenset({Stripe.PAST_DUE, Stripe.UNPAID})  # a renewal failed; Stripe retries the card
-_BILLING = _PAID | _RETRYING  # Stripe may still charge the card: end it when we end the membership
+_RETRYING = frozenset({Stripe.PAST_DUE})  # a renewal failed; Stripe retries the card
+# Past its last automatic retry Stripe either cancels (reason payment_failed) or leaves the
+# subscription unpaid (the account's "manage failed payments" setting): no more tries, though
+# the member may still pay the open invoice, which makes an unpaid subscription active again.
+_GAVE_UP = frozenset({Stripe.UNPAID})
+_UNPAID_INVOICE = frozenset({gateway.InvoiceStatus.OPEN, gateway.InvoiceStatus.UNCOLLECTIBLE})
+# Stripe may still charge the card: end it when we end the membership.
+_BILLING = _PAID | _RETRYING | _GAVE_UP
 
 
 class Side(models.TextChoices):
     """Where Stripe's subscription stands, as far as member access cares (`stripe_side`)."""
 
     PAID = "paid", "Paid (active, trialing)"
-    RETRYING = "retrying", "A renewal failed, Stripe retries (past due, unpaid)"
-    ENDED_AT_PERIOD_END = "ended_at_period_end", "Canceled at its period end, or for nonpayment"
+    RETRYING = "retrying", "A renewal failed, Stripe retries (past due)"
+    GAVE_UP = "gave_up", "Stripe stopped retrying (unpaid, or canceled for nonpayment)"
+    ENDED_AT_PERIOD_END = "ended_at_period_end", "Canceled at its period end"
     ENDED_EARLY = "ended_early", "Canceled before its period ended"
     NOT_STARTED = "not_started", "Never paid (incomplete, incomplete expired, paused)"
 
@@ -61,6 +68,7 @@ class Transition:
 _SAYS = "Stripe subscription {sub} is {status}"
 _FAILED = "renewal payment failed (subscription {sub} is {status})"
 _IN_GRACE = "subscription {sub} ended after failed payments"
+_GAVE_UP_SAYS = "Stripe stopped retrying the renewal payment (subscription {sub} is {status})"
 _AT_END = "subscription {sub} ended at the end of its period"
 _EARLY = "subscription {sub} was canceled before its period ended"
 _T, _G = Transition, GraceStart
@@ -79,6 +87,13 @@ TRANSITIONS: dict[tuple[Side, State], Transition] = {
     (Side.RETRYING, State.GRACE): _T(State.GRACE, _G.KEEP, _FAILED),
     (Side.RETRYING, State.LAPSED): _T(State.GRACE, _G.FAILED_INVOICE, _FAILED),
     (Side.RETRYING, State.CANCELED): _T(State.GRACE, _G.FAILED_INVOICE, _FAILED),
+    # Grace runs from the failed renewal, never from Stripe's last try (weeks later), so giving
+    # up adds no access; a lapsed or canceled membership stays as it is.
+    (Side.GAVE_UP, State.PENDING): _T(State.GRACE, _G.FAILED_INVOICE, _GAVE_UP_SAYS),
+    (Side.GAVE_UP, State.ACTIVE): _T(State.GRACE, _G.FAILED_INVOICE, _GAVE_UP_SAYS),
+    (Side.GAVE_UP, State.GRACE): _T(State.GRACE, _G.KEEP, _GAVE_UP_SAYS),
+    (Side.GAVE_UP, State.LAPSED): _T(State.LAPSED, _G.KEEP, _GAVE_UP_SAYS),
+    (Side.GAVE_UP, State.CANCELED): _T(State.CANCELED, _G.KEEP, _GAVE_UP_SAYS),
     (Side.ENDED_AT_PERIOD_END, State.PENDING): _T(State.GRACE, _G.SUBSCRIPTION_END, _AT_END),
     (Side.ENDED_AT_PERIOD_END, State.ACTIVE): _T(State.GRACE, _G.SUBSCRIPTION_END, _AT_END),
     (Side.ENDED_AT_PERIOD_END, State.GRACE): _T(State.GRACE, _G.KEEP, _IN_GRACE),
@@ -93,18 +108,22 @@ TRANSITIONS: dict[tuple[Side, State], Transition] = {
 
 
 def stripe_side(sub: gateway.SubscriptionData, now: datetime) -> Side:
-    """A canceled subscription ended at its period end when it ended within RENEWAL_SLACK of
-    it or Stripe gave up collecting (the member gets grace); otherwise it ended early."""
+    """Stripe gave up when it left the subscription unpaid or canceled it for nonpayment
+    (`cancellation_details.reason` payment_failed). Another canceled subscription ended at its
+    period end when it ended within RENEWAL_SLACK of it (the member gets grace); otherwise it
+    ended early."""
     if sub.status in _PAID:
         return Side.PAID
     if sub.status in _RETRYING:
         return Side.RETRYING
+    if sub.status in _GAVE_UP:
+        return Side.GAVE_UP
     if sub.status != Stripe.CANCELED:
         return Side.NOT_STARTED
+    if sub.cancellation_reason == gateway.CancellationReason.PAYMENT_FAILED:
+        return Side.GAVE_UP
     ended = sub.ended_at or now
-    if sub.cancellation_reason == gateway.CancellationReason.PAYMENT_FAILED or (
-        sub.current_period_end and ended >= sub.current_period_end - RENEWAL_SLACK
-    ):
+    if sub.current_period_end and ended >= sub.current_period_end - RENEWAL_SLACK:
         return Side.ENDED_AT_PERIOD_END
     return Side.ENDED_EARLY
 
@@ -126,14 +145,21 @@ def _membership_for_subscription(sub: gateway.SubscriptionData) -> Membership | 
     query = Q(stripe_subscription_id=sub.id)
     if pk and pk.isdigit():
         query |= Q(pk=int(pk))
-    found = Membership.objects.filter(query).order_by("pk").values_list("pk", flat=True).first()
-    return _lock(found) if found else None
+    # One query: find and lock (the lowest pk, as _lock would have locked it).
+    return (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("plan", "user")
+        .filter(query)
+        .order_by("pk")
+        .first()
+    )
 
 
 def payment_record(*, membership: Membership, invoice: gateway.InvoiceData) -> Payment:
     """Upsert the dues payment for a Stripe invoice: paid, or open after a failed attempt.
-    A refund recorded earlier is kept."""
-    existing = Payment.objects.filter(stripe_invoice_id=invoice.id).first()
+    A refund recorded earlier is kept. Writes only what changed (a replayed event writes
+    nothing). Runs under the membership's row lock (the callers take it)."""
+    existing = Payment.objects.select_for_update().filter(stripe_invoice_id=invoice.id).first()
     paid = invoice.status == gateway.InvoiceStatus.PAID
     if existing and existing.status in {Payment.Status.REFUNDED, Payment.Status.PARTIALLY_REFUNDED}:
         status = existing.status
@@ -143,7 +169,7 @@ def payment_record(*, membership: Membership, invoice: gateway.InvoiceData) -> P
         status = Payment.Status.FAILED
     user = membership.user
     defaults = {
-        "membership": membership,
+        "membership_id": membership.pk,
         "stripe_payment_intent_id": invoice.payment_intent or "",
         "number": invoice.number,
         "status": status,
@@ -162,8 +188,17 @@ def payment_record(*, membership: Membership, invoice: gateway.InvoiceData) -> P
         "billed_name": invoice.customer_name or user.get_full_name(),
         "billed_email": invoice.customer_email or user.email,
     }
-    payment, _ = Payment.objects.update_or_create(stripe_invoice_id=invoice.id, defaults=defaults)
+    if existing is None:
+        payment = Payment.objects.create(stripe_invoice_id=invoice.id, **defaults)
+    else:
+        changed = [name for name, value in defaults.items() if getattr(existing, name) != value]
+        for name in changed:
+            setattr(existing, name, defaults[name])
+        if changed:
+            existing.save(update_fields=changed)
+        payment = existing
     if paid:
+        # Our numbered invoice and receipt, once per Stripe invoice (keyed by its id).
         dues_invoice_for_card(membership=membership, invoice=invoice)
     return payment
 
@@ -187,11 +222,17 @@ def membership_apply_subscription(
         now = timezone.now()
         side = stripe_side(sub, now)
         for inv in {i.id: i for i in (invoice, sub.latest_invoice) if i}.values():
-            # An open invoice is a failed attempt once Stripe says the renewal failed or ended.
-            failed = side in (Side.RETRYING, Side.ENDED_AT_PERIOD_END, Side.ENDED_EARLY)
+            # An open (or, once Stripe gave up, uncollectible) invoice is a failed attempt once
+            # Stripe says the renewal failed or ended.
+            failed = side in (
+                Side.RETRYING,
+                Side.GAVE_UP,
+                Side.ENDED_AT_PERIOD_END,
+                Side.ENDED_EARLY,
+            )
             if inv.subscription in (None, sub.id) and (
                 inv.status == gateway.InvoiceStatus.PAID
-                or (inv.status == gateway.InvoiceStatus.OPEN and failed)
+                or (inv.status in _UNPAID_INVOICE and failed)
             ):
                 payment_record(membership=membership, invoice=inv)
         current = membership.stripe_subscription_id
@@ -218,6 +259,10 @@ def membership_apply_subscription(
         reason = step.reason.format(sub=sub.id, status=sub.status)
         _take_renewal_terms(membership, sub, side, now)
         ended_at = sub.ended_at
+        if ended_at is None and before == step.to == State.CANCELED:
+            # Still canceled, and Stripe names no end (an unpaid subscription): it ended when
+            # our cancellation said.
+            ended_at = membership.access_ends_at
         refunded = _dues_refunded(membership, sub) if sub.status in _BILLING else None
         if refunded is not None:
             membership.state = State.CANCELED
@@ -235,7 +280,11 @@ def membership_apply_subscription(
         membership.save()
         _record(membership, before, reason=reason)
         _on_enter(membership, before, key=sub.id)
-        if membership.state == State.GRACE and before != State.GRACE and side == Side.RETRYING:
+        if (
+            membership.state == State.GRACE
+            and before != State.GRACE
+            and side in (Side.RETRYING, Side.GAVE_UP)
+        ):
             notice_queue(
                 membership=membership,
                 kind=Notice.Kind.PAYMENT_FAILED,

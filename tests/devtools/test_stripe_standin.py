@@ -418,12 +418,44 @@ def test_refunds_update_the_charge_and_fire_charge_refunded(
 # -- after the checkout --------------------------------------------------------------------------
 
 
+def portal_configuration(client: stripe.StripeClient, **features: Any) -> str:
+    """A portal configuration with card changes and period-end cancels (or `features`)."""
+    wanted = features or {
+        "payment_method_update": {"enabled": True},
+        "subscription_cancel": {"enabled": True, "mode": "at_period_end"},
+    }
+    return client.v1.billing_portal.configurations.create(params={"features": wanted}).id
+
+
+def test_a_new_account_has_no_default_portal_and_a_portal_allows_only_its_features(
+    client: stripe.StripeClient, standin: StandinServer
+) -> None:
+    sub = subscribe(client, standin)
+    with pytest.raises(stripe.InvalidRequestError, match="default configuration"):
+        client.v1.billing_portal.sessions.create(params={"customer": sub.customer})
+    plain = portal_configuration(client, invoice_history={"enabled": True})
+    listed = client.v1.billing_portal.configurations.list(params={"active": True}).data
+    assert [(c.id, c.is_default) for c in listed] == [(plain, False)]
+    portal = client.v1.billing_portal.sessions.create(
+        params={"customer": sub.customer, "configuration": plain}
+    )
+
+    status, page, _ = browser_post(f"{portal.url}/subscriptions/{sub.id}/cancel", {})
+
+    assert (status, "does not allow" in page) == (400, True)
+    assert client.v1.subscriptions.retrieve(sub.id).cancel_at_period_end is False
+
+
 def test_portal_cancels_at_period_end_and_resumes(
     client: stripe.StripeClient, standin: StandinServer, receiver: Receiver
 ) -> None:
     sub = subscribe(client, standin)
     portal = client.v1.billing_portal.sessions.create(
-        params={"customer": sub.customer, "return_url": "http://127.0.0.1:9/account"}
+        params={
+            "customer": sub.customer,
+            "return_url": "http://127.0.0.1:9/account",
+            "configuration": portal_configuration(client),
+        }
     )
     status, page, _ = get(portal.url)
     assert b"Full membership" in page
@@ -477,6 +509,8 @@ def test_advance_renews_for_another_year(
 ) -> None:
     sub = subscribe(client, standin)
     first_end = sub["items"].data[0].current_period_end
+    assert standin.wait_for_webhooks()
+    joined = len(receiver.events)
 
     status, renewed = control(standin, "advance", {"subscription": sub.id})
 
@@ -490,7 +524,15 @@ def test_advance_renews_for_another_year(
     ]
     assert standin.wait_for_webhooks()
     assert receiver.of_type("invoice.paid")[-1].data.object.id == invoices[0].id
-    assert receiver.types()[-1] == "customer.subscription.updated"
+    # As at Stripe: a draft for the new period; an hour later it is finalized and charged.
+    renewal = receiver.types()[joined:]
+    assert [t for t in renewal if not t.startswith(("payment_intent.", "charge."))] == [
+        "invoice.created",
+        "customer.subscription.updated",
+        "invoice.finalized",
+        "invoice.paid",
+        "invoice.payment_succeeded",
+    ]
 
 
 def test_failed_renewal_goes_past_due_then_recovers(
@@ -514,7 +556,9 @@ def test_card_that_fails_later_raises_card_error_on_invoice_pay(
     client: stripe.StripeClient, standin: StandinServer
 ) -> None:
     sub = subscribe(client, standin)
-    portal = client.v1.billing_portal.sessions.create(params={"customer": sub.customer})
+    portal = client.v1.billing_portal.sessions.create(
+        params={"customer": sub.customer, "configuration": portal_configuration(client)}
+    )
     status, _, _ = browser_post(f"{portal.url}/card", {"card": "4000000000000341", "exp": "1/40"})
     assert status == 303
 
@@ -643,3 +687,139 @@ def test_control_endpoints_list_events_wait_and_reset(
     assert control(standin, "reset") == (200, {"reset": True})
     assert client.v1.customers.list().data == []
     assert client.v1.events.list().data == []
+
+
+# -- where the stand-in stopped flattering us ------------------------------------------------------
+
+
+def test_an_api_version_the_stand_in_cannot_speak_is_refused(standin: StandinServer) -> None:
+    def client_at(version: str) -> stripe.StripeClient:
+        return stripe.StripeClient(
+            "sk_test_standin",
+            stripe_version=version,
+            base_addresses={"api": standin.url},
+            max_network_retries=0,
+        )
+
+    with pytest.raises(stripe.InvalidRequestError, match="only speaks API version"):
+        client_at("2024-06-20").v1.customers.create(params={"email": "old@example.com"})
+    with pytest.raises(stripe.InvalidRequestError, match="Invalid Stripe API version: v1"):
+        client_at("v1").v1.customers.list()
+    response = client_at("2026-10-28.endive").raw_request("get", "/v1/customers")
+    assert {k.lower(): v for k, v in response.headers.items()}["stripe-version"] == (
+        "2026-10-28.endive"
+    )
+    assert standin.store.all("customer") == []  # the refused create changed nothing
+
+
+def test_an_idempotency_key_keeps_its_first_answer_for_24_hours_errors_included(
+    client: stripe.StripeClient, standin: StandinServer
+) -> None:
+    params = {
+        "mode": "subscription",
+        "customer": "cus_notyet",
+        "line_items": [{"price": "price_notyet", "quantity": 1}],
+        "success_url": SUCCESS_URL,
+    }
+    with pytest.raises(stripe.InvalidRequestError) as first:
+        client.v1.checkout.sessions.create(params=params, options={"idempotency_key": "join-9"})
+    with pytest.raises(stripe.InvalidRequestError) as again:
+        client.v1.checkout.sessions.create(params=params, options={"idempotency_key": "join-9"})
+    assert again.value.user_message == first.value.user_message
+    assert again.value.headers["Idempotent-Replayed"] == "true"
+    with pytest.raises(stripe.IdempotencyError):
+        client.v1.checkout.sessions.create(
+            params={**params, "client_reference_id": "9"}, options={"idempotency_key": "join-9"}
+        )
+
+    standin.clock_advance(24 * 3600 + 1)  # Stripe forgets the key after 24 hours
+
+    with pytest.raises(stripe.InvalidRequestError) as later:
+        client.v1.checkout.sessions.create(
+            params={**params, "client_reference_id": "9"}, options={"idempotency_key": "join-9"}
+        )
+    assert "Idempotent-Replayed" not in later.value.headers
+
+
+def test_checkout_is_a_hosted_page(client: stripe.StripeClient) -> None:
+    price = yearly_price(client)
+
+    def session(**extra: Any) -> stripe.checkout.Session:
+        return client.v1.checkout.sessions.create(
+            params={
+                "mode": "subscription",
+                "line_items": [{"price": price.id, "quantity": 1}],
+                "success_url": SUCCESS_URL,
+                **extra,
+            }
+        )
+
+    assert session(ui_mode="hosted_page").ui_mode == session().ui_mode == "hosted_page"
+    with pytest.raises(stripe.InvalidRequestError, match="Invalid ui_mode"):
+        session(ui_mode="hosted")
+    with pytest.raises(stripe.InvalidRequestError, match="hosted page only"):
+        session(ui_mode="embedded_page")
+
+
+def test_a_renewal_is_a_draft_for_an_hour_then_finalized_and_charged(
+    client: stripe.StripeClient, standin: StandinServer
+) -> None:
+    sub = subscribe(client, standin)
+
+    renewing = standin.advance(sub.id, settle=False)
+
+    draft = client.v1.invoices.retrieve(renewing["latest_invoice"])
+    assert (renewing["status"], draft.status, draft.number) == ("active", "draft", None)
+    assert draft.automatically_finalizes_at == draft.created + 3600
+    standin.clock_advance(3599)
+    assert client.v1.invoices.retrieve(draft.id).status == "draft"
+    standin.clock_advance(1)
+    charged = client.v1.invoices.retrieve(draft.id)
+    assert (charged.status, charged.billing_reason) == ("paid", "subscription_cycle")
+    assert charged.number and charged.status_transitions.finalized_at == draft.created + 3600
+
+
+def _card_that_fails_later(client: stripe.StripeClient, sub: stripe.Subscription) -> None:
+    portal = client.v1.billing_portal.sessions.create(
+        params={"customer": sub.customer, "configuration": portal_configuration(client)}
+    )
+    status, _, _ = browser_post(f"{portal.url}/card", {"card": "4000000000000341", "exp": "1/40"})
+    assert status == 303
+
+
+@pytest.mark.parametrize(
+    ("setting", "status", "reason"),
+    [("cancel", "canceled", "payment_failed"), ("unpaid", "unpaid", None)],
+)
+def test_retries_of_a_failed_renewal_end_as_the_account_says(
+    client: stripe.StripeClient,
+    standin: StandinServer,
+    receiver: Receiver,
+    setting: str,
+    status: str,
+    reason: str | None,
+) -> None:
+    standin.failed_payments = setting
+    sub = subscribe(client, standin)
+    _card_that_fails_later(client, sub)
+
+    failed = standin.advance(sub.id)
+    invoice = client.v1.invoices.retrieve(failed["latest_invoice"])
+    assert (failed["status"], invoice.attempt_count) == ("past_due", 1)
+    for days in (3, 5):  # the retries before the last
+        assert invoice.next_payment_attempt is not None
+        standin.clock_advance(days * 86400)
+        invoice = client.v1.invoices.retrieve(invoice.id)
+        assert client.v1.subscriptions.retrieve(sub.id).status == "past_due"
+    standin.clock_advance(7 * 86400)  # the last retry fails too
+
+    ended = client.v1.subscriptions.retrieve(sub.id)
+    invoice = client.v1.invoices.retrieve(invoice.id)
+    assert (ended.status, ended.cancellation_details.reason) == (status, reason)
+    assert (invoice.status, invoice.attempt_count, invoice.next_payment_attempt) == (
+        "open",
+        4,
+        None,
+    )
+    assert standin.wait_for_webhooks()
+    assert len(receiver.of_type("invoice.payment_failed")) == 4

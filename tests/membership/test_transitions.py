@@ -81,6 +81,13 @@ def _subscription(side):
             "current_period_end": NOW - timedelta(days=2),
             "latest_invoice": _invoice(gateway.InvoiceStatus.OPEN),
         },
+        # Past the last retry, the variant that leaves the subscription unpaid; the variant
+        # that cancels it is _gave_up_by_canceling() below.
+        Side.GAVE_UP: {
+            "status": Status.UNPAID,
+            "current_period_end": NOW + timedelta(days=340),
+            "latest_invoice": _invoice(gateway.InvoiceStatus.OPEN),
+        },
         Side.ENDED_AT_PERIOD_END: {
             "status": Status.CANCELED,
             "current_period_end": ENDED_AT,
@@ -119,6 +126,11 @@ ROWS = {
     (Side.RETRYING, State.GRACE): (State.GRACE, OLD_GRACE, OLD_GRACE + GRACE, True, None),
     (Side.RETRYING, State.LAPSED): (State.GRACE, FAILED_AT, FAILED_AT + GRACE, True, "failed"),
     (Side.RETRYING, State.CANCELED): (State.GRACE, FAILED_AT, FAILED_AT + GRACE, True, "failed"),
+    (Side.GAVE_UP, State.PENDING): (State.GRACE, FAILED_AT, FAILED_AT + GRACE, False, "stopped"),
+    (Side.GAVE_UP, State.ACTIVE): (State.GRACE, FAILED_AT, FAILED_AT + GRACE, False, "stopped"),
+    (Side.GAVE_UP, State.GRACE): (State.GRACE, OLD_GRACE, OLD_GRACE + GRACE, False, None),
+    (Side.GAVE_UP, State.LAPSED): (State.LAPSED, KEEP, KEEP, False, None),
+    (Side.GAVE_UP, State.CANCELED): (State.CANCELED, KEEP, KEEP, False, None),
     **{
         (Side.ENDED_AT_PERIOD_END, before): (
             State.GRACE,
@@ -176,7 +188,56 @@ def test_transition(side, before):
         assert [(h.from_state, h.to_state) for h in history] == [(before, state)]
         assert reason in history[0].reason
     failed_notice = Notice.objects.filter(membership=m, kind=Notice.Kind.PAYMENT_FAILED)
-    assert failed_notice.exists() == (side == Side.RETRYING and before != State.GRACE)
+    assert failed_notice.exists() == (
+        side in (Side.RETRYING, Side.GAVE_UP) and state == State.GRACE != before
+    )
+
+
+def _gave_up_by_canceling():
+    """Past the last retry, the variant that cancels: weeks after the failed renewal, with
+    the failed invoice left open and the reason payment_failed."""
+    return gateway.SubscriptionData(
+        **{
+            **_subscription(Side.GAVE_UP).__dict__,
+            "status": Status.CANCELED,
+            "ended_at": ENDED_AT,
+            "canceled_at": ENDED_AT,
+            "cancellation_reason": gateway.CancellationReason.PAYMENT_FAILED,
+        }
+    )
+
+
+@pytest.mark.parametrize("before", [State.PENDING, State.ACTIVE, State.GRACE, State.LAPSED])
+def test_stripe_canceling_for_nonpayment_is_the_same_row_as_unpaid(before):
+    """Both ends of Stripe's retries give the same state, grace start and end of access: grace
+    runs from the failed renewal (not from Stripe's last try), a lapsed membership stays lapsed
+    and nothing renews."""
+    state, grace_start, access_ends, auto_renew, _ = ROWS[Side.GAVE_UP, before]
+    m = _membership(before)
+    was = Membership.objects.get(pk=m.pk)
+    sub = _gave_up_by_canceling()
+    assert services.billing.stripe_side(sub, NOW) == Side.GAVE_UP
+
+    services.membership_apply_subscription(sub)
+
+    m.refresh_from_db()
+    assert (m.state, m.auto_renew) == (state, auto_renew)
+    assert m.grace_started_at == (was.grace_started_at if grace_start is KEEP else grace_start)
+    assert m.access_ends_at == (was.access_ends_at if access_ends is KEEP else access_ends)
+    assert m.stripe_subscription_status == Status.CANCELED
+
+
+def test_paying_the_open_invoice_after_stripe_gave_up_restores_the_membership():
+    """An unpaid subscription whose open invoice the member pays becomes active again."""
+    m = _membership(State.GRACE)
+    services.membership_apply_subscription(_subscription(Side.GAVE_UP))
+    m.refresh_from_db()
+    assert (m.state, m.auto_renew) == (State.GRACE, False)
+
+    services.membership_apply_subscription(_subscription(Side.PAID))
+
+    m.refresh_from_db()
+    assert (m.state, m.auto_renew, m.grace_started_at) == (State.ACTIVE, True, None)
 
 
 def test_a_grace_without_a_start_date_counts_as_active():

@@ -133,3 +133,78 @@ def test_confirming_a_new_email_address_updates_the_stripe_customer(
         if e["data"]["object"]["id"] == customer_id
     ]
     assert updates and updates[-1]["email"] == "new@clinic.example"
+
+
+def _subscribed(stripe_standin, key="sub-1"):
+    """A paid yearly subscription made through the gateway, as joining makes one."""
+    _, price_id = gateway.plan_sync(
+        product_id=f"guildhall_plan_{key.replace('-', '_')}",
+        name="Individual",
+        description="",
+        active=True,
+        amount_cents=19500,
+        lookup_key=f"plan-{key}",
+        metadata={},
+        idempotency_prefix=f"plan-{key}",
+    )
+    customer_id = gateway.customer_upsert(
+        email="member@example.org", name="A Member", metadata={}, idempotency_key=f"cus-{key}"
+    )
+    ref = gateway.create_subscription_checkout(
+        customer_id=customer_id,
+        price_id=price_id,
+        metadata={"membership": "1"},
+        client_reference_id="1",
+        idempotency_key=f"checkout-{key}",
+        success_url="http://127.0.0.1:9/ok",
+        cancel_url="http://127.0.0.1:9/cancel",
+    )
+    stripe_standin.pay(ref.id)
+    subscription_id = gateway.retrieve_checkout_session(ref.id).subscription
+    assert subscription_id
+    return subscription_id
+
+
+def test_cancelling_an_ended_subscription_is_done_by_its_code_and_a_re_read(stripe_standin):
+    """Stripe answers a second cancel with resource_missing ("No such subscription"), as for an
+    id it never knew; the gateway reads the subscription again and is done once it has ended."""
+    sub_id = _subscribed(stripe_standin)
+    gateway.cancel_subscription(sub_id)
+
+    with pytest.raises(gateway.GatewayError) as again:
+        gateway._call(gateway._client().v1.subscriptions.cancel, sub_id)
+    assert (again.value.code, again.value.http_status) == ("resource_missing", 404)
+    assert "already" not in str(again.value)  # the stand-in words it as Stripe does
+
+    gateway.cancel_subscription(sub_id)  # no error: it has ended
+    assert gateway.retrieve_subscription(sub_id).status == "canceled"
+
+
+def test_cancelling_a_subscription_stripe_never_knew_raises(stripe_standin):
+    with pytest.raises(gateway.GatewayError) as missing:
+        gateway.cancel_subscription("sub_neverexisted")
+    assert missing.value.code == "resource_missing"
+
+
+def test_a_price_changed_back_gets_a_new_active_price_with_the_lookup_key(stripe_standin):
+    """195 -> 205 -> 195: the last sync makes a third price, holding the lookup key; the
+    first is not brought back by an idempotency key seen before (it is archived)."""
+    client = gateway._client()
+    sync = {
+        "product_id": "guildhall_plan_back",
+        "name": "Individual",
+        "description": "",
+        "active": True,
+        "lookup_key": "plan-back",
+        "metadata": {},
+        "idempotency_prefix": "plan-back",
+    }
+    _, first = gateway.plan_sync(amount_cents=19500, **sync)
+    _, second = gateway.plan_sync(amount_cents=20500, **sync)
+    _, third = gateway.plan_sync(amount_cents=19500, **sync)
+
+    assert len({first, second, third}) == 3
+    found = client.v1.prices.list(params={"lookup_keys": ["plan-back"], "active": True})
+    assert [(p.id, p.unit_amount, p.active) for p in found.data] == [(third, 19500, True)]
+    assert [client.v1.prices.retrieve(p).active for p in (first, second)] == [False, False]
+    assert gateway.plan_sync(amount_cents=19500, **sync)[1] == third  # nothing to change

@@ -103,6 +103,30 @@ def story_renew_then_fail(standin):
     return membership
 
 
+def story_retries_run_out(standin, setting):
+    standin.failed_payments = setting
+    membership, session = join(standin)
+    sub = subscription_id(session)
+    for _ in range(4):  # the renewal's charge and its three retries are declined
+        standin.advance(sub, fail=True)
+    assert (
+        gateway.retrieve_subscription(sub).status
+        == {
+            "cancel": "canceled",
+            "unpaid": "unpaid",
+        }[setting]
+    )
+    return membership
+
+
+def story_retries_end_in_a_cancel(standin):
+    return story_retries_run_out(standin, "cancel")
+
+
+def story_retries_leave_it_unpaid(standin):
+    return story_retries_run_out(standin, "unpaid")
+
+
 def story_cancel_at_period_end(standin):
     membership, session = join(standin)
     sub = subscription_id(session)
@@ -124,6 +148,8 @@ def story_refunded(standin):
     ("story", "final_state"),
     [
         (story_renew_then_fail, State.GRACE),
+        (story_retries_end_in_a_cancel, State.GRACE),
+        (story_retries_leave_it_unpaid, State.GRACE),
         (story_cancel_at_period_end, State.GRACE),
         (story_refunded, State.CANCELED),
     ],
@@ -139,6 +165,11 @@ def test_every_event_twice_and_shuffled_ends_in_the_same_state(
     in_order = snapshot(membership)
     assert in_order["state"] == final_state
     assert in_order["payments"]
+    if story in (story_retries_end_in_a_cancel, story_retries_leave_it_unpaid):
+        # Grace runs from the failed renewal, and nothing renews once Stripe has given up.
+        failed = Payment.objects.get(membership=membership, status=Payment.Status.FAILED)
+        assert in_order["grace_started_at"] == failed.created_at
+        assert in_order["auto_renew"] is False
 
     for seed in (1, 2, 3):
         forget(membership)
@@ -372,3 +403,156 @@ def test_renewing_by_checkout_while_in_grace_takes_over_and_ends_the_failing_sub
     m = Membership.objects.get(pk=membership.pk)
     assert m.state == State.ACTIVE
     assert m.stripe_subscription_id == subscription_id(second)
+
+
+def test_one_read_applies_every_event_about_the_object_that_had_arrived(
+    stripe_standin, stripe_webhook, django_capture_on_commit_callbacks
+):
+    """The subscription's created and updated events: the apply of the first re-reads the
+    subscription, which covers the second (it had arrived before the read); the second's own
+    task then finds it done. An event arriving after the read is applied by itself."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    membership, session = join(stripe_standin)
+    sub_events = [
+        e for e in stripe_standin.events() if e["type"].startswith("customer.subscription.")
+    ]
+    assert [e["type"] for e in sub_events] == [
+        "customer.subscription.created",
+        "customer.subscription.updated",
+    ]
+    for event in sub_events:
+        with django_capture_on_commit_callbacks(execute=False):
+            assert stripe_webhook(event).status_code == 200
+    # They arrived a while ago (the check leaves room for clocks that disagree).
+    StripeEvent.objects.update(received_at=timezone.now() - timedelta(minutes=1))
+    first, second = (e["id"] for e in sub_events)
+    stripe_standin.requests.clear()
+
+    assert payments_services.stripe_event_apply(event_id=first) is True
+    assert payments_services.stripe_event_apply(event_id=second) is False  # already covered
+
+    assert len(stripe_standin.requests) == 1  # one read of the subscription
+    rows = {e.id: e for e in StripeEvent.objects.all()}
+    assert (rows[first].covered_by, rows[second].covered_by) == ("", first)
+    assert rows[second].processed_at == rows[first].processed_at
+    assert Membership.objects.get(pk=membership.pk).state == State.ACTIVE
+
+    stripe_standin.advance(subscription_id(session))  # a renewal: new events, after the read
+    later = list(stripe_standin.events("customer.subscription.updated"))[-1]
+    with django_capture_on_commit_callbacks(execute=False):
+        stripe_webhook(later)
+    assert payments_services.stripe_event_apply(event_id=later["id"]) is True
+    assert StripeEvent.objects.get(pk=later["id"]).covered_by == ""
+
+
+def test_an_invoice_event_reads_only_the_subscription_when_it_is_the_latest_invoice(
+    stripe_standin, stripe_webhook, django_capture_on_commit_callbacks
+):
+    membership, _session = join(stripe_standin)
+    paid = stripe_standin.events("invoice.paid")[-1]
+    with django_capture_on_commit_callbacks(execute=False):
+        stripe_webhook(paid)
+    stripe_standin.requests.clear()
+
+    assert payments_services.stripe_event_apply(event_id=paid["id"]) is True
+
+    assert [path.split("/")[2] for _, path in stripe_standin.requests] == ["subscriptions"]
+    m = Membership.objects.get(pk=membership.pk)
+    assert m.state == State.ACTIVE
+    assert list(m.payments.values_list("stripe_invoice_id", "status")) == [
+        (paid["data"]["object"]["id"], "paid")
+    ]
+
+
+def test_an_invoice_that_is_not_the_latest_is_read_by_itself(
+    stripe_standin, stripe_webhook, django_capture_on_commit_callbacks
+):
+    _membership, session = join(stripe_standin)
+    first_paid = stripe_standin.events("invoice.paid")[-1]
+    stripe_standin.advance(subscription_id(session))  # a newer invoice is the latest now
+    with django_capture_on_commit_callbacks(execute=False):
+        stripe_webhook(first_paid)
+    stripe_standin.requests.clear()
+
+    assert payments_services.stripe_event_apply(event_id=first_paid["id"]) is True
+
+    assert [path.split("/")[2] for _, path in stripe_standin.requests] == [
+        "subscriptions",
+        "invoices",
+    ]
+    assert Payment.objects.filter(stripe_invoice_id=first_paid["data"]["object"]["id"]).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_applying_one_subscription_take_turns_and_read_it_once(stripe_standin):
+    """The created and updated events of one subscription, applied at the same moment by two
+    threads: the second waits for the first (an advisory lock, no transaction open during the
+    read), then finds itself covered by the first's read."""
+    from datetime import UTC, datetime, timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    membership, _session = join(stripe_standin)
+    events = [e for e in stripe_standin.events() if e["type"].startswith("customer.subscription.")]
+    for e in events:
+        StripeEvent.objects.create(
+            id=e["id"],
+            type=e["type"],
+            object_id=e["data"]["object"]["id"],
+            created=datetime.fromtimestamp(e["created"], tz=UTC),
+            received_at=timezone.now() - timedelta(minutes=1),
+            payload=e,
+        )
+    stripe_standin.requests.clear()
+    start = threading.Barrier(len(events))
+    results = {}
+
+    def apply(event_id):
+        start.wait()
+        try:
+            results[event_id] = payments_services.stripe_event_apply(event_id=event_id)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=apply, args=(e["id"],)) for e in events]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+
+    assert sorted(results.values()) == [False, True]
+    assert len(stripe_standin.requests) == 1
+    assert StripeEvent.objects.filter(processed_at__isnull=True).count() == 0
+    assert StripeEvent.objects.exclude(covered_by="").count() == 1
+    assert Membership.objects.get(pk=membership.pk).state == State.ACTIVE
+
+
+def test_a_subscription_read_covers_the_events_of_its_latest_invoice(
+    stripe_standin, stripe_webhook, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    membership, _session = join(stripe_standin)
+    paid = stripe_standin.events("invoice.paid")[-1]
+    updated = stripe_standin.events("customer.subscription.updated")[-1]
+    for event in (paid, updated):
+        with django_capture_on_commit_callbacks(execute=False):
+            stripe_webhook(event)
+    StripeEvent.objects.update(received_at=timezone.now() - timedelta(minutes=1))
+
+    assert payments_services.stripe_event_apply(event_id=updated["id"]) is True
+    assert payments_services.stripe_event_apply(event_id=paid["id"]) is False
+
+    assert StripeEvent.objects.get(pk=paid["id"]).covered_by == updated["id"]
+    m = Membership.objects.get(pk=membership.pk)
+    assert m.state == State.ACTIVE
+    assert list(m.payments.values_list("stripe_invoice_id", "status")) == [
+        (paid["data"]["object"]["id"], "paid")
+    ]
