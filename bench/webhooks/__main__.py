@@ -321,7 +321,7 @@ def throughput(url: str, events: list[dict], senders: int, start_workers) -> Non
     print(f"applied {'met' if applied >= 200 else 'MISSED'}")
     left = wait_mailed()
     print(
-        f"   mail (own workers): {time.perf_counter() - started:.1f} s after the workers started, "
+        f"   all mail sent:      {time.perf_counter() - started:.1f} s after the workers started, "
         f"{left} receipts/notices not sent yet"
     )
 
