@@ -27,10 +27,20 @@ def run_on_scratch_database(name: str, run, args) -> int:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
-def start_thread_workers(env: dict, *, count: int, threads: int, name: str) -> list:
+def start_thread_workers(
+    env: dict,
+    *,
+    count: int,
+    threads: int,
+    name: str,
+    queues: str = "",
+    nice: int = 0,
+    running: int = 0,
+) -> list:
     """Start `count` real Celery worker processes (thread pool, `threads` each) with `env`,
     and return them once every one answers a ping. Exits when they do not start in 2 minutes.
-    The caller terminates them."""
+    The caller terminates them. `queues` (default: default,mail) picks what they consume;
+    `nice` lowers their CPU priority; `running` counts workers already answering pings."""
     import subprocess
     import time
 
@@ -41,8 +51,15 @@ def start_thread_workers(env: dict, *, count: int, threads: int, name: str) -> l
 
     workers = [
         subprocess.Popen(
-            worker_process.command(
-                "--pool", "threads", "--concurrency", str(threads), "--hostname", f"{name}{n}@%h"
+            (["nice", "-n", str(nice)] if nice else [])
+            + worker_process.command(
+                "--pool",
+                "threads",
+                "--concurrency",
+                str(threads),
+                "--hostname",
+                f"{name}{n}@%h",
+                *(["--queues", queues] if queues else []),
             ),
             env=env,
             cwd=settings.BASE_DIR,
@@ -50,7 +67,7 @@ def start_thread_workers(env: dict, *, count: int, threads: int, name: str) -> l
         for n in range(count)
     ]
     deadline = time.monotonic() + 120
-    while len(app.control.ping(timeout=0.5) or []) < count:
+    while len(app.control.ping(timeout=0.5) or []) < count + running:
         if time.monotonic() > deadline:
             for worker in workers:
                 worker.terminate()

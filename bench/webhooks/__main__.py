@@ -5,6 +5,7 @@ checkout.session.completed makes a membership active.
     CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \
         .venv/bin/python -m bench.webhooks [--joins 300] [--latency-joins 200] [--join-rate 5]
             [--web 3] [--web-threads 4] [--workers 2] [--threads 8] [--senders 24]
+            [--mail-workers 1] [--mail-nice 10]
 
 Everything is real: a throwaway PostgreSQL database (DATABASE_URL's name prefixed test_),
 gunicorn serving the portal, real Celery worker processes on Redis, and the Stripe stand-in,
@@ -21,6 +22,14 @@ which the workers' stripe library calls to re-read every object.
    but without the invoice and subscription events, so only the checkout.session.completed can
    activate the membership. Reported: p50/p95/max from the event's arrival (its row's
    received_at) to the membership's change to active (its StateChange row).
+
+The `--workers` consume the default queue; the receipts and welcome notices the applies queue
+go to the mail queue, drained by `--mail-workers` worker processes of their own (README: mail on
+its own workers), started niced by `--mail-nice` since on one small machine they share the CPU
+that other machines would give them. A receipt renders two PDFs (~150 ms) where applying an
+event costs ~10 ms, so mail drained by the same workers used to set the applied rate. The time
+until every receipt and notice was mailed is printed too. `--mail-workers 0` is the old layout
+(the workers consume both queues).
 
 Targets: 200 events/s accepted and applied or more; p95 under 1 s. The ratio applied/accepted
 is printed as measured in the same run, so the noise of a shared machine cancels out.
@@ -56,6 +65,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
     parser.add_argument("--threads", type=int, default=8, help="threads per Celery worker")
     parser.add_argument("--senders", type=int, default=24, help="concurrent webhook senders")
+    parser.add_argument("--mail-workers", type=int, default=1, help="mail queue worker processes")
+    parser.add_argument("--mail-nice", type=int, default=10, help="the mail workers' nice level")
     args = parser.parse_args()
 
     return run_on_scratch_database("webhooks", run, args)
@@ -138,8 +149,26 @@ def run(args, settings, connection) -> int:
 
     def start_workers() -> None:
         workers.extend(
-            start_thread_workers(env, count=args.workers, threads=args.threads, name="wh")
+            start_thread_workers(
+                env,
+                count=args.workers,
+                threads=args.threads,
+                name="wh",
+                queues="default" if args.mail_workers else "",
+            )
         )
+        if args.mail_workers:
+            workers.extend(
+                start_thread_workers(
+                    env,
+                    count=args.mail_workers,
+                    threads=args.threads,
+                    name="mail",
+                    queues="mail",
+                    nice=args.mail_nice,
+                    running=args.workers,
+                )
+            )
 
     url = f"http://127.0.0.1:{port}/stripe/webhook/"
     try:
@@ -147,6 +176,7 @@ def run(args, settings, connection) -> int:
         print(
             f"gunicorn x{args.web} x{args.web_threads} threads, "
             f"{args.workers} Celery workers x{args.threads} threads, "
+            f"{args.mail_workers} mail workers (nice {args.mail_nice}), "
             f"{args.senders} senders, stand-in process at {standin_url}"
         )
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
@@ -289,6 +319,29 @@ def throughput(url: str, events: list[dict], senders: int, start_workers) -> Non
         end="",
     )
     print(f"applied {'met' if applied >= 200 else 'MISSED'}")
+    left = wait_mailed()
+    print(
+        f"   all mail sent:      {time.perf_counter() - started:.1f} s after the workers started, "
+        f"{left} receipts/notices not sent yet"
+    )
+
+
+def wait_mailed(timeout: float = 300) -> int:
+    """Wait until every receipt and notice queued so far was mailed (or `timeout` passed);
+    returns how many were not."""
+    from membership.models import Notice
+    from payments.models import Receipt
+
+    def left() -> int:
+        return (
+            Receipt.objects.filter(mailed_at__isnull=True).count()
+            + Notice.objects.filter(sent_at__isnull=True).count()
+        )
+
+    deadline = time.monotonic() + timeout
+    while left() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left()
 
 
 def latency(url: str, joins: list[int], events: list[dict], rate: float, senders: int) -> None:
