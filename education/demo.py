@@ -76,7 +76,7 @@ def load(stdout) -> None:
         return  # the conferences demo made nothing to hang this on
     _hours_for_this_year(current)
     last_year = _last_year_conference(current)
-    sessions = _programme(last_year)
+    sessions = _program(last_year)
     ticket = TicketType.objects.create(
         conference=last_year,
         name="Full conference",
@@ -135,7 +135,7 @@ def _last_year_conference(current: ConferencePage) -> ConferencePage:
     conference = ConferencePage(
         title=f"NORM Annual Conference {start.year}",
         slug=SLUG,
-        tagline="Last year's conference: the programme and its continuing-education hours.",
+        tagline="Last year's conference: the program and its continuing-education hours.",
         start_date=start,
         end_date=start + timedelta(days=1),
         venue_name="Sheraton Grand Phoenix",
@@ -148,7 +148,7 @@ def _last_year_conference(current: ConferencePage) -> ConferencePage:
     return conference
 
 
-def _programme(conference: ConferencePage) -> list[Session]:
+def _program(conference: ConferencePage) -> list[Session]:
     types = {t.code: t for t in CreditType.objects.all()}
     sessions = []
     for n, (day, begins, ends, kind, title, room, hours, rule) in enumerate(PROGRAMME):

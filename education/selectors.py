@@ -82,7 +82,7 @@ def ticket_panel(attendee: Attendee) -> dict[str, Any]:
             source_ref=services.conference_ref(conference),
             revoked_at__isnull=True,
         ).first()
-    may_request = bool(attended and member is not None and services.programme_over(conference))
+    may_request = bool(attended and member is not None and services.program_over(conference))
     return {
         "lines": lines,
         "certificate": certificate,

@@ -58,7 +58,7 @@ def evaluations_invite() -> int:
 
 @shared_task(acks_late=True)
 def certificates_issue_due() -> int:
-    """Beat: bulk issue for conferences whose programme ended in the last few days; the
+    """Beat: bulk issue for conferences whose program ended in the last few days; the
     issue is idempotent, so running every hour only catches late evaluations."""
     from django.db.models import Max
 

@@ -301,7 +301,7 @@ def staff_sessions(request, conference_id: int):
             "conference": conference,
             "rows": rows,
             "is_staff": request.user.is_staff,
-            "programme_over": services.programme_over(conference),
+            "program_over": services.program_over(conference),
         },
     )
 
@@ -385,7 +385,7 @@ def staff_results(request, conference_id: int, session_id: int):
 @require_POST
 def staff_issue_certificates(request, conference_id: int):
     conference = _conference(conference_id)
-    if not services.programme_over(conference):
+    if not services.program_over(conference):
         messages.error(request, "Certificates are issued once the last session has ended.")
     else:
         pk = conference.pk

@@ -124,6 +124,11 @@ def celery_worker(transactional_db):
     from portal.celery import app
 
     queues = ["default", "mail"]
+    # A task an earlier test queued with no worker running (a confirmation mail, say) would
+    # otherwise run here and land in this test's SMTP server.
+    with app.connection_for_write() as connection:
+        for name in queues:
+            connection.default_channel.queue_purge(name)
     with start_worker(
         app,
         pool="threads",

@@ -24,6 +24,10 @@ class Migration(migrations.Migration):
         ("conferences", "0003_access_codes_order_limits"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("auth", "0012_alter_user_first_name_max_length"),
+        # Wagtail's own migrations give "choose" rights to every group that opens the admin
+        # when they run; run them first, so this narrow group never gets them.
+        ("wagtaildocs", "0011_add_choose_permissions"),
+        ("wagtailimages", "0023_add_choose_permissions"),
     ]
 
     operations = [

@@ -19,7 +19,7 @@ from .earning import (
     certificates_issue,
     conference_certificate,
     conference_ref,
-    programme_over,
+    program_over,
     rule_for,
     session_ref,
 )
@@ -50,7 +50,7 @@ __all__ = [
     "evaluation_state",
     "evaluation_submit",
     "outside_credit_enter",
-    "programme_over",
+    "program_over",
     "questions_for",
     "rule_for",
     "self_check_in",

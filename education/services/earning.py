@@ -92,7 +92,7 @@ def attendance_earn(attendance: SessionAttendance) -> list[CreditRecord]:
     return granted
 
 
-def programme_over(conference: ConferencePage) -> bool:
+def program_over(conference: ConferencePage) -> bool:
     """Whether the conference's last session has ended (or, without sessions, its last day)."""
     last: datetime | None = conference.sessions.aggregate(last=Max("ends_at"))["last"]
     if last is None:
@@ -110,13 +110,13 @@ def conference_earnings(conference: ConferencePage, member: Any) -> list[CreditR
 
 
 def conference_certificate(attendee: Attendee, *, mail: bool = True) -> Certificate:
-    """The attendee's certificate for the conference, issued when its programme is over and
+    """The attendee's certificate for the conference, issued when its program is over and
     they earned hours there. Idempotent; a certificate that no longer matches the ledger
     (hours earned after it was issued, such as a late evaluation) is revoked and reissued."""
     conference = attendee.order.conference
     if attendee.order.status != Order.Status.PAID:
         raise Refusal("Certificates are for confirmed tickets only.")
-    if not programme_over(conference):
+    if not program_over(conference):
         raise Refusal("Certificates are issued once the conference's last session has ended.")
     member = attendee_member(attendee)
     if member is None:
@@ -167,7 +167,7 @@ def conference_certificate(attendee: Attendee, *, mail: bool = True) -> Certific
 def certificates_issue(conference: ConferencePage) -> int:
     """Bulk issue after the conference: every confirmed attendee who earned hours. Safe to
     run any number of times; returns how many attendees hold a valid certificate."""
-    if not programme_over(conference):
+    if not program_over(conference):
         return 0
     attendees = (
         Attendee.objects.filter(

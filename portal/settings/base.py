@@ -532,6 +532,10 @@ STORAGES = {
 # Wagtail: https://docs.wagtail.org/en/stable/reference/settings.html
 # ---------------------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = ASSOCIATION_SHORT_NAME
+# Draftail, with malformed posted JSON read as empty instead of a 500 (portal/richtext.py).
+WAGTAILADMIN_RICH_TEXT_EDITORS = {
+    "default": {"WIDGET": "portal.richtext.CheckedDraftailRichTextArea"},
+}
 WAGTAILADMIN_BASE_URL = SITE_URL
 # Moderation notices go out with an HTML part in the portal's mail design
 # (templates/wagtailadmin/notifications/base.html overrides Wagtail's).

@@ -106,3 +106,15 @@ def test_malformed_admin_queries_are_a_400(demo_site, admin, url):
 def test_an_id_past_64_bits_in_our_urls_is_a_404(demo_site, admin):
     assert admin.get("/conferences/99999999999999999999/register/").status_code == 404
     assert admin.get("/conferences/99999999999999999999/staff/").status_code == 404
+
+
+@pytest.mark.parametrize("body", ["999999999999", "[1, 2]", '{"blocks": [1]}', "null", "{"])
+def test_rich_text_that_is_not_draftails_json_is_a_form_error(demo_site, admin, body):
+    from announcements.models import Announcement
+
+    response = admin.post(
+        "/admin/announcements/new/",
+        {"subject": "Dues", "body": body, "category": "association", "segment": "active"},
+    )
+    assert response.status_code in {200, 400}  # the form again, with the reason
+    assert not Announcement.objects.exists()
