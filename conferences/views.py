@@ -338,14 +338,7 @@ def order_invoice(request, code: str):
         status = 400
         if form.is_valid():
             data = form.cleaned_data
-            billing = invoicing.Billing(
-                name=request.user.get_full_name() or request.user.email,
-                email=request.user.email,
-                organization=data["organization"],
-                address=data["address"],
-                tax_id=data["tax_id"],
-                po_number=data["po_number"],
-            )
+            billing = invoicing.Billing.typed_by(request.user, data)
             try:
                 invoice = services.order_pay_by_invoice(
                     order_id=order.pk, by_user=request.user, billing=billing

@@ -3,12 +3,8 @@ evaluations, and the staff pages. Views parse, call a service, render."""
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,7 +13,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from conferences import tickets
 from conferences.models import Attendee, ConferencePage, Session
-from membership import access
+
+# The same gates as the conference's own staff pages (second factor via the URL prefix).
+from conferences.views import check_in_required, staff_required
 from portal import charts
 
 from . import documents, forms, links, selectors, services, tasks
@@ -258,25 +256,6 @@ def _results_page(request, session: Session, *, speaker=None, staff=False):
 
 
 # --- Conference staff: door check-in, room codes, results, bulk issue -------------------------
-
-
-def _staff_page(allowed):
-    def decorator(view):
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            if not request.user.is_active or not allowed(request.user):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
-
-
-staff_required = _staff_page(lambda user: user.is_staff)
-check_in_required = _staff_page(access.may_check_in)
 
 
 def _conference(conference_id: int) -> ConferencePage:

@@ -128,14 +128,7 @@ def join_invoice(request, slug):
         status = 400
         if form.is_valid() and (practice_form is None or practice_form.is_valid()):
             data = form.cleaned_data
-            billing = invoicing.Billing(
-                name=request.user.get_full_name() or request.user.email,
-                email=request.user.email,
-                organization=data["organization"],
-                address=data["address"],
-                tax_id=data["tax_id"],
-                po_number=data["po_number"],
-            )
+            billing = invoicing.Billing.typed_by(request.user, data)
             try:
                 membership = services.membership_prepare(
                     user=request.user,

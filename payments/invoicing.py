@@ -14,11 +14,11 @@ has no gaps and never gives a number twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -120,6 +120,18 @@ class Billing:
     address: str = ""
     tax_id: str = ""
     po_number: str = ""
+
+    @classmethod
+    def typed_by(cls, user: Any, data: Mapping[str, str]) -> Billing:
+        """The payer as a signed-in buyer filled in the pay-by-invoice form."""
+        return cls(
+            name=user.get_full_name() or user.email,
+            email=user.email,
+            organization=data["organization"],
+            address=data["address"],
+            tax_id=data["tax_id"],
+            po_number=data["po_number"],
+        )
 
 
 def billing_profile_for(user_id: int) -> BillingProfile:
