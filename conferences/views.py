@@ -21,6 +21,7 @@ from membership import access
 from payments import invoicing
 from payments.forms import InvoiceDetailsForm
 from payments.gateway import GatewayError
+from portal.spreadsheet import safe_cell
 
 from . import capacity, pricing, selectors, selfservice, services, tickets
 from .forms import (
@@ -727,7 +728,7 @@ def staff_export(request, conference_id: int):
     for a in rows:
         writer.writerow(
             [
-                _csv_safe(v)
+                safe_cell(v)
                 for v in (
                     a.first_name,
                     a.last_name,
@@ -746,12 +747,6 @@ def staff_export(request, conference_id: int):
             ]
         )
     return response
-
-
-def _csv_safe(value: str) -> str:
-    # A cell starting with = + - @ runs as a formula in spreadsheets; attendees type these.
-    value = str(value)
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 @staff_required

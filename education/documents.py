@@ -1,6 +1,6 @@
 """What a member carries away: the certificate PDF with its verification QR code, and the
-transcript as PDF and CSV. PDFs are drawn by weasyprint from templates, with local fonts and
-no outside fetches (the QR is an inline SVG image)."""
+transcript as PDF and CSV. PDFs are drawn by portal.pdf (local fonts, no outside fetches: the
+QR is an inline SVG image)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import segno
 from django.conf import settings
-from django.template.loader import render_to_string
 from django.urls import reverse
-from weasyprint import CSS, HTML
-from weasyprint.urls import URLFetcher
+
+from portal.pdf import render_pdf
+from portal.spreadsheet import safe_cell
 
 from .models import Certificate
 
@@ -31,15 +31,6 @@ def qr_data_uri(text: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def render_pdf(template: str, context: dict) -> bytes:
-    # data: URIs only (the QR code), so drawing a PDF never reaches any host or file.
-    html = render_to_string(template, context)
-    pdf: bytes = HTML(
-        string=html, url_fetcher=URLFetcher(allowed_protocols=("data",)), base_url="/"
-    ).write_pdf(stylesheets=[CSS(filename=str(PDF_CSS))])
-    return pdf
-
-
 def certificate_pdf(certificate: Certificate) -> bytes:
     url = verify_url(certificate)
     return render_pdf(
@@ -50,6 +41,7 @@ def certificate_pdf(certificate: Certificate) -> bytes:
             "qr": qr_data_uri(url),
             "association": settings.ASSOCIATION_NAME,
         },
+        stylesheets=[PDF_CSS],
     )
 
 
@@ -57,16 +49,8 @@ def transcript_pdf(member, transcript: dict) -> bytes:
     return render_pdf(
         "education/pdf/transcript.html",
         {**transcript, "member": member, "association": settings.ASSOCIATION_NAME},
+        stylesheets=[PDF_CSS],
     )
-
-
-def csv_cell(value: object) -> str:
-    """A cell a spreadsheet shows as text: one starting with = + - @ (or a tab or carriage
-    return) would run as a formula, and titles and providers are typed by people."""
-    text = str(value)
-    if text[:1] in {"=", "+", "-", "@", "\t", "\r"}:
-        return "'" + text
-    return text
 
 
 def transcript_csv(out, transcript: dict) -> None:
@@ -78,8 +62,8 @@ def transcript_csv(out, transcript: dict) -> None:
                 [
                     record.earned_on.isoformat(),
                     record.get_source_kind_display(),
-                    csv_cell(record.title),
-                    csv_cell(record.provider),
+                    safe_cell(record.title),
+                    safe_cell(record.provider),
                     record.credit_type.code,
                     f"{record.hours:.2f}",
                 ]

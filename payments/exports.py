@@ -17,16 +17,12 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
+from portal.spreadsheet import safe_cell
+
 from .invoicing import end_of_day
 from .models import CreditNote, Invoice, Receipt
 
-DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
 KINDS = ("payments", "invoices", "credit-notes", "refunds", "summary")
-
-
-def safe_cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(DANGEROUS_START) else text
 
 
 def _amount(cents: int) -> str:

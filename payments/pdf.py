@@ -1,36 +1,16 @@
-"""Invoices, receipts and credit notes as PDF, drawn by WeasyPrint from a Django template.
-
-Nothing is fetched while drawing: the fetcher refuses every URL, so a name or address that
-looks like a link never makes the server call out, and the fonts are the system's own."""
+"""Invoices, receipts and credit notes as PDF (portal.pdf draws them, fetching nothing)."""
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
-import weasyprint
-from django.template.loader import render_to_string
+from portal.pdf import render_pdf
 
 from .models import CreditNote, Invoice, Receipt
 
 Document = Invoice | Receipt | CreditNote
 
-# WeasyPrint logs every step of every document at INFO; its warnings are what matter.
-logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-
-
-def _no_fetch(url: str, *args: Any, **kwargs: Any) -> Any:
-    raise ValueError(f"PDFs load nothing from outside: {url[:60]}")
-
-
-def _render(template: str, context: dict[str, Any]) -> bytes:
-    html = render_to_string(template, context)
-    pdf: bytes = weasyprint.HTML(string=html, url_fetcher=_no_fetch).write_pdf()
-    return pdf
-
 
 def invoice_pdf(invoice: Invoice) -> bytes:
-    return _render(
+    return render_pdf(
         "payments/pdf/invoice.html",
         {
             "invoice": invoice,
@@ -43,14 +23,14 @@ def invoice_pdf(invoice: Invoice) -> bytes:
 
 
 def receipt_pdf(receipt: Receipt) -> bytes:
-    return _render(
+    return render_pdf(
         "payments/pdf/receipt.html",
         {"receipt": receipt, "invoice": receipt.invoice, "title": "Receipt"},
     )
 
 
 def credit_note_pdf(credit: CreditNote) -> bytes:
-    return _render(
+    return render_pdf(
         "payments/pdf/credit_note.html",
         {"credit": credit, "invoice": credit.invoice, "title": "Credit note"},
     )

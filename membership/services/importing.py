@@ -35,6 +35,8 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from portal.spreadsheet import safe_cell
+
 from ..models import Membership, Notice, Plan, Practice, Seat, StateChange
 from .billing import _BILLING
 from .common import MembershipError, State, grace_days
@@ -862,15 +864,8 @@ def _invite(run: _Run, rows: list[tuple[str, Membership]], users: dict[str, User
 # --- the report ---------------------------------------------------------------------------
 
 
-def csv_safe(value: object) -> str:
-    """A cell a spreadsheet shows as text: one starting with = + - @ (or a tab or carriage
-    return, which some strip first) would run as a formula, so it gets a leading quote."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def write_report(report: ImportReport, out: IO[str]) -> None:
     writer = csv.writer(out)
     writer.writerow(["Row", "Email", "Outcome", "Detail"])
     for r in report.rows:
-        writer.writerow([r.row, csv_safe(r.email), r.outcome, csv_safe(r.detail)])
+        writer.writerow([r.row, safe_cell(r.email), r.outcome, safe_cell(r.detail)])
