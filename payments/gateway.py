@@ -259,6 +259,9 @@ class CheckoutSessionData(_DictLike):
     metadata: dict[str, str]
     amount_total: int
     currency: str
+    # The subscription a subscription-mode session started, as Stripe has it now (with its
+    # latest invoice): read in the same request as the session.
+    subscription_now: SubscriptionData | None = None
 
 
 @dataclass(frozen=True)
@@ -450,7 +453,10 @@ def create_payment_checkout(
 
 def retrieve_checkout_session(session_id: str) -> CheckoutSessionData:
     """Raises InvalidStripeId for anything but a Checkout Session id, GatewayError."""
-    session = _get(f"/v1/checkout/sessions/{check_stripe_id(session_id, 'checkout_session')}")
+    session = _get(
+        f"/v1/checkout/sessions/{check_stripe_id(session_id, 'checkout_session')}",
+        expand=[f"subscription{path}" for path in ("", *_SUBSCRIPTION_EXPANDS)],
+    )
     details = session.get("customer_details") or {}
     return CheckoutSessionData(
         id=session["id"],
@@ -465,6 +471,11 @@ def retrieve_checkout_session(session_id: str) -> CheckoutSessionData:
         metadata=_metadata(session),
         amount_total=session.get("amount_total") or 0,
         currency=session.get("currency") or "usd",
+        subscription_now=(
+            _subscription_data(session["subscription"])
+            if isinstance(session.get("subscription"), dict)
+            else None
+        ),
     )
 
 
@@ -826,11 +837,20 @@ def list_invoices(customer_id: str, *, limit: int = 24) -> list[InvoiceData]:
     return [_invoice_data(inv) for inv in found["data"]]
 
 
+# What a subscription is read with: its latest invoice, and that invoice's payments.
+_SUBSCRIPTION_EXPANDS = (".latest_invoice", ".latest_invoice.payments")
+
+
 def retrieve_subscription(subscription_id: str) -> SubscriptionData:
-    sub = _get(
-        f"/v1/subscriptions/{check_stripe_id(subscription_id, 'subscription')}",
-        expand=["latest_invoice", "latest_invoice.payments"],
+    return _subscription_data(
+        _get(
+            f"/v1/subscriptions/{check_stripe_id(subscription_id, 'subscription')}",
+            expand=[path[1:] for path in _SUBSCRIPTION_EXPANDS],
+        )
     )
+
+
+def _subscription_data(sub: dict[str, Any]) -> SubscriptionData:
     items = (sub.get("items") or {}).get("data") or []
     latest = sub.get("latest_invoice")
     return SubscriptionData(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.fields.json import KT
+from django.db.models.functions import Now
 from django.utils import timezone
 
 
@@ -23,7 +25,9 @@ class StripeEvent(models.Model):
     type = models.CharField(max_length=80)
     object_id = models.CharField(max_length=80, blank=True)
     created = models.DateTimeField(help_text="When Stripe created the event.")
-    received_at = models.DateTimeField(default=timezone.now)
+    # The database's clock, which the applies compare with (payments.services): the web and
+    # worker hosts' clocks may disagree.
+    received_at = models.DateTimeField(db_default=Now())
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True, help_text="Why the last attempt failed.")
@@ -50,6 +54,12 @@ class StripeEvent(models.Model):
             models.Index(
                 fields=["object_id", "received_at"],
                 name="stripeevent_object_pending",
+                condition=models.Q(processed_at__isnull=True),
+            ),
+            # The pending events of the Checkout Session that started a subscription.
+            models.Index(
+                KT("payload__data__object__subscription"),
+                name="stripeevent_session_pending",
                 condition=models.Q(processed_at__isnull=True),
             ),
         ]

@@ -20,6 +20,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.fields.json import KT
+from django.db.models.functions import Now
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from . import gateway
@@ -60,6 +62,11 @@ def register_checkout_handler(kind: str, handler: CheckoutHandler) -> None:
     The handler gets checkout.session.completed, .async_payment_succeeded,
     .async_payment_failed and .expired; it looks at `status` and `payment_status` rather than
     at which event it was.
+
+    A completed subscription-mode session does not reach it: all such a session did was start
+    its subscription, so applying it is applying that subscription (read in the same request),
+    through the subscription handler. An apply of the subscription then also covers the
+    session's pending events, and the other way round.
     """
     _checkout_handlers[kind] = handler
 
@@ -105,6 +112,14 @@ def dispatch_event(
     """
     if event_type in CHECKOUT_EVENTS:
         session = gateway.retrieve_checkout_session(object_id)
+        started = session.subscription_now
+        if started is not None and session.status == gateway.CheckoutSessionStatus.COMPLETE:
+            kind = started.metadata.get("kind") or session.metadata.get("kind", "")
+            on_started = _subscription_handlers.get(kind)
+            if on_started is None:
+                return False
+            _in_one_transaction(lambda: on_started(started, None), then, started)
+            return True
         on_checkout = _checkout_handlers.get(session.metadata.get("kind", ""))
         if on_checkout is None:
             return False
@@ -214,31 +229,36 @@ def stripe_event_apply(*, event_id: str) -> bool:
     exception re-raised: the event is tried again after stripe_event_retry_delay() by the
     beat job, or parked as failed after STRIPE_EVENT_MAX_ATTEMPTS attempts.
     """
-    event = (
-        StripeEvent.objects.filter(pk=event_id, processed_at__isnull=True, failed_at__isnull=True)
-        .values("type", "object_id", "attempts", subscription=_SUBSCRIPTION_NAMED)
-        .first()
+    pending = StripeEvent.objects.filter(
+        pk=event_id, processed_at__isnull=True, failed_at__isnull=True
     )
+    event = pending.values(
+        "type",
+        "object_id",
+        "attempts",
+        subscription=_SUBSCRIPTION_NAMED,
+        started=_SESSION_SUBSCRIPTION,
+    ).first()
     if event is None:
         return False
-    # Turns by subscription: an invoice event names its subscription, which it reads.
-    turn = event["subscription"] if isinstance(event["subscription"], str) else ""
-    with _one_apply_at_a_time(
-        turn if event["type"] in INVOICE_EVENTS and turn else event["object_id"]
-    ):
-        if (
-            event["object_id"]
-            and not StripeEvent.objects.filter(
-                pk=event_id, processed_at__isnull=True, failed_at__isnull=True
-            ).exists()
-        ):
+    # Turns by subscription: an invoice event names its subscription, a Checkout Session's
+    # event the subscription it started; either apply reads that subscription.
+    turn = event["object_id"]
+    if event["type"] in INVOICE_EVENTS and isinstance(event["subscription"], str):
+        turn = event["subscription"] or turn
+    elif event["type"] in CHECKOUT_EVENTS and isinstance(event["started"], str):
+        turn = event["started"] or turn
+    with _one_apply_at_a_time(turn):
+        # The database's clock, as for received_at: what arrived before this moment, Stripe
+        # had changed before the read that follows.
+        reading_from = pending.annotate(now=Now()).values_list("now", flat=True).first()
+        if reading_from is None:
             return False  # covered by the read of the apply we waited for
-        return _apply(event_id, event)
+        return _apply(event_id, event, reading_from)
 
 
-def _apply(event_id: str, event: Mapping[str, Any]) -> bool:
+def _apply(event_id: str, event: Mapping[str, Any], reading_from: datetime) -> bool:
     rows = StripeEvent.objects.filter(pk=event_id)
-    reading_from = timezone.now()
     marked: list[bool] = []
 
     def mark_applied(subscription: gateway.SubscriptionData | None = None) -> None:
@@ -252,13 +272,15 @@ def _apply(event_id: str, event: Mapping[str, Any]) -> bool:
         )
         if subscription is not None:
             about |= Q(object_id=subscription.id, type__in=SUBSCRIPTION_EVENTS)
+            # The sessions that started it (see register_checkout_handler).
+            about |= Q(Exact(_SESSION_SUBSCRIPTION, subscription.id), type__in=CHECKOUT_EVENTS)
             if subscription.latest_invoice is not None:
                 about |= Q(object_id=subscription.latest_invoice.id, type__in=INVOICE_EVENTS)
         covered = StripeEvent.objects.filter(
             about,
             processed_at__isnull=True,
             failed_at__isnull=True,
-            received_at__lt=reading_from - CLOCK_SKEW,
+            received_at__lt=reading_from,
         )
         done = rows if not event["object_id"] else rows | covered
         done.update(
@@ -338,11 +360,10 @@ _SAME_OBJECT = {
     for group in (CHECKOUT_EVENTS, INVOICE_EVENTS, SUBSCRIPTION_EVENTS, REFUND_EVENTS)
     for kind in group
 }
-# How far the web and worker clocks may disagree: an event counts as arrived before a read
-# only when its received_at is this much older than the read's start.
-CLOCK_SKEW = timedelta(seconds=5)
 # The subscription an invoice event names (read first; see dispatch_event).
 _SUBSCRIPTION_NAMED = KT("payload__data__object__parent__subscription_details__subscription")
+# The subscription a Checkout Session event's session started (indexed while pending).
+_SESSION_SUBSCRIPTION = KT("payload__data__object__subscription")
 
 
 def stripe_events_due(

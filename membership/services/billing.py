@@ -188,6 +188,7 @@ def payment_record(*, membership: Membership, invoice: gateway.InvoiceData) -> P
         "billed_name": invoice.customer_name or user.get_full_name(),
         "billed_email": invoice.customer_email or user.email,
     }
+    changed: list[str] = []
     if existing is None:
         payment = Payment.objects.create(stripe_invoice_id=invoice.id, **defaults)
     else:
@@ -197,8 +198,9 @@ def payment_record(*, membership: Membership, invoice: gateway.InvoiceData) -> P
         if changed:
             existing.save(update_fields=changed)
         payment = existing
-    if paid:
-        # Our numbered invoice and receipt, once per Stripe invoice (keyed by its id).
+    if paid and not (existing and existing.status == Payment.Status.PAID and not changed):
+        # Our numbered invoice and receipt, once per Stripe invoice (keyed by its id). They
+        # were written with the paid payment, in its transaction: a replay has nothing to add.
         dues_invoice_for_card(membership=membership, invoice=invoice)
     return payment
 
@@ -320,7 +322,9 @@ def membership_apply_checkout(session: gateway.CheckoutSessionData) -> None:
     """Checkout handler for kind "membership": apply the subscription the session created."""
     if session.status != gateway.CheckoutSessionStatus.COMPLETE or not session.subscription:
         return
-    membership_apply_subscription(gateway.retrieve_subscription(session.subscription))
+    membership_apply_subscription(
+        session.subscription_now or gateway.retrieve_subscription(session.subscription)
+    )
 
 
 def membership_apply_refund(charge: gateway.ChargeData) -> None:

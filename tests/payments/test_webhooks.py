@@ -448,6 +448,38 @@ def test_one_read_applies_every_event_about_the_object_that_had_arrived(
     assert StripeEvent.objects.get(pk=later["id"]).covered_by == ""
 
 
+@pytest.mark.parametrize(
+    "first_type", ["checkout.session.completed", "customer.subscription.created"]
+)
+def test_a_checkout_and_the_subscription_it_started_are_applied_by_one_read(
+    first_type, stripe_standin, stripe_webhook, django_capture_on_commit_callbacks
+):
+    """Whichever comes first covers the other: a subscription Checkout only starts its
+    subscription, read with the session in one request."""
+    membership, session = join(stripe_standin)
+    wanted = ("checkout.session.completed", "customer.subscription.", "invoice.paid")
+    events = [e for e in stripe_standin.events() if e["type"].startswith(wanted)]
+    for event in events:
+        with django_capture_on_commit_callbacks(execute=False):
+            assert stripe_webhook(event).status_code == 200
+    first = next(e["id"] for e in events if e["type"] == first_type)
+    stripe_standin.requests.clear()
+
+    assert payments_services.stripe_event_apply(event_id=first) is True
+
+    assert len(stripe_standin.requests) == 1
+    rows = StripeEvent.objects.filter(pk__in=[e["id"] for e in events])
+    assert {row.covered_by for row in rows if row.pk != first} == {first}
+    assert all(row.processed_at for row in rows)
+    for event in events:  # a redelivery's task finds nothing left to do
+        assert payments_services.stripe_event_apply(event_id=event["id"]) is False
+    m = Membership.objects.get(pk=membership.pk)
+    assert m.state == State.ACTIVE
+    assert m.stripe_subscription_id == subscription_id(session)
+    assert m.payments.get().status == "paid"
+    assert StateChange.objects.filter(membership=m, to_state="active").count() == 1
+
+
 def test_an_invoice_event_reads_only_the_subscription_when_it_is_the_latest_invoice(
     stripe_standin, stripe_webhook, django_capture_on_commit_callbacks
 ):
