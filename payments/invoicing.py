@@ -5,8 +5,8 @@ sell (with their lines and a `purpose_key` naming the purchase) and register, pe
 happens when an invoice paid by check or ACH is paid in full (`register_invoice_kind`).
 
 Numbers: each series (invoices `2027-00042`, receipts `R2027-00042`, credit notes
-`C2027-00042`) has one counter row per year. A document takes its number from that row, locked
-with SELECT ... FOR UPDATE, in the transaction that writes the document: two issues at once
+`C2027-00042`) has one counter row per year. A document takes its number from that row, bumped
+(and so locked) by one upsert in the transaction that writes the document: two issues at once
 queue on the row, and an issue that rolls back takes its number back with it, so the sequence
 has no gaps and never gives a number twice.
 """
@@ -85,14 +85,22 @@ def register_invoice_kind(
 
 def next_number(series: str, *, year: int) -> str:
     """The next number of `series` for `year`. Must run inside the transaction that writes the
-    document: the counter row stays locked until that commits or rolls back."""
-    if not transaction.get_connection().in_atomic_block:
+    document: the counter row stays locked until that commits or rolls back, so callers take
+    it as late in their transaction as they can (every other issue waits on it till then)."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
         raise RuntimeError("next_number must run inside the document's transaction")
-    counter, _ = DocumentCounter.objects.get_or_create(series=series, year=year)
-    counter = DocumentCounter.objects.select_for_update().get(pk=counter.pk)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return f"{PREFIX[Series(series)]}{year}-{counter.last:05d}"
+    # One statement creates the year's counter or bumps it, and locks its row (PostgreSQL and
+    # SQLite both have INSERT ... ON CONFLICT ... RETURNING): the ORM would need three.
+    table = connection.ops.quote_name(DocumentCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (series, year, last) VALUES (%s, %s, 1) "  # noqa: S608
+            f"ON CONFLICT (series, year) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [series, year],
+        )
+        last = cursor.fetchone()[0]
+    return f"{PREFIX[Series(series)]}{year}-{last:05d}"
 
 
 # --- issuing ---------------------------------------------------------------------------------
@@ -194,18 +202,20 @@ def invoice_issue(
     now = now or timezone.now()
     if not lines:
         raise InvoiceError("An invoice needs at least one line.")
-    with transaction.atomic():
+    subtotal = sum(line.unit_cents * line.quantity for line in lines)
+    discount = sum(line.discount_cents for line in lines)
+    total = subtotal - discount
+    if total < 0:
+        raise InvoiceError("An invoice cannot total less than nothing.")
+    rate = tax_rate()
+    local = timezone.localtime(now)
+    # No savepoint inside a caller's transaction: nothing below raises for the caller to
+    # catch and carry on; a database error spoils the whole transaction either way.
+    with transaction.atomic(savepoint=False):
         existing = Invoice.objects.filter(purpose_key=purpose_key).first()
         if existing is not None:
             return existing
         billing = billing or billing_for(payer)
-        subtotal = sum(line.unit_cents * line.quantity for line in lines)
-        discount = sum(line.discount_cents for line in lines)
-        total = subtotal - discount
-        if total < 0:
-            raise InvoiceError("An invoice cannot total less than nothing.")
-        rate = tax_rate()
-        local = timezone.localtime(now)
         invoice = Invoice.objects.create(
             number=next_number(Series.INVOICE, year=local.year),
             purpose_key=purpose_key,
@@ -333,7 +343,7 @@ def invoice_paid_by_card(
 ) -> Receipt:
     """The receipt for a card payment Stripe confirmed (once per `source_key`)."""
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # as in invoice_issue
         existing = Receipt.objects.filter(source_key=source_key).first()
         if existing is not None:
             return existing
@@ -349,7 +359,9 @@ def invoice_paid_by_card(
             now=now,
             mail_wanted=mail_wanted,
         )
-    invoice.refresh_from_db()
+    # The caller's copy as the receipt left it (all a receipt changes), without a re-read.
+    for name in ("paid_cents", "status", "paid_at"):
+        setattr(invoice, name, getattr(locked, name))
     return receipt
 
 

@@ -90,8 +90,8 @@ def format_money(cents: int, currency: str = "usd") -> str:
 class DocumentCounter(models.Model):
     """The last number given in one series (invoices, receipts, credit notes) in one year.
 
-    Locked with SELECT ... FOR UPDATE while a document is numbered, so two issues queue: the
-    second reads the first's number only after it committed, or the number rolled back."""
+    Bumped (and so row-locked) while a document is numbered, so two issues queue: the second
+    reads the first's number only after it committed, or the number rolled back."""
 
     class Series(models.TextChoices):
         INVOICE = "invoice", "Invoice"

@@ -106,9 +106,9 @@ def dispatch_event(
     read first. The subscription is read with its latest invoice, and when that is the
     event's invoice (a renewal, a first payment) the invoice needs no read of its own.
 
-    `then` runs in the handler's transaction, after it, with the subscription the handler got
-    (stripe_event_apply marks the events applied there: one commit instead of two); it does
-    not run when nobody handles the event.
+    `then` runs in the handler's transaction, before it, with the subscription the handler
+    gets (stripe_event_apply marks the events applied there: one commit instead of two); it
+    does not run when nobody handles the event.
     """
     if event_type in CHECKOUT_EVENTS:
         session = gateway.retrieve_checkout_session(object_id)
@@ -154,9 +154,11 @@ def _in_one_transaction(
     subscription: gateway.SubscriptionData | None,
 ) -> None:
     with transaction.atomic():
-        apply()
+        # `then` first: a handler writes its numbered documents last (their counters stay
+        # locked until the commit), so nothing else should come between them and the commit.
         if then is not None:
             then(subscription)
+        apply()
 
 
 def _invoice_and_subscription(

@@ -216,83 +216,92 @@ def membership_apply_subscription(
     never undoes a rejoin. The new state comes from TRANSITIONS; then dues refunded in full
     cancel the membership, and a grace period the clock has already ended is lapsed.
     """
-    with transaction.atomic():
+    # No savepoint inside the webhook's transaction: nothing here is caught and carried on from.
+    with transaction.atomic(savepoint=False):
         membership = _membership_for_subscription(sub)
         if membership is None:
             log.warning("subscription %s names no membership we know", sub.id)
             return None
         now = timezone.now()
         side = stripe_side(sub, now)
-        for inv in {i.id: i for i in (invoice, sub.latest_invoice) if i}.values():
-            # An open (or, once Stripe gave up, uncollectible) invoice is a failed attempt once
-            # Stripe says the renewal failed or ended.
-            failed = side in (
-                Side.RETRYING,
-                Side.GAVE_UP,
-                Side.ENDED_AT_PERIOD_END,
-                Side.ENDED_EARLY,
-            )
-            if inv.subscription in (None, sub.id) and (
+        # An open (or, once Stripe gave up, uncollectible) invoice is a failed attempt once
+        # Stripe says the renewal failed or ended.
+        failed = side in (Side.RETRYING, Side.GAVE_UP, Side.ENDED_AT_PERIOD_END, Side.ENDED_EARLY)
+        payments = [
+            inv
+            for inv in {i.id: i for i in (invoice, sub.latest_invoice) if i}.values()
+            if inv.subscription in (None, sub.id)
+            and (
                 inv.status == gateway.InvoiceStatus.PAID
                 or (inv.status in _UNPAID_INVOICE and failed)
-            ):
-                payment_record(membership=membership, invoice=inv)
-        current = membership.stripe_subscription_id
-        if current and current != sub.id:
-            # A new subscription takes over only when it is paid for and the current one is not
-            # (a rejoin, or a renewal by Checkout while in grace); the one it replaces is ended.
-            if membership.stripe_subscription_status in _PAID or sub.status not in _PAID:
-                return membership
-            if membership.stripe_subscription_status in _BILLING:
-                _queue_subscription_cancel(current)
-        before = membership.state
-        membership.stripe_subscription_id = sub.id
-        membership.stripe_subscription_status = sub.status
-        membership.stripe_customer_id = sub.customer or membership.stripe_customer_id
-        membership.current_period_end = sub.current_period_end
-        if side == Side.NOT_STARTED:
-            membership.save()
-            return membership
-        # A grace period without a start date (we never write one) has nothing to extend.
-        started_grace = before != State.GRACE or membership.grace_started_at is not None
-        step = TRANSITIONS[side, State(before) if started_grace else State.ACTIVE]
-        membership.state = step.to
-        membership.grace_started_at = _grace_start(step.grace, membership, sub, now)
-        reason = step.reason.format(sub=sub.id, status=sub.status)
-        _take_renewal_terms(membership, sub, side, now)
-        ended_at = sub.ended_at
-        if ended_at is None and before == step.to == State.CANCELED:
-            # Still canceled, and Stripe names no end (an unpaid subscription): it ended when
-            # our cancellation said.
-            ended_at = membership.access_ends_at
-        refunded = _dues_refunded(membership, sub) if sub.status in _BILLING else None
-        if refunded is not None:
-            membership.state = State.CANCELED
-            membership.auto_renew = False
-            ended_at = refunded.refunded_at
-            reason = (
-                f"dues refunded in full (invoice {refunded.number or refunded.stripe_invoice_id})"
             )
-        membership.access_ends_at = access_end(membership, ended_at=ended_at, now=now)
-        if refunded is not None:
-            _end_stripe_subscription(membership)
-        _settle_by_clock(membership, now)
-        if membership.state == State.LAPSED and before != State.LAPSED:
-            reason = "grace period over"
-        membership.save()
-        _record(membership, before, reason=reason)
-        _on_enter(membership, before, key=sub.id)
-        if (
-            membership.state == State.GRACE
-            and before != State.GRACE
-            and side in (Side.RETRYING, Side.GAVE_UP)
-        ):
-            notice_queue(
-                membership=membership,
-                kind=Notice.Kind.PAYMENT_FAILED,
-                key=f"{membership.grace_started_at:%Y-%m-%d}",
-            )
+        ]
+        _match_subscription(membership, sub, side, now)
+        # Recorded last: a paid invoice takes our invoice and receipt numbers, whose counters
+        # every other payment waits on until this commits. What came before does not depend
+        # on it: a refund that ends the membership was recorded on an existing payment.
+        for inv in payments:
+            payment_record(membership=membership, invoice=inv)
     return membership
+
+
+def _match_subscription(
+    membership: Membership, sub: gateway.SubscriptionData, side: Side, now: datetime
+) -> None:
+    """The membership's state and Stripe fields as the subscription says (under its lock)."""
+    current = membership.stripe_subscription_id
+    if current and current != sub.id:
+        # A new subscription takes over only when it is paid for and the current one is not
+        # (a rejoin, or a renewal by Checkout while in grace); the one it replaces is ended.
+        if membership.stripe_subscription_status in _PAID or sub.status not in _PAID:
+            return
+        if membership.stripe_subscription_status in _BILLING:
+            _queue_subscription_cancel(current)
+    before = membership.state
+    membership.stripe_subscription_id = sub.id
+    membership.stripe_subscription_status = sub.status
+    membership.stripe_customer_id = sub.customer or membership.stripe_customer_id
+    membership.current_period_end = sub.current_period_end
+    if side == Side.NOT_STARTED:
+        membership.save()
+        return
+    # A grace period without a start date (we never write one) has nothing to extend.
+    started_grace = before != State.GRACE or membership.grace_started_at is not None
+    step = TRANSITIONS[side, State(before) if started_grace else State.ACTIVE]
+    membership.state = step.to
+    membership.grace_started_at = _grace_start(step.grace, membership, sub, now)
+    reason = step.reason.format(sub=sub.id, status=sub.status)
+    _take_renewal_terms(membership, sub, side, now)
+    ended_at = sub.ended_at
+    if ended_at is None and before == step.to == State.CANCELED:
+        # Still canceled, and Stripe names no end (an unpaid subscription): it ended when our
+        # cancellation said.
+        ended_at = membership.access_ends_at
+    refunded = _dues_refunded(membership, sub) if sub.status in _BILLING else None
+    if refunded is not None:
+        membership.state = State.CANCELED
+        membership.auto_renew = False
+        ended_at = refunded.refunded_at
+        reason = f"dues refunded in full (invoice {refunded.number or refunded.stripe_invoice_id})"
+    membership.access_ends_at = access_end(membership, ended_at=ended_at, now=now)
+    if refunded is not None:
+        _end_stripe_subscription(membership)
+    _settle_by_clock(membership, now)
+    if membership.state == State.LAPSED and before != State.LAPSED:
+        reason = "grace period over"
+    membership.save()
+    _record(membership, before, reason=reason)
+    _on_enter(membership, before, key=sub.id)
+    if (
+        membership.state == State.GRACE
+        and before != State.GRACE
+        and side in (Side.RETRYING, Side.GAVE_UP)
+    ):
+        notice_queue(
+            membership=membership,
+            kind=Notice.Kind.PAYMENT_FAILED,
+            key=f"{membership.grace_started_at:%Y-%m-%d}",
+        )
 
 
 def _take_renewal_terms(
