@@ -359,9 +359,9 @@ def invoice_paid_by_card(
             now=now,
             mail_wanted=mail_wanted,
         )
-    # The caller's copy as the receipt left it (all a receipt changes), without a re-read.
-    for name in ("paid_cents", "status", "paid_at"):
-        setattr(invoice, name, getattr(locked, name))
+    # The caller's copy as it stands now (read under the lock), without reading it again.
+    for field in Invoice._meta.concrete_fields:
+        setattr(invoice, field.attname, getattr(locked, field.attname))
     return receipt
 
 
