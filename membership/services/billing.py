@@ -227,7 +227,7 @@ def membership_apply_subscription(
         # An open (or, once Stripe gave up, uncollectible) invoice is a failed attempt once
         # Stripe says the renewal failed or ended.
         failed = side in (Side.RETRYING, Side.GAVE_UP, Side.ENDED_AT_PERIOD_END, Side.ENDED_EARLY)
-        payments = [
+        to_record = [
             inv
             for inv in {i.id: i for i in (invoice, sub.latest_invoice) if i}.values()
             if inv.subscription in (None, sub.id)
@@ -240,7 +240,7 @@ def membership_apply_subscription(
         # Recorded last: a paid invoice takes our invoice and receipt numbers, whose counters
         # every other payment waits on until this commits. What came before does not depend
         # on it: a refund that ends the membership was recorded on an existing payment.
-        for inv in payments:
+        for inv in to_record:
             payment_record(membership=membership, invoice=inv)
     return membership
 
